@@ -1,0 +1,106 @@
+"""Typed runtime configuration, read from environment variables.
+
+Every setting has a default that makes the embedded demo work with no setup:
+a local landing folder and a DuckDB file under the repository's ``data/``
+folder. Secrets (S3 credentials, Slack webhooks) are never settings here:
+they come from the environment or from Airflow connections.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+"""The repository root (``plugins/voice_compliance`` lives two levels below)."""
+
+
+def _env(name: str, *fallbacks: str) -> str | None:
+    for key in (name, *fallbacks):
+        value = os.environ.get(key)
+        if value:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the pipeline reads from and writes to.
+
+    ``landing`` is a local folder or an ``s3://bucket/prefix`` URI with the
+    layout of ``contract.md``. ``warehouse`` is the DuckDB file every job
+    writes to.
+    """
+
+    landing: str
+    warehouse: Path
+    data_dir: Path
+    airflow_home: Path
+    default_region: str = "US"
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    aws_conn_id: str | None = None
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for downloaded and decompressed landing files."""
+        return self.data_dir / "work"
+
+    @property
+    def is_s3(self) -> bool:
+        """True when the landing zone is an S3 bucket."""
+        return self.landing.startswith("s3://")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Build settings from ``VC_*`` environment variables, then overrides.
+
+        Overrides whose value is ``None`` are ignored, so optional command
+        line flags can be passed straight through.
+        """
+        data_dir = Path(_env("VC_DATA_DIR") or REPO_ROOT / "data").resolve()
+        settings = cls(
+            landing=_env("VC_LANDING") or str(data_dir / "landing"),
+            warehouse=Path(_env("VC_WAREHOUSE") or data_dir / "warehouse.duckdb"),
+            data_dir=data_dir,
+            airflow_home=Path(
+                _env("VC_AIRFLOW_HOME", "AIRFLOW_HOME") or REPO_ROOT / ".airflow"
+            ),
+            default_region=(_env("VC_DEFAULT_REGION") or "US").upper(),
+            s3_endpoint_url=_env(
+                "VC_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"
+            ),
+            s3_region=_env("VC_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+            aws_conn_id=_env("VC_AWS_CONN_ID"),
+        )
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        if "warehouse" in clean:
+            clean["warehouse"] = Path(str(clean["warehouse"]))
+        if "landing" in clean:
+            clean["landing"] = _normalize_landing(str(clean["landing"]))
+        return replace(settings, **clean)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that reproduce these settings in a child
+        process (an Airflow task runner, for instance)."""
+        env = {
+            "VC_LANDING": self.landing,
+            "VC_WAREHOUSE": str(self.warehouse),
+            "VC_DATA_DIR": str(self.data_dir),
+            "VC_AIRFLOW_HOME": str(self.airflow_home),
+            "VC_DEFAULT_REGION": self.default_region,
+        }
+        if self.s3_endpoint_url:
+            env["VC_S3_ENDPOINT_URL"] = self.s3_endpoint_url
+        if self.s3_region:
+            env["VC_S3_REGION"] = self.s3_region
+        if self.aws_conn_id:
+            env["VC_AWS_CONN_ID"] = self.aws_conn_id
+        return env
+
+
+def _normalize_landing(landing: str) -> str:
+    if landing.startswith("s3://"):
+        return landing.rstrip("/")
+    return str(Path(landing).expanduser().resolve())
