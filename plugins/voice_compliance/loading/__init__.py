@@ -1,0 +1,1 @@
+"""Loading landing-zone files into the raw layer, with manifest and quarantine."""

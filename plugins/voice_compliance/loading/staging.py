@@ -1,0 +1,387 @@
+"""Read one materialized landing file into two temporary tables, in DuckDB.
+
+Every reader leaves the same shape behind, whatever the file format:
+
+- ``_stage``: one row per record that DuckDB could read, with ``_line`` (the
+  physical line number in the decompressed file, or the position in a JSON
+  page's ``calls`` array), ``_raw`` (the record's text), one VARCHAR column per
+  declared source column (NULL when the file lacks it) and ``_extra`` (JSON
+  of the columns the contract does not declare, kept for the raw layer).
+- ``_stage_rejects``: records that could not be read at all
+  (``_line, _raw, reason``): wrong column count, invalid UTF-8, invalid JSON,
+  a line cut short by a truncated gzip member.
+
+Typing and per-field checks happen afterwards, in ``validate``. Nothing here
+iterates over rows in Python: DuckDB's CSV reader does the parsing, with its
+rejects tables catching malformed records.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import duckdb
+
+from voice_compliance.loading.sources import Column
+
+# A byte that cannot occur unescaped in a JSON document or a sane text line:
+# reading a file with it as the delimiter yields one column per physical line.
+_LINE_DELIM = "\\x01"
+_MAX_LINE_SIZE = 16 * 1024 * 1024
+_NO_RECORDS = "select null::bigint as _line, null::varchar as _raw, null::json as rec where false"
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _drop(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    for table in tables:
+        con.execute(f"drop table if exists {table}")
+
+
+def reset(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every temporary table a previous staging left behind."""
+    _drop(
+        con,
+        "_stage",
+        "_stage_rejects",
+        "_lines",
+        "_lines_raw",
+        "_lines_rej",
+        "_lines_scan",
+        "_csv",
+        "_csv_rej",
+        "_csv_scan",
+        "_csv_numbers",
+        "_page",
+    )
+    con.execute("create temp table _stage_rejects (_line bigint, _raw varchar, reason varchar)")
+
+
+def read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Create ``_lines(line_number, text)``: every physical line, numbered.
+
+    Lines DuckDB cannot read (invalid UTF-8, oversized) go to
+    ``_stage_rejects``; blank lines stay, with NULL text, so numbering holds.
+    """
+    con.execute(
+        f"""
+        create temp table _lines_raw as
+        select "text" from read_csv({_literal(str(path))},
+            columns = {{'text': 'VARCHAR'}}, header = false, auto_detect = false,
+            delim = e'{_LINE_DELIM}', quote = '', escape = '', strict_mode = false,
+            max_line_size = {_MAX_LINE_SIZE},
+            store_rejects = true, rejects_table = '_lines_rej', rejects_scan = '_lines_scan')
+        """
+    )
+    # DuckDB keeps insertion order in the new table, so rowid is file order;
+    # rejected lines are missing from it, hence the gap-filling numbering.
+    con.execute(
+        """
+        create temp table _lines as
+        with rejected as (select distinct line from _lines_rej),
+        total as (
+            select (select count(*) from _lines_raw) + (select count(*) from rejected) as n
+        ),
+        kept_numbers as (
+            select r.i as line_number, row_number() over (order by r.i) as k
+            from total, range(1, total.n + 1) as r(i)
+            where r.i not in (select line from rejected)
+        )
+        select kn.line_number, rtrim(l."text", e'\\r') as "text"
+        from (select "text", rowid - (select min(rowid) from _lines_raw) + 1 as k
+              from _lines_raw) as l
+        join kept_numbers as kn using (k)
+        """
+    )
+    con.execute(
+        """
+        insert into _stage_rejects
+        select line, string_agg(distinct csv_line, ' '), 'invalid text: '
+            || string_agg(distinct case when error_type = 'INVALID ENCODING'
+                then 'not valid UTF-8' else lower(error_type) end, ', ')
+        from _lines_rej group by line
+        """
+    )
+
+
+def add_truncation_reject(con: duckdb.DuckDBPyConnection, remainder: str) -> None:
+    """Record the partial last line a truncated gzip member left behind."""
+    con.execute(
+        """
+        insert into _stage_rejects
+        select coalesce((select max(line_number) from _lines), 0)
+               + (select count(distinct line) from _lines_rej) + 1,
+               ?, 'truncated gzip member: incomplete last line'
+        """,
+        [remainder],
+    )
+
+
+def read_header(path: Path) -> list[str] | None:
+    """The CSV header's column names (lower-cased, trimmed); None if empty."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+    text = first.decode("utf-8-sig", errors="replace").strip()
+    if not text:
+        return None
+    row = next(csv.reader(io.StringIO(text)))
+    return [name.strip().lower() for name in row]
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for index, name in enumerate(names):
+        base = name or f"column_{index + 1}"
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        out.append(base if count == 0 else f"{base}_{count + 1}")
+    return out
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[Column, ...], header: list[str]
+) -> None:
+    """Stage a CSV file with a header row into ``_stage``.
+
+    The header fixes the schema: every column is read as VARCHAR with
+    DuckDB's reader (explicit dialect, no sniffing), records of the wrong
+    width or with bad encoding land in its rejects table.
+    """
+    names = _unique(header)
+    spec = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
+    con.execute(
+        f"""
+        create temp table _csv as
+        select * from read_csv({_literal(str(path))},
+            columns = {{{spec}}}, header = true, auto_detect = false,
+            delim = ',', quote = '"', escape = '"', max_line_size = {_MAX_LINE_SIZE},
+            store_rejects = true, rejects_table = '_csv_rej', rejects_scan = '_csv_scan')
+        """
+    )
+    _number_csv_records(con, names)
+    declared = {c.name for c in columns}
+    extras = [n for n in names if n not in declared]
+    extra_sql = (
+        "json_object(" + ", ".join(f"{_literal(n)}, c.{_quote(n)}" for n in extras) + ")"
+        if extras
+        else "null::json"
+    )
+    selected = ", ".join(
+        (f"c.{_quote(c.name)}" if c.name in names else "null::varchar") + f" as {_quote(c.name)}"
+        for c in columns
+    )
+    con.execute(
+        f"""
+        create temp table _stage as
+        select n._line, n._raw, {selected}, {extra_sql} as _extra
+        from (select *, rowid - (select min(rowid) from _csv) + 1 as k from _csv) as c
+        join _csv_numbers as n using (k)
+        """
+    )
+    con.execute(
+        """
+        insert into _stage_rejects
+        select r.line, coalesce(l."text", any_value(r.csv_line)),
+            'malformed CSV record: ' || min(r.error_message)
+        from _csv_rej as r
+        left join _lines as l on l.line_number = r.line
+        where r.line not in (select _line from _stage_rejects)
+        group by r.line, l."text"
+        having coalesce(trim(any_value(r.csv_line)), '') <> ''
+        """
+    )
+
+
+def _number_csv_records(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+    """Give every CSV record read its physical line number and raw text.
+
+    Good records are the non-blank lines after the header that DuckDB did not
+    reject, in file order. When a quoted field spans lines the counts differ;
+    records are then numbered by position (header = 1) and their text is
+    rebuilt from the fields.
+    """
+    con.execute(
+        """
+        create temp table _csv_numbers as
+        select line_number as _line, "text" as _raw,
+               row_number() over (order by line_number) as k
+        from _lines
+        where line_number > 1 and coalesce(trim("text"), '') <> ''
+          and line_number not in (select line from _csv_rej)
+          and line_number not in (select _line from _stage_rejects)
+        """
+    )
+    counts = con.execute(
+        "select (select count(*) from _csv), (select count(*) from _csv_numbers)"
+    ).fetchone()
+    assert counts is not None
+    if counts[0] == counts[1]:
+        return
+    fields = " || ',' || ".join(f"coalesce({_quote(n)}, '')" for n in names)
+    con.execute("drop table _csv_numbers")
+    con.execute(
+        f"""
+        create temp table _csv_numbers as
+        with rejected as (select distinct line from _csv_rej),
+        slots as (
+            select r.i as _line, row_number() over (order by r.i) as k
+            from range(2, (select count(*) from _csv) + (select count(*) from rejected) + 2)
+                 as r(i)
+            where r.i not in (select line from rejected)
+        )
+        select s._line, {fields} as _raw, s.k
+        from (select *, rowid - (select min(rowid) from _csv) + 1 as k from _csv) as c
+        join slots as s using (k)
+        """
+    )
+
+
+def stage_jsonl(con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...]) -> None:
+    """Stage JSON Lines (one Call resource per line) from ``_lines``."""
+    con.execute(
+        """
+        insert into _stage_rejects
+        select line_number, "text", 'invalid JSON: not a JSON object'
+        from _lines
+        where coalesce(trim("text"), '') <> ''
+          and not coalesce(case when json_valid("text") then json_type("text") end = 'OBJECT', false)
+        """
+    )
+    _stage_json_records(
+        con,
+        columns,
+        """
+        select line_number as _line, "text" as _raw,
+            case when json_valid("text") then "text" end::json as rec
+        from _lines
+        where coalesce(trim("text"), '') <> ''
+          and coalesce(case when json_valid("text") then json_type("text") end = 'OBJECT', false)
+        """,
+    )
+
+
+def stage_json_page(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[Column, ...], note: str
+) -> int:
+    """Stage a Twilio Calls list page (``{"calls": [...]}``).
+
+    A page that is not valid JSON, or has no ``calls`` array, is one rejected
+    record (it cannot be split into calls). Returns the records read.
+    """
+    try:
+        row = con.execute(
+            f"select content from read_text({_literal(str(path))})"
+        ).fetchone()
+        content = row[0] if row else ""
+    except duckdb.Error as exc:
+        con.execute(
+            "insert into _stage_rejects values (1, null, ?)",
+            [f"unreadable JSON page: {exc}".splitlines()[0][:300]],
+        )
+        _stage_json_records(con, columns, _NO_RECORDS)
+        return 1
+    valid = con.execute(
+        "select case when json_valid($1) then json_type($1, '$.calls') = 'ARRAY' end",
+        [content],
+    ).fetchone()
+    if not (valid and valid[0]):
+        reason = "invalid JSON page: no parseable top-level \"calls\" array" + note
+        con.execute("insert into _stage_rejects values (1, ?, ?)", [content[:2000], reason])
+        _stage_json_records(con, columns, _NO_RECORDS)
+        return 1
+    con.execute("create temp table _page as select ?::json as doc", [content])
+    try:
+        con.execute(
+            """
+            insert into _stage_rejects
+            select i + 1, (doc->'calls'->i::integer)::varchar, 'invalid call: not a JSON object'
+            from _page, range(json_array_length(doc, '$.calls')::bigint) as r(i)
+            where json_type(doc->'calls'->i::integer) <> 'OBJECT'
+            """
+        )
+        _stage_json_records(
+            con,
+            columns,
+            """
+            select i + 1 as _line, (doc->'calls'->i::integer)::varchar as _raw,
+                   doc->'calls'->i::integer as rec
+            from _page, range(json_array_length(doc, '$.calls')::bigint) as r(i)
+            where json_type(doc->'calls'->i::integer) = 'OBJECT'
+            """,
+        )
+        count = con.execute("select json_array_length(doc, '$.calls') from _page").fetchone()
+    finally:
+        con.execute("drop table if exists _page")
+    return int(count[0]) if count else 0
+
+
+def _stage_json_records(
+    con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...], records_sql: str
+) -> None:
+    # json_merge_patch with nulls deletes the declared keys: what remains are
+    # the fields the contract does not use, kept in the raw layer.
+    drop_keys = "{" + ", ".join(f'"{c.name}": null' for c in columns) + "}"
+    selected = ", ".join(f"rec->>{_literal(c.name)} as {_quote(c.name)}" for c in columns)
+    con.execute(
+        f"""
+        create temp table _stage as
+        select _line, _raw, {selected},
+            nullif(json_merge_patch(rec, {_literal(drop_keys)}), '{{}}')::json as _extra
+        from ({records_sql})
+        """
+    )
+
+
+def stage_registry_lines(
+    con: duckdb.DuckDBPyConnection, registry: str, list_kind: str, e164_sql: str
+) -> None:
+    """Stage registry lines into ``_stage(_line, _raw, number, action, extra, e164)``.
+
+    ``e164_sql`` turns the captured number field (a column named ``number``)
+    into E.164. Lines that match neither contract format are rejected.
+    """
+    if registry in ("us_national", "ca_dncl"):
+        number = r"(\d{3}\s*,?\s*\d{7})"
+    else:
+        number = r"(0[0-9 ]{8,14}[0-9])"
+    if list_kind == "full":
+        pattern = rf"^\s*{number}\s*$"
+    else:
+        pattern = rf"^\s*{number}\s*,\s*([AaDd])\s*(?:,(.*))?$"
+    regex = _literal(pattern)
+    if list_kind == "changes":
+        action = f'upper(regexp_extract("text", {regex}, 2))'
+        extra = f"""nullif(regexp_extract("text", {regex}, 3), '')"""
+    else:
+        action, extra = "'L'", "null::varchar"
+    con.execute(
+        f"""
+        create temp table _stage as
+        with parsed as (
+            select line_number as _line, "text" as _raw,
+                regexp_extract("text", {regex}, 1) as number,
+                {action} as action, {extra} as extra
+            from _lines
+            where coalesce(trim("text"), '') <> ''
+        )
+        select _line, _raw, action, extra, {e164_sql} as e164
+        from parsed
+        """
+    )
+    con.execute(
+        """
+        insert into _stage_rejects
+        select _line, _raw, 'unparseable registry line: expected the contract format'
+        from _stage where e164 is null
+        """
+    )
+    con.execute("delete from _stage where e164 is null")
