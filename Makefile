@@ -1,0 +1,43 @@
+# The README's commands. `make demo` and `make test` set everything up first.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
+
+export PYTHONPATH := $(CURDIR)/plugins
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+
+.PHONY: setup demo run test test-quick lint bench lock clean
+
+setup: $(INSTALLED)  ## Create .venv from the lock and prepare Airflow's home
+	$(PY) -m voice_compliance init
+
+$(INSTALLED): requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: setup  ## Generate sample data and run the whole pipeline through Airflow
+	$(PY) -m voice_compliance demo
+
+run: setup  ## make run LANDING=<folder|s3://bucket/prefix> WAREHOUSE=<file.duckdb>
+	$(PY) -m voice_compliance run --landing "$(LANDING)" --warehouse "$(WAREHOUSE)"
+
+test: setup lint  ## Lint, then every test (unit, DAGs, S3, end to end through Airflow)
+	$(PY) -m pytest
+
+test-quick: $(INSTALLED)  ## The unit tests only (seconds)
+	$(PY) -m pytest -m quick
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+
+bench: $(INSTALLED)  ## Phone-number normalization: vectorized vs phonenumbers per row
+	$(PY) benchmarks/bench_phones.py
+
+lock:  ## Recompile requirements.lock from requirements.txt
+	$(VENV)/bin/uv pip compile requirements.txt --python-version 3.11 -o requirements.lock
+
+clean:  ## Remove generated data, Airflow's home and the warehouse (keeps .venv)
+	rm -rf data .airflow dbt_project/target

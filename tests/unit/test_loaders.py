@@ -1,0 +1,470 @@
+"""Loaders on good and malformed input: every row is loaded or quarantined."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from voice_compliance import ingest
+from voice_compliance.config import Settings
+
+pytestmark = pytest.mark.quick
+
+UTC = dt.UTC
+
+
+def _write(root: Path, key: str, content: bytes | str) -> Path:
+    path = root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode() if isinstance(content, str) else content
+    if key.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def zone(tmp_path: Path) -> tuple[Path, Settings]:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    settings = Settings.from_env(landing=str(landing), warehouse=str(tmp_path / "wh.duckdb"))
+    settings = Settings(**{**settings.__dict__, "data_dir": tmp_path / "data"})
+    return landing, settings
+
+
+def _load(settings: Settings, *sources: str) -> list[ingest.SourceLoadSummary]:
+    return [ingest.ingest_source(settings, s) for s in sources]
+
+
+def _query(settings: Settings, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _manifest(settings: Settings, key: str) -> dict[str, Any]:
+    rows = _query(
+        settings,
+        "select status, error, rows_read, rows_loaded, rows_quarantined"
+        " from compliance.load_manifest where landing_key = ?",
+        [key],
+    )
+    assert rows, f"no manifest row for {key}"
+    status, error, read, loaded, quarantined = rows[0]
+    assert read == loaded + quarantined, f"{key} does not reconcile"
+    return {"status": status, "error": error, "read": read, "loaded": loaded, "q": quarantined}
+
+
+def _reasons(settings: Settings, key: str) -> dict[int | None, str]:
+    rows = _query(
+        settings,
+        "select line_number, reason from compliance.quarantine"
+        " where source_uri like '%' || ? order by line_number",
+        [key],
+    )
+    return {line: reason for line, reason in rows}
+
+
+CALL = {
+    "sid": "CA" + "0" * 32,
+    "account_sid": "AC" + "1" * 32,
+    "from": "+14155550100",
+    "to": "+14155550101",
+    "status": "completed",
+    "direction": "outbound-api",
+    "start_time": "Tue, 01 Sep 2026 15:00:00 +0000",
+    "end_time": "Tue, 01 Sep 2026 15:00:45 +0000",
+    "duration": "45",
+    "date_updated": "Tue, 01 Sep 2026 15:00:46 +0000",
+    "price": "-0.01300",
+    "uri": "/2010-04-01/Accounts/AC/Calls/CA.json",
+}
+
+
+def _call(sid: str, **fields: Any) -> dict[str, Any]:
+    return {**CALL, "sid": sid, **fields}
+
+
+def test_calls_json_page_loads_good_calls_and_quarantines_bad_ones(zone):
+    landing, settings = zone
+    page = {
+        "calls": [
+            _call("CA1"),
+            _call("", account_sid="AC1"),
+            _call("CA3", start_time="yesterday"),
+            7,
+            _call("CA5", start_time="2026-09-01T10:00:00+02:00", duration=12),
+        ],
+        "page": 0,
+        "page_size": 50,
+    }
+    key = "calls/region=us1/page-0.json"
+    _write(landing, key, json.dumps(page))
+
+    [summary] = _load(settings, "calls")
+
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (5, 2, 3)
+    assert _manifest(settings, key)["status"] == "partial"
+    assert _reasons(settings, key) == {
+        2: "missing sid",
+        3: "unparseable start_time: yesterday",
+        4: "invalid call: not a JSON object",
+    }
+    rows = _query(
+        settings,
+        "select sid, from_number, to_number, start_time, duration, price, home_region,"
+        " _extra->>'uri', _source_line from raw.calls order by sid",
+    )
+    assert rows[0][:7] == (
+        "CA1",
+        "+14155550100",
+        "+14155550101",
+        dt.datetime(2026, 9, 1, 15, tzinfo=UTC),
+        45,
+        -0.013,
+        "us1",
+    )
+    assert rows[0][7] == CALL["uri"] and rows[0][8] == 1
+    assert rows[1][3] == dt.datetime(2026, 9, 1, 8, tzinfo=UTC)  # offset applied
+    assert rows[1][4] == 12 and rows[1][8] == 5
+
+
+def test_jsonl_and_csv_calls_keep_physical_line_numbers(zone):
+    landing, settings = zone
+    jsonl = "\n".join(
+        [json.dumps(_call("CA1")), "not json", "", json.dumps(_call("CA4", duration="x"))]
+    )
+    _write(landing, "calls/region=ie1/part.jsonl.gz", jsonl + "\n")
+    header = "sid,account_sid,from,to,start_time,duration,trunk_sid,custom_tag\n"
+    csv_bytes = (
+        header.encode()
+        + b"CA10,AC1,+14155550100,+14155550102,2026-09-01T10:00:00Z,30,TK1,vip\n"
+        + b"CA11,AC1,short\n"
+        + b"CA12,AC1,+1,+2,2026-09-01T10:00:00Z,0,TK1,\xff\xfe\n"
+        + b"\n"
+        + b'CA13,AC1,+14155550100,+14155550103,2026-09-01T10:05:00Z,,TK1,"a, b"\n'
+    )
+    _write(landing, "calls/region=ie1/export.csv", csv_bytes)
+
+    _load(settings, "calls")
+
+    assert _reasons(settings, "part.jsonl.gz") == {
+        2: "invalid JSON: not a JSON object",
+        4: "unparseable duration: x",
+    }
+    assert _manifest(settings, "calls/region=ie1/part.jsonl.gz")["read"] == 3
+    reasons = _reasons(settings, "export.csv")
+    assert set(reasons) == {3, 4}
+    assert reasons[3].startswith("malformed CSV record: Expected Number of Columns: 8 Found: 3")
+    assert reasons[4] == "invalid text: not valid UTF-8"
+    rows = _query(
+        settings,
+        "select sid, _source_line, duration, _extra from raw.calls"
+        " where _source_file like '%export.csv' order by sid",
+    )
+    assert [(r[0], r[1], r[2]) for r in rows] == [("CA10", 2, 30), ("CA13", 6, None)]
+    assert json.loads(rows[0][3]) == {"custom_tag": "vip"}
+    assert json.loads(rows[1][3]) == {"custom_tag": "a, b"}
+
+
+def test_truncated_gzip_keeps_rows_before_the_cut_and_quarantines_the_partial_line(zone):
+    landing, settings = zone
+    text = "sid,account_sid\n" + "".join(f"CA{i},AC1\n" for i in range(1, 200))
+    blob = gzip.compress(text.encode(), mtime=0)
+    path = landing / "calls/region=us1/cut.csv.gz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(blob[: len(blob) * 2 // 3])
+
+    _load(settings, "calls")
+
+    manifest = _manifest(settings, "calls/region=us1/cut.csv.gz")
+    assert manifest["status"] == "partial" and "truncated" in manifest["error"]
+    reasons = _reasons(settings, "cut.csv.gz")
+    assert list(reasons.values()) == ["truncated gzip member: incomplete last line"]
+    [(count, last_line)] = _query(settings, "select count(*), max(_source_line) from raw.calls")
+    assert count == manifest["loaded"] > 0
+    assert list(reasons) == [last_line + 1]
+
+
+def test_unreadable_unrecognized_and_empty_files_are_recorded_not_skipped(zone):
+    landing, settings = zone
+    (landing / "calls/region=us1").mkdir(parents=True)
+    (landing / "calls/region=us1/broken.json.gz").write_bytes(b"this is not gzip at all")
+    _write(landing, "calls/stray.json", json.dumps({"calls": [_call("CA1")]}))
+    _write(landing, "consent/empty.csv", b"")
+    _write(landing, "consent/header_only.csv", "phone_number,brand,consent_type\n")
+
+    _load(settings, "calls", "consent")
+
+    broken = _manifest(settings, "calls/region=us1/broken.json.gz")
+    assert broken["status"] == "unreadable" and (broken["read"], broken["q"]) == (1, 1)
+    assert "not a gzip file" in _reasons(settings, "broken.json.gz")[None]
+    stray = _manifest(settings, "calls/stray.json")
+    assert stray["status"] == "unrecognized" and stray["q"] == 1
+    assert _manifest(settings, "consent/empty.csv") == {
+        "status": "empty",
+        "error": None,
+        "read": 0,
+        "loaded": 0,
+        "q": 0,
+    }
+    assert _manifest(settings, "consent/header_only.csv")["status"] == "loaded"
+
+
+EXPORT_CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
+    # source, key, good row, expected typed values, bad row, reason
+    (
+        "call_metadata",
+        "call_metadata/m.csv",
+        "call_sid,campaign_id\nCA1,CMP1\n",
+        {"call_sid": "CA1", "campaign_id": "CMP1"},
+        "CA2,\n",
+        "missing campaign_id",
+    ),
+    (
+        "campaigns",
+        "campaigns/c.csv",
+        "campaign_id,account_sid,brand,purpose\nCMP1,AC1,Acme,Telemarketing\n",
+        {"purpose": "telemarketing", "brand": "Acme"},
+        "CMP2,AC1,Acme,spam\n",
+        "unknown purpose: spam",
+    ),
+    (
+        "numbers",
+        "numbers/n.csv",
+        "phone_number,account_sid,kind,active_from,active_to,default_campaign_id\n"
+        "+14155550100,AC1,twilio_owned,2026-01-01T00:00:00Z,,CMP1\n",
+        {"active_from": dt.datetime(2026, 1, 1, tzinfo=UTC), "active_to": None},
+        "+14155550199,AC1,borrowed,2026-01-01T00:00:00Z,,\n",
+        "unknown kind: borrowed",
+    ),
+    (
+        "accounts",
+        "accounts/a.csv",
+        "account_sid,region,cps_allotted\nAC1,us1,1\n",
+        {"cps_allotted": 1.0},
+        "AC2,ie1,fast\n",
+        "unparseable cps_allotted: fast",
+    ),
+    (
+        "consent",
+        "consent/c.csv",
+        "phone_number,brand,consent_type,channel,granted_at,revoked_at,source,evidence_ref\n"
+        "(415) 555-0101,Acme,express_written,voice,2026-08-01T12:00:00-04:00,,web,ref-1\n",
+        {"granted_at": dt.datetime(2026, 8, 1, 16, tzinfo=UTC), "channel": "voice"},
+        "415.555.0102,Acme,express,voice,last tuesday,,web,ref-2\n",
+        "unparseable granted_at: last tuesday",
+    ),
+    (
+        "optouts",
+        "optouts/o.csv",
+        "phone_number,brand,requested_at,method,call_sid\n+14155550101,,2026-09-01T00:00:00Z,dtmf,\n",
+        {"brand": None, "method": "dtmf"},
+        "+14155550102,Acme,,web,\n",
+        "missing requested_at",
+    ),
+    (
+        "disclosures",
+        "disclosures/d.csv",
+        "call_sid,identity_disclosed_at_s,purpose_disclosed_at_s,opt_out_offered\n"
+        "CA1,3,12.5,TRUE\n",
+        {"purpose_disclosed_at_s": 12.5, "opt_out_offered": True},
+        "CA2,3,4,maybe\n",
+        "unparseable opt_out_offered: maybe",
+    ),
+    (
+        "complaints",
+        "complaints/c.csv",
+        "complaint_id,received_at,source,caller_id,callee,call_sid,category\n"
+        "CP1,2026-09-02T00:00:00Z,carrier,+14155550100,,,robocall\n",
+        {"source": "carrier", "callee": None},
+        ",2026-09-02T00:00:00Z,carrier,+14155550100,,,robocall\n",
+        "missing complaint_id",
+    ),
+    (
+        "dnc_internal",
+        "dnc/internal/d.csv",
+        "phone_number,added_at,brand,reason\n+14155550101,2026-09-01T00:00:00Z,,asked\n",
+        {"reason": "asked"},
+        ",2026-09-01T00:00:00Z,,asked\n",
+        "missing phone_number",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "key", "good", "typed", "bad", "reason"), EXPORT_CASES)
+def test_export_sources_type_good_rows_and_quarantine_bad_ones(
+    zone, source, key, good, typed, bad, reason
+):
+    landing, settings = zone
+    _write(landing, key, good + bad + "a,b,c,d,e,f,g,h,i,j,k\n")
+
+    [summary] = _load(settings, source)
+
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (3, 1, 2)
+    reasons = _reasons(settings, key)
+    assert reasons[3] == reason
+    assert reasons[4].startswith("malformed CSV record")
+    columns = ", ".join(f'"{c}"' for c in typed)
+    assert _query(settings, f"select {columns} from raw.{source}") == [tuple(typed.values())]
+
+
+def test_csv_header_order_case_bom_and_quoted_newlines(zone):
+    landing, settings = zone
+    content = (
+        "\ufeffReason,Brand,ADDED_AT,phone_number\n"
+        '"line one\nline two",Acme,2026-09-01T00:00:00Z,+14155550101\n'
+        ",,2026-09-02T00:00:00Z,+14155550102\n"
+    )
+    _write(landing, "dnc/internal/odd.csv", content)
+
+    [summary] = _load(settings, "dnc_internal")
+
+    assert (summary.rows_loaded, summary.rows_quarantined) == (2, 0)
+    rows = _query(settings, "select phone_number, brand, reason from raw.dnc_internal order by 1")
+    assert rows == [("+14155550101", "Acme", "line one\nline two"), ("+14155550102", None, None)]
+
+
+def test_changed_file_replaces_its_rows_and_unchanged_files_are_skipped(zone):
+    landing, settings = zone
+    key = "campaigns/c.csv"
+    path = _write(landing, key, "campaign_id,account_sid,brand,purpose\nC1,AC1,A,other\n")
+    _load(settings, "campaigns")
+    first_loaded_at = _query(settings, "select loaded_at from compliance.load_manifest")
+
+    [again] = _load(settings, "campaigns")
+    assert (again.files_unchanged, again.files_loaded) == (1, 0)
+    os.utime(path, ns=(1, 1))  # touched, same bytes: the checksum says unchanged
+    [touched] = _load(settings, "campaigns")
+    assert touched.files_unchanged == 1
+    assert _query(settings, "select loaded_at from compliance.load_manifest") == first_loaded_at
+
+    path.write_text("campaign_id,account_sid,brand,purpose\nC2,AC1,B,other\nC3,AC1,B,bad\n")
+    [changed] = _load(settings, "campaigns")
+
+    assert changed.files_loaded == 1
+    assert _query(settings, "select campaign_id from raw.campaigns") == [("C2",)]
+    assert _query(settings, "select count(*) from compliance.quarantine") == [(1,)]
+    assert _query(settings, "select load_count, rows_read from compliance.load_manifest") == [
+        (2, 2)
+    ]
+
+
+def _registry_files(landing: Path) -> None:
+    files = {
+        "dnc/us_national/full/2026-09-01/part-1.txt": "4155550101\n415,5550102\n",
+        "dnc/us_national/full/2026-09-01/part-2.txt.gz": "4155550104\nnot-a-number\n",
+        "dnc/us_national/changes/2026-09-01/c.txt": "415,5550105,A\n",
+        "dnc/us_national/changes/2026-09-10/c.txt": "415,5550101,D,20260910\n415,5550103,A\n",
+        "dnc/us_national/full/2026-09-20/all.txt": "4155550103\n4155550101\n",
+        "dnc/ca_dncl/full/2026-08-01/all.txt": "6135550100\n",
+        "dnc/uk_tps/full/2026-09-01/tps.txt": "020 7946 0018\n01632960000\n",
+        "dnc/uk_tps/changes/2026-09-05/tps.txt": "020 7946 0018,D\n0161 496 0000,A\n",
+        "dnc/uk_ctps/full/not-a-date/ctps.txt": "020 7946 0099\n",
+    }
+    for key, content in files.items():
+        _write(landing, key, content)
+
+
+def test_registry_files_load_in_every_contract_format(zone):
+    landing, settings = zone
+    _registry_files(landing)
+
+    _load(settings, *ingest.REGISTRY_SOURCES)
+
+    assert _reasons(settings, "part-2.txt.gz") == {
+        2: "unparseable registry line: expected the contract format"
+    }
+    assert _manifest(settings, "dnc/uk_ctps/full/not-a-date/ctps.txt")["q"] == 1
+    rows = _query(
+        settings,
+        "select registry, list_kind, e164, action, extra from raw.registry_entries"
+        " where effective_date = '2026-09-10' or registry = 'uk_tps' order by all",
+    )
+    assert rows == [
+        ("uk_tps", "changes", "+441614960000", "A", None),
+        ("uk_tps", "changes", "+442079460018", "D", None),
+        ("uk_tps", "full", "+441632960000", "L", None),
+        ("uk_tps", "full", "+442079460018", "L", None),
+        ("us_national", "changes", "+14155550101", "D", "20260910"),
+        ("us_national", "changes", "+14155550103", "A", None),
+    ]
+
+
+def test_registry_membership_is_point_in_time(zone):
+    landing, settings = zone
+    _registry_files(landing)
+    _load(settings, *ingest.REGISTRY_SOURCES)
+
+    counts = ingest.build_registry_state(settings)
+
+    assert counts["membership"] > 0
+    membership = _query(
+        settings,
+        "select e164, listed_from, listed_to from registry.membership"
+        " where registry = 'us_national' order by all",
+    )
+    d = dt.date
+    assert membership == [
+        # listed by the first snapshot, deleted on the 10th, back with the 20th's
+        ("+14155550101", d(2026, 9, 1), d(2026, 9, 10)),
+        ("+14155550101", d(2026, 9, 20), None),
+        ("+14155550102", d(2026, 9, 1), d(2026, 9, 20)),  # dropped by the next snapshot
+        ("+14155550103", d(2026, 9, 10), None),  # added, then kept by the snapshot
+        ("+14155550104", d(2026, 9, 1), d(2026, 9, 20)),
+        ("+14155550105", d(2026, 9, 1), d(2026, 9, 20)),  # same-day change after snapshot
+    ]
+    history = _query(
+        settings,
+        "select day, newest_file_date, newest_file_kinds, latest_full_date, age_days"
+        " from registry.load_history where registry = 'us_national'"
+        " and day in ('2026-09-01', '2026-09-15', '2026-09-20') order by day",
+    )
+    assert history == [
+        (d(2026, 9, 1), d(2026, 9, 1), "full+changes", d(2026, 9, 1), 0),
+        (d(2026, 9, 15), d(2026, 9, 10), "changes", d(2026, 9, 1), 5),
+        (d(2026, 9, 20), d(2026, 9, 20), "full", d(2026, 9, 20), 0),
+    ]
+    assert _query(
+        settings, "select count(*) from registry.load_history where registry = 'uk_ctps'"
+    ) == [(0,)]
+
+
+def test_every_manifest_row_reconciles_and_phone_values_are_normalized(zone):
+    landing, settings = zone
+    _registry_files(landing)
+    for _source, key, good, _typed, bad, _reason in EXPORT_CASES:
+        _write(landing, key, good + bad)
+    _write(landing, "calls/region=us1/p.json", json.dumps({"calls": [_call("CA1")]}))
+
+    _load(settings, *ingest.ALL_SOURCES)
+
+    unreconciled = _query(
+        settings,
+        "select landing_key from compliance.load_manifest"
+        " where rows_read <> rows_loaded + rows_quarantined",
+    )
+    assert unreconciled == []
+    quarantined = _query(settings, "select count(*) from compliance.quarantine")[0][0]
+    assert quarantined == _query(
+        settings, "select sum(rows_quarantined) from compliance.load_manifest"
+    )[0][0]
+    normalized = dict(
+        _query(
+            settings,
+            "select raw, e164 from ref.phone_numbers where region = 'US'"
+            " and raw in ('(415) 555-0101', '+14155550100')",
+        )
+    )
+    assert normalized == {"(415) 555-0101": "+14155550101", "+14155550100": "+14155550100"}
+
