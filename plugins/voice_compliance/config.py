@@ -64,13 +64,9 @@ class Settings:
             landing=_env("VC_LANDING") or str(data_dir / "landing"),
             warehouse=Path(_env("VC_WAREHOUSE") or data_dir / "warehouse.duckdb"),
             data_dir=data_dir,
-            airflow_home=Path(
-                _env("VC_AIRFLOW_HOME", "AIRFLOW_HOME") or REPO_ROOT / ".airflow"
-            ),
+            airflow_home=Path(_env("VC_AIRFLOW_HOME", "AIRFLOW_HOME") or REPO_ROOT / ".airflow"),
             default_region=(_env("VC_DEFAULT_REGION") or "US").upper(),
-            s3_endpoint_url=_env(
-                "VC_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"
-            ),
+            s3_endpoint_url=_env("VC_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
             s3_region=_env("VC_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
             aws_conn_id=_env("VC_AWS_CONN_ID"),
         )

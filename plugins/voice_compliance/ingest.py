@@ -90,8 +90,10 @@ def landing_summary(settings: Settings) -> str:
     table = [header, *[(*r[:6], "yes" if r[6] else "NO") for r in rows]]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
     lines = [
-        "  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in
-                  enumerate(zip(row, widths, strict=True)))
+        "  ".join(
+            str(v).rjust(w) if i else str(v).ljust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        )
         for row in table
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -456,9 +456,10 @@ def test_every_manifest_row_reconciles_and_phone_values_are_normalized(zone):
     )
     assert unreconciled == []
     quarantined = _query(settings, "select count(*) from compliance.quarantine")[0][0]
-    assert quarantined == _query(
-        settings, "select sum(rows_quarantined) from compliance.load_manifest"
-    )[0][0]
+    assert (
+        quarantined
+        == _query(settings, "select sum(rows_quarantined) from compliance.load_manifest")[0][0]
+    )
     normalized = dict(
         _query(
             settings,
@@ -467,4 +468,3 @@ def test_every_manifest_row_reconciles_and_phone_values_are_normalized(zone):
         )
     )
     assert normalized == {"(415) 555-0101": "+14155550101", "+14155550100": "+14155550100"}
-

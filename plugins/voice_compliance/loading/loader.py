@@ -91,8 +91,7 @@ def load_source(
 
 def _manifest_row(con: duckdb.DuckDBPyConnection, fid: str) -> tuple[str, str, int] | None:
     row = con.execute(
-        "select fingerprint, checksum, load_count from compliance.load_manifest"
-        " where file_id = ?",
+        "select fingerprint, checksum, load_count from compliance.load_manifest where file_id = ?",
         [fid],
     ).fetchone()
     return (row[0], row[1], row[2]) if row else None

@@ -30,6 +30,8 @@ from voice_compliance.loading.sources import Column
 # reading a file with it as the delimiter yields one column per physical line.
 _LINE_DELIM = "\\x01"
 _MAX_LINE_SIZE = 16 * 1024 * 1024
+_IS_OBJECT = """coalesce(
+    case when json_valid("text") then json_type("text") end = 'OBJECT', false)"""
 _NO_RECORDS = "select null::bigint as _line, null::varchar as _raw, null::json as rec where false"
 
 
@@ -248,23 +250,23 @@ def _number_csv_records(con: duckdb.DuckDBPyConnection, names: list[str]) -> Non
 def stage_jsonl(con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...]) -> None:
     """Stage JSON Lines (one Call resource per line) from ``_lines``."""
     con.execute(
-        """
+        f"""
         insert into _stage_rejects
         select line_number, "text", 'invalid JSON: not a JSON object'
         from _lines
         where coalesce(trim("text"), '') <> ''
-          and not coalesce(case when json_valid("text") then json_type("text") end = 'OBJECT', false)
+          and not {_IS_OBJECT}
         """
     )
     _stage_json_records(
         con,
         columns,
-        """
+        f"""
         select line_number as _line, "text" as _raw,
             case when json_valid("text") then "text" end::json as rec
         from _lines
         where coalesce(trim("text"), '') <> ''
-          and coalesce(case when json_valid("text") then json_type("text") end = 'OBJECT', false)
+          and {_IS_OBJECT}
         """,
     )
 
@@ -278,9 +280,7 @@ def stage_json_page(
     record (it cannot be split into calls). Returns the records read.
     """
     try:
-        row = con.execute(
-            f"select content from read_text({_literal(str(path))})"
-        ).fetchone()
+        row = con.execute(f"select content from read_text({_literal(str(path))})").fetchone()
         content = row[0] if row else ""
     except duckdb.Error as exc:
         con.execute(
@@ -294,7 +294,7 @@ def stage_json_page(
         [content],
     ).fetchone()
     if not (valid and valid[0]):
-        reason = "invalid JSON page: no parseable top-level \"calls\" array" + note
+        reason = 'invalid JSON page: no parseable top-level "calls" array' + note
         con.execute("insert into _stage_rejects values (1, ?, ?)", [content[:2000], reason])
         _stage_json_records(con, columns, _NO_RECORDS)
         return 1

@@ -74,7 +74,5 @@ def reason_expr(columns: tuple[Column, ...]) -> str:
             "queue_time",
             "cps_allotted",
         ):
-            checks.append(
-                f"case when ({typed_expr(column)}) < 0 then 'negative {column.name}' end"
-            )
+            checks.append(f"case when ({typed_expr(column)}) < 0 then 'negative {column.name}' end")
     return "nullif(concat_ws('; ', " + ", ".join(checks) + "), '')"
