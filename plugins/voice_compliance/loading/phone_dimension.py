@@ -29,7 +29,6 @@ def update(con: duckdb.DuckDBPyConnection, source: Source, default_region: str) 
     if not source.phone_columns:
         return 0
     con.execute(_DDL)
-    vectorized.install(con)
     candidates = " union ".join(
         f'select "{column}" as raw from raw.{source.table} where "{column}" is not null'
         for column in source.phone_columns
@@ -39,6 +38,10 @@ def update(con: duckdb.DuckDBPyConnection, source: Source, default_region: str) 
         select c.raw, '{region}' as region from ({candidates}) as c
         anti join ref.phone_numbers as p on p.raw = c.raw and p.region = '{region}'
     """
+    pending = con.execute(f"select count(*) from ({new_values})").fetchone()
+    if not pending or not pending[0]:
+        return 0
+    # Installs the phone metadata tables on first use (and after upgrades).
     vectorized.normalize_relation(con, new_values, "_phone_new", default_region)
     row = con.execute(
         """
