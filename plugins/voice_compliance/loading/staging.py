@@ -63,6 +63,7 @@ def reset(con: duckdb.DuckDBPyConnection) -> None:
         "_csv_scan",
         "_csv_numbers",
         "_page",
+        "_page_items",
     )
     con.execute("create temp table _stage_rejects (_line bigint, _raw varchar, reason varchar)")
 
@@ -280,8 +281,9 @@ def stage_json_page(
     record (it cannot be split into calls). Returns the records read.
     """
     try:
-        row = con.execute(f"select content from read_text({_literal(str(path))})").fetchone()
-        content = row[0] if row else ""
+        con.execute(
+            f"create temp table _page as select content from read_text({_literal(str(path))})"
+        )
     except duckdb.Error as exc:
         con.execute(
             "insert into _stage_rejects values (1, null, ?)",
@@ -290,37 +292,37 @@ def stage_json_page(
         _stage_json_records(con, columns, _NO_RECORDS)
         return 1
     valid = con.execute(
-        "select case when json_valid($1) then json_type($1, '$.calls') = 'ARRAY' end",
-        [content],
+        "select case when json_valid(content) then json_type(content, '$.calls') = 'ARRAY' end"
+        " from _page"
     ).fetchone()
     if not (valid and valid[0]):
         reason = 'invalid JSON page: no parseable top-level "calls" array' + note
-        con.execute("insert into _stage_rejects values (1, ?, ?)", [content[:2000], reason])
+        con.execute(
+            "insert into _stage_rejects select 1, left(content, 2000), ? from _page", [reason]
+        )
         _stage_json_records(con, columns, _NO_RECORDS)
         return 1
-    con.execute("create temp table _page as select ?::json as doc", [content])
-    try:
-        con.execute(
-            """
-            insert into _stage_rejects
-            select i + 1, (doc->'calls'->i::integer)::varchar, 'invalid call: not a JSON object'
-            from _page, range(json_array_length(doc, '$.calls')::bigint) as r(i)
-            where json_type(doc->'calls'->i::integer) <> 'OBJECT'
-            """
-        )
-        _stage_json_records(
-            con,
-            columns,
-            """
-            select i + 1 as _line, (doc->'calls'->i::integer)::varchar as _raw,
-                   doc->'calls'->i::integer as rec
-            from _page, range(json_array_length(doc, '$.calls')::bigint) as r(i)
-            where json_type(doc->'calls'->i::integer) = 'OBJECT'
-            """,
-        )
-        count = con.execute("select json_array_length(doc, '$.calls') from _page").fetchone()
-    finally:
-        con.execute("drop table if exists _page")
+    # One parse of the page: the array's elements, numbered by position.
+    con.execute(
+        """
+        create temp table _page_items as
+        select unnest(items) as rec, unnest(range(1, len(items) + 1)) as _line
+        from (select json_extract(content, '$.calls[*]') as items from _page)
+        """
+    )
+    con.execute(
+        """
+        insert into _stage_rejects
+        select _line, rec::varchar, 'invalid call: not a JSON object'
+        from _page_items where json_type(rec) <> 'OBJECT'
+        """
+    )
+    _stage_json_records(
+        con,
+        columns,
+        "select _line, rec::varchar as _raw, rec from _page_items where json_type(rec) = 'OBJECT'",
+    )
+    count = con.execute("select count(*) from _page_items").fetchone()
     return int(count[0]) if count else 0
 
 

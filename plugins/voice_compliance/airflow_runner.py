@@ -1,0 +1,253 @@
+"""Run our DAGs through Airflow itself, without a scheduler.
+
+The embedded default has no Airflow services running: every DAG runs as
+``airflow dags test <dag_id>`` in a child process, against a SQLite metadata
+database under ``settings.airflow_home``. ``airflow dags test`` runs the
+tasks in dependency order in that one process and exits non-zero when the
+DAG run ends failed, so a failing task surfaces here as ``DagRunFailed``.
+
+Airflow reads its configuration when it is first imported, so this module
+never imports Airflow: it only builds the child's environment and runs the
+venv's own ``airflow`` binary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from voice_compliance.config import REPO_ROOT, Settings
+
+DAGS_FOLDER = REPO_ROOT / "dags"
+PACKAGE_PATH = REPO_ROOT / "plugins"
+"""The folder holding the ``voice_compliance`` package (put on ``PYTHONPATH``)."""
+VENV_BIN = Path(sys.executable).parent
+"""The running interpreter's ``bin``: Airflow is installed next to it."""
+
+WRITER_POOL = "duckdb_writer"
+WRITER_POOL_SLOTS = 1
+
+INGESTION_DAGS: tuple[str, ...] = ("vc_ingest_calls", "vc_ingest_exports", "vc_ingest_registries")
+PIPELINE_DAGS: tuple[str, ...] = INGESTION_DAGS
+"""Every DAG of the pipeline, in the order ``run`` executes them. Append the
+transformation and validation DAGs here."""
+
+_READY_MARKER = ".voice_compliance_ready.json"
+
+# ``airflow db migrate`` then ``airflow pools set``, in one process: each CLI
+# call spends most of its ~10 s importing Airflow.
+_SETUP_SCRIPT = """
+import sys
+from airflow.cli import cli_parser
+args = cli_parser.get_parser().parse_args(["db", "migrate"])
+args.func(args)
+from airflow.models.pool import Pool
+pool, slots = sys.argv[1], int(sys.argv[2])
+Pool.create_or_update_pool(pool, slots, "Serializes DuckDB writers", include_deferred=False)
+print(f"Pool {pool} has {slots} slot(s)")
+"""
+_LOG_TAIL_LINES = 40
+
+
+class AirflowRunError(RuntimeError):
+    """Running Airflow for the pipeline failed."""
+
+    def __init__(self, message: str, log_path: Path, log_tail: str) -> None:
+        super().__init__(message)
+        self.log_path = log_path
+        self.log_tail = log_tail
+
+
+class AirflowSetupFailed(AirflowRunError):
+    """``airflow db migrate`` or the pool creation failed."""
+
+
+class DagRunFailed(AirflowRunError):
+    """A DAG run ended failed (a task failed after its retries) or could not start.
+
+    ``reason`` names the failed tasks and the last exception in the log.
+    """
+
+    def __init__(self, dag_id: str, log_path: Path, log_tail: str, reason: str) -> None:
+        super().__init__(f"DAG {dag_id} failed: {reason}; log: {log_path}", log_path, log_tail)
+        self.dag_id = dag_id
+        self.reason = reason
+
+
+def airflow_env(
+    settings: Settings,
+    *,
+    dags_folder: Path = DAGS_FOLDER,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The complete environment of an Airflow child process for ``settings``.
+
+    Starts from ``base`` (default: this process's environment) and sets
+    Airflow's home, SQLite metadata database, DAG folder, an (empty) plugin
+    folder, ``<repo>/plugins`` on ``PYTHONPATH``, quiet logging and 2-core
+    parallelism, plus ``settings.to_env()`` so tasks see the same landing
+    zone and warehouse. Also suits ``airflow standalone``.
+    """
+    home = settings.airflow_home.resolve()
+    env = dict(os.environ if base is None else base)
+    python_path = [str(PACKAGE_PATH)]
+    if env.get("PYTHONPATH"):
+        python_path.append(env["PYTHONPATH"])
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW_CONFIG": str(home / "airflow.cfg"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder.resolve()),
+            # Not <repo>/plugins: Airflow's plugin manager would execute every
+            # module of our package (duckdb, GX...) in every Airflow process,
+            # under bare names like ``config``. Our package has no Airflow
+            # plugin; it is imported through PYTHONPATH instead.
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
+            "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
+            "PYTHONPATH": os.pathsep.join(python_path),
+            "PATH": os.pathsep.join([str(VENV_BIN), env.get("PATH", "")]),
+            "PYTHONWARNINGS": "ignore::DeprecationWarning",
+            "NO_COLOR": "1",
+        }
+    )
+    env.update(settings.to_env())
+    return env
+
+
+def ensure_airflow(settings: Settings) -> None:
+    """Prepare Airflow's metadata database once; a no-op when already done.
+
+    Runs ``airflow db migrate`` and creates the ``duckdb_writer`` pool (one
+    slot), then records the Airflow version in a marker file in
+    ``AIRFLOW_HOME``. Later calls return at once while the marker matches
+    the installed Airflow and the database file exists.
+    """
+    home = settings.airflow_home.resolve()
+    marker = home / _READY_MARKER
+    expected = {"airflow": metadata.version("apache-airflow-core"), "pool": WRITER_POOL}
+    if marker.is_file() and (home / "airflow.db").is_file():
+        try:
+            if json.loads(marker.read_text()) == expected:
+                return
+        except ValueError:
+            pass  # a damaged marker: set up again
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = _log_path(settings, "airflow-setup")
+    command = [sys.executable, "-c", _SETUP_SCRIPT, WRITER_POOL, str(WRITER_POOL_SLOTS)]
+    if _run_logged(command, airflow_env(settings), log_path) != 0:
+        raise AirflowSetupFailed(
+            f"airflow db migrate or pool creation failed; log: {log_path}",
+            log_path,
+            _tail(log_path),
+        )
+    marker.write_text(json.dumps(expected))
+
+
+def run_dag(
+    dag_id: str,
+    settings: Settings,
+    conf: Mapping[str, Any] | None = None,
+    *,
+    dags_folder: Path = DAGS_FOLDER,
+) -> Path:
+    """Run one DAG to completion through ``airflow dags test``.
+
+    ``conf`` defaults to the settings' ``landing`` and ``warehouse`` (the
+    params every pipeline DAG takes). Output goes to a log file under
+    ``settings.data_dir / "logs"``, whose path is returned. Raises
+    ``DagRunFailed`` (with the log's tail) when the run does not succeed.
+    Call ``ensure_airflow`` first.
+    """
+    if conf is None:
+        conf = {"landing": settings.landing, "warehouse": str(settings.warehouse)}
+    log_path = _log_path(settings, dag_id)
+    command = [str(VENV_BIN / "airflow"), "dags", "test", dag_id, "--conf", json.dumps(dict(conf))]
+    env = airflow_env(settings, dags_folder=dags_folder)
+    if _run_logged(command, env, log_path) != 0:
+        text = _read(log_path)
+        raise DagRunFailed(dag_id, log_path, _tail(text), _failure_reason(text))
+    return log_path
+
+
+def _log_path(settings: Settings, name: str) -> Path:
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return log_dir / f"{name}.{stamp}.log"
+
+
+def _run_logged(command: list[str], env: Mapping[str, str], log_path: Path) -> int:
+    """Run ``command``, appending its output to ``log_path``; return its exit code."""
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(f"$ {' '.join(command)}\n")
+        log.flush()
+        started = time.monotonic()
+        completed = subprocess.run(
+            command,
+            env=dict(env),
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        log.write(
+            f"\n[exit code {completed.returncode} after {time.monotonic() - started:.1f} s]\n"
+        )
+    return completed.returncode
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _tail(text: str, lines: int = _LOG_TAIL_LINES) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Failed|Timeout)\b(?::.*)?$")
+_FAILED_TASK_MARK = "Task failed with exception"
+_ERROR_RECORD = re.compile(r"\[error\s*\]\s*(.*?)(?:\s+\[[\w.]+\].*)?$")
+_END_TASK = re.compile(r"\[DAG TEST\] end task task_id=(\S+)")
+
+
+def _failure_reason(log_text: str) -> str:
+    """``task <ids>: <last exception line>`` from an ``airflow dags test`` log."""
+    failed: list[str] = []
+    pending = False
+    last_exception = last_error = ""
+    for line in log_text.splitlines():
+        if (match := _ERROR_RECORD.search(line)) and _FAILED_TASK_MARK not in line:
+            last_error = match.group(1).strip()
+        if _FAILED_TASK_MARK in line:
+            pending = True
+        elif pending and (match := _END_TASK.search(line)):
+            if match.group(1) not in failed:
+                failed.append(match.group(1))
+            pending = False
+        elif _EXCEPTION_LINE.match(line.strip()) and line[:1].strip():
+            last_exception = line.strip()
+    parts = []
+    if failed:
+        parts.append("task " + ", ".join(failed))
+    parts.append(last_exception or last_error or "see the log")
+    return ": ".join(parts)

@@ -1,0 +1,181 @@
+"""Command line: ``python -m voice_compliance <command>``.
+
+- ``generate``: write a synthetic landing zone with planted violations.
+- ``run``: run the whole pipeline through Airflow on a landing zone and
+  warehouse, then print what landed.
+- ``demo``: the embedded default end to end: generate, run, summary.
+- ``summary``: print what the warehouse holds.
+- ``init``: prepare Airflow's home (metadata database, the writer pool).
+
+Each command is one small function; heavy modules (the generator, the
+loaders) are imported inside them so ``--help`` stays instant. Failures
+print one ``error:`` line and exit non-zero (``VC_DEBUG=1`` adds the
+traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from voice_compliance.airflow_runner import (
+    PIPELINE_DAGS,
+    AirflowRunError,
+    ensure_airflow,
+    run_dag,
+)
+from voice_compliance.config import Settings
+
+DEMO_SEED = 7
+
+
+class CommandError(Exception):
+    """A user-facing error: printed as one line, no traceback."""
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Prepare Airflow's home once: migrate its database, create the pool."""
+    ensure_airflow(Settings.from_env())
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate a synthetic landing zone into ``--out``."""
+    _generate(Path(args.out), args.seed, args.calls)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run every pipeline DAG through Airflow on the given landing zone."""
+    settings = Settings.from_env(landing=args.landing, warehouse=args.warehouse)
+    _run_pipeline(settings)
+    _print_summary(settings)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the sample landing zone, run the pipeline on it, summarize."""
+    settings = Settings.from_env()
+    if settings.is_s3:
+        raise CommandError(f"demo writes to a local folder, but VC_LANDING is {settings.landing}")
+    _generate(Path(settings.landing), DEMO_SEED, args.calls)
+    _run_pipeline(settings)
+    _print_summary(settings)
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print the files and rows per source recorded in the warehouse."""
+    _print_summary(Settings.from_env(warehouse=args.warehouse))
+    return 0
+
+
+def _generate(out: Path, seed: int, calls: int | None) -> None:
+    from voice_compliance.generate import generate
+
+    started = time.monotonic()
+    report = generate(out, seed) if calls is None else generate(out, seed, calls)
+    print(
+        f"generated {_count(report.files)} files, {_count(report.calls)} calls, "
+        f"{_count(report.planted)} planted violations into {report.out} "
+        f"(seed {seed}, {time.monotonic() - started:.1f} s)"
+    )
+
+
+def _run_pipeline(settings: Settings) -> None:
+    """Prepare Airflow, then run ``PIPELINE_DAGS`` in order; stop at the first failure."""
+    _progress(f"airflow home {settings.airflow_home}; warehouse {settings.warehouse}")
+    started = time.monotonic()
+    ensure_airflow(settings)
+    _progress(f"airflow ready ({time.monotonic() - started:.1f} s)")
+    for dag_id in PIPELINE_DAGS:
+        started = time.monotonic()
+        log_path = run_dag(dag_id, settings)
+        _progress(f"{dag_id}: success ({time.monotonic() - started:.1f} s, log {log_path})")
+
+
+def _print_summary(settings: Settings) -> None:
+    from voice_compliance.ingest import landing_summary
+
+    print(landing_summary(settings))
+
+
+def _count(value: object) -> object:
+    """A number for the one-line reports: a collection's size; for a mapping,
+    the sum of its values' sizes (or of its numeric values)."""
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values())
+    return _size(value)
+
+
+def _size(value: object) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, list | tuple | set | frozenset | dict):
+        return len(value)
+    return 1
+
+
+def _progress(message: str) -> None:
+    print(f"[voice-compliance] {message}", file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m voice_compliance`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m voice_compliance",
+        description="Twilio voice-compliance pipeline: landing zone -> Airflow -> DuckDB.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser("generate", help="write a synthetic landing zone")
+    gen.add_argument("--out", required=True, help="landing folder to (re)write")
+    gen.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed (default 7)")
+    gen.add_argument(
+        "--calls", type=int, default=None, help="number of calls (default: generator's)"
+    )
+    gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="run the pipeline through Airflow")
+    run.add_argument("--landing", help="folder or s3://bucket/prefix (default: VC_LANDING)")
+    run.add_argument("--warehouse", help="DuckDB file (default: VC_WAREHOUSE)")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="generate sample data, run everything, summarize")
+    demo.add_argument(
+        "--calls", type=int, default=None, help="number of calls (default: generator's)"
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    summary = sub.add_parser("summary", help="print what the warehouse holds")
+    summary.add_argument("--warehouse", help="DuckDB file (default: VC_WAREHOUSE)")
+    summary.set_defaults(func=cmd_summary)
+
+    init = sub.add_parser("init", help="prepare Airflow's home (idempotent)")
+    init.set_defaults(func=cmd_init)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the command; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return command(args)
+    except (AirflowRunError, CommandError) as exc:
+        _error(str(exc))
+    except KeyboardInterrupt:
+        _error("interrupted")
+    except Exception as exc:
+        if os.environ.get("VC_DEBUG"):
+            raise
+        _error(f"{type(exc).__name__}: {exc} (set VC_DEBUG=1 for a traceback)")
+    return 1
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,211 @@
+"""The DAG folder parses cleanly and every DAG follows the house rules.
+
+Airflow reads its configuration when it is first imported, so the DagBag is
+loaded in a child process whose environment points ``AIRFLOW_HOME`` at a
+temporary folder; the child reports what it parsed as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from voice_compliance import assets, ingest
+from voice_compliance.airflow_runner import DAGS_FOLDER, PIPELINE_DAGS, WRITER_POOL, airflow_env
+from voice_compliance.config import Settings
+
+pytestmark = pytest.mark.quick
+
+INGESTION_DAG_IDS = {"vc_ingest_calls", "vc_ingest_exports", "vc_ingest_registries"}
+HEAVY_MODULES = (
+    "duckdb",
+    "voice_compliance.ingest",
+    "voice_compliance.loading",
+    "voice_compliance.warehouse",
+    "great_expectations",
+    "dbt",
+    "pandas",
+)
+
+PROBE = """
+import json, os, sys, time
+from airflow.dag_processing.dagbag import DagBag
+
+started = time.monotonic()
+bag = DagBag(dag_folder=sys.argv[1], known_pools={"default_pool", sys.argv[2]})
+elapsed = time.monotonic() - started
+
+
+def outlet(o):
+    kind = type(o).__name__
+    return {"type": kind, "name": getattr(o, "name", None), "uri": getattr(o, "uri", None)}
+
+
+dags = {}
+for dag_id, dag in bag.dags.items():
+    dags[dag_id] = {
+        "fileloc": dag.fileloc,
+        "tags": sorted(dag.tags),
+        "doc_md": dag.doc_md,
+        "schedule": str(dag.schedule),
+        "catchup": dag.catchup,
+        "max_active_runs": dag.max_active_runs,
+        "params": sorted(dag.params.keys()),
+        "param_defaults": {k: dag.params[k] for k in dag.params.keys()},
+        "tasks": {
+            t.task_id: {
+                "retries": t.retries,
+                "retry_delay_s": t.retry_delay.total_seconds(),
+                "pool": t.pool,
+                "outlets": [outlet(o) for o in t.outlets],
+                "upstream": sorted(t.upstream_task_ids),
+                "doc": t.doc_md or t.doc,
+            }
+            for t in dag.tasks
+        },
+    }
+print(json.dumps({
+    "import_errors": {str(k): v for k, v in bag.import_errors.items()},
+    "warnings": {str(k): list(v) for k, v in bag.captured_warnings.items()},
+    "dags": dags,
+    "parse_seconds": elapsed,
+    "modules": sorted(m for m in sys.modules if m.split(".")[0] in {"duckdb", "voice_compliance",
+        "great_expectations", "dbt", "pandas"}),
+    "warehouse_exists": os.path.exists(os.environ["VC_WAREHOUSE"]),
+    "data_dir_exists": os.path.exists(os.environ["VC_DATA_DIR"]),
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What a fresh Airflow parses from ``dags/`` (one child process per module)."""
+    tmp = tmp_path_factory.mktemp("dagbag")
+    settings = Settings(
+        landing=str(tmp / "landing"),
+        warehouse=tmp / "data" / "warehouse.duckdb",
+        data_dir=tmp / "data",
+        airflow_home=tmp / "airflow",
+    )
+    env = airflow_env(settings)
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, str(DAGS_FOLDER), WRITER_POOL],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def ingestion_tasks(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every task of the ingestion DAGs, keyed ``dag_id.task_id``."""
+    return {
+        f"{dag_id}.{task_id}": task
+        for dag_id in INGESTION_DAG_IDS
+        for task_id, task in parsed["dags"][dag_id]["tasks"].items()
+    }
+
+
+def test_no_import_errors_or_warnings(parsed: dict[str, Any]) -> None:
+    assert parsed["import_errors"] == {}
+    assert parsed["warnings"] == {}
+
+
+def test_expected_dags_are_present(parsed: dict[str, Any]) -> None:
+    assert set(parsed["dags"]) >= INGESTION_DAG_IDS
+    assert set(PIPELINE_DAGS) <= set(parsed["dags"])
+
+
+def test_one_dag_per_file_named_after_it(parsed: dict[str, Any]) -> None:
+    for dag_id, dag in parsed["dags"].items():
+        assert Path(dag["fileloc"]).stem == dag_id
+
+
+def test_dags_are_documented_and_tagged(parsed: dict[str, Any]) -> None:
+    for dag_id, dag in parsed["dags"].items():
+        assert dag["doc_md"] and len(dag["doc_md"]) > 200, dag_id
+        assert "voice-compliance" in dag["tags"], dag_id
+
+
+def test_ingestion_dags_settings(parsed: dict[str, Any]) -> None:
+    for dag_id in INGESTION_DAG_IDS:
+        dag = parsed["dags"][dag_id]
+        assert "ingestion" in dag["tags"]
+        assert dag["catchup"] is False
+        assert dag["max_active_runs"] == 1
+        assert {"landing", "warehouse"} <= set(dag["params"])
+        assert dag["param_defaults"]["landing"] is None
+        assert dag["param_defaults"]["warehouse"] is None
+
+
+def test_every_task_retries(parsed: dict[str, Any]) -> None:
+    for dag_id, dag in parsed["dags"].items():
+        for task_id, task in dag["tasks"].items():
+            assert task["retries"] >= 1, f"{dag_id}.{task_id}"
+
+
+def test_loading_tasks_use_the_writer_pool(parsed: dict[str, Any]) -> None:
+    for name, task in ingestion_tasks(parsed).items():
+        assert task["pool"] == WRITER_POOL, name
+
+
+def test_one_loading_task_per_source(parsed: dict[str, Any]) -> None:
+    tasks = ingestion_tasks(parsed)
+    expected = {f"vc_ingest_calls.load_{s}" for s in assets.CALL_SOURCES}
+    expected |= {f"vc_ingest_exports.load_{s}" for s in assets.EXPORT_SOURCES}
+    expected |= {f"vc_ingest_registries.load_{s}" for s in assets.REGISTRY_SOURCES}
+    assert set(tasks) == expected | {"vc_ingest_registries.build_registry_state"}
+
+
+def test_outlets_are_our_assets(parsed: dict[str, Any]) -> None:
+    for name, task in ingestion_tasks(parsed).items():
+        task_id = name.split(".", 1)[1]
+        if task_id == "build_registry_state":
+            expected = assets.REGISTRY_STATE_ASSET
+        else:
+            expected = assets.raw_asset(task_id.removeprefix("load_"))
+        assert task["outlets"] == [{"type": "Asset", "name": expected.name, "uri": expected.uri}]
+
+
+def test_registry_state_waits_for_every_registry(parsed: dict[str, Any]) -> None:
+    build = parsed["dags"]["vc_ingest_registries"]["tasks"]["build_registry_state"]
+    assert build["upstream"] == sorted(f"load_{s}" for s in assets.REGISTRY_SOURCES)
+
+
+def test_parsing_does_no_work(parsed: dict[str, Any]) -> None:
+    """DAG files import no loaders, open no warehouse, create no data folder."""
+    heavy = [m for m in parsed["modules"] if m.startswith(HEAVY_MODULES)]
+    assert heavy == []
+    assert not parsed["warehouse_exists"]
+    assert not parsed["data_dir_exists"]
+
+
+def test_parsing_is_fast(parsed: dict[str, Any]) -> None:
+    # Generous: the machine is shared; a DAG file doing real work takes longer.
+    assert parsed["parse_seconds"] < 20
+
+
+def test_asset_sources_match_ingest() -> None:
+    """``assets`` repeats the source names (to stay light); they must agree."""
+    assert assets.CALL_SOURCES == ingest.CALL_SOURCES
+    assert assets.EXPORT_SOURCES == ingest.EXPORT_SOURCES
+    assert assets.REGISTRY_SOURCES == ingest.REGISTRY_SOURCES
+    assert assets.ALL_SOURCES == ingest.ALL_SOURCES
+
+
+def test_asset_names_and_uris_are_unique_and_stable() -> None:
+    all_assets = [*assets.RAW_ASSETS.values(), assets.REGISTRY_STATE_ASSET]
+    assert len({a.name for a in all_assets}) == len(all_assets)
+    assert len({a.uri for a in all_assets}) == len(all_assets)
+    assert assets.raw_asset("calls").name == "raw.calls"
+    assert assets.raw_asset("calls").uri == "x-voice-compliance://warehouse/raw/calls"
+    with pytest.raises(KeyError, match="unknown landing source"):
+        assets.raw_asset("nope")
