@@ -14,6 +14,7 @@ setup: $(INSTALLED)  ## Create .venv from the lock and prepare Airflow's home
 
 $(INSTALLED): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip >/dev/null
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
 	rm -f $(VENV)/.installed-* && touch $@
