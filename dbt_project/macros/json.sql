@@ -1,0 +1,46 @@
+{#-
+    JSON builders for the `evidence` column of clause marts. DuckDB has its own
+    function names; the default implementations use SQL:2016 JSON syntax.
+-#}
+
+{#- A JSON object from a mapping {key: sql_expression} (keys are literals,
+    values SQL expressions; order is kept). Or a list of [key, expression]
+    pairs. Example:
+    {{ vc_json_object({'threshold': var('acd_min_seconds'), 'avg_s': 'avg_duration_s'}) }} -#}
+{% macro vc_json_object(fields) -%}
+    {%- set pairs = fields.items() | list if fields is mapping else fields -%}
+    {{ return(adapter.dispatch('vc_json_object', 'voice_compliance')(pairs)) }}
+{%- endmacro %}
+
+{% macro default__vc_json_object(pairs) -%}
+    json_object(
+        {%- for key, value in pairs %}
+        '{{ key }}' value {{ value }}{{ "," if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{% macro duckdb__vc_json_object(pairs) -%}
+    json_object(
+        {%- for key, value in pairs %}
+        '{{ key }}', {{ value }}{{ "," if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- Aggregate: a JSON array of `expression` over the group's rows (e.g. the
+    consent rows examined), optionally ordered by `order_by` (SQL text). -#}
+{% macro vc_json_agg(expression, order_by=none) -%}
+    {{ return(adapter.dispatch('vc_json_agg', 'voice_compliance')(expression, order_by)) }}
+{%- endmacro %}
+
+{% macro default__vc_json_agg(expression, order_by) -%}
+    json_arrayagg({{ expression }}{% if order_by %} order by {{ order_by }}{% endif %})
+{%- endmacro %}
+
+{#- DuckDB's json_group_array is a macro that takes no ORDER BY: aggregate a
+    list (which does) and convert it. Null (not '[]') over zero rows, as
+    json_arrayagg. -#}
+{% macro duckdb__vc_json_agg(expression, order_by) -%}
+    to_json(list({{ expression }}{% if order_by %} order by {{ order_by }}{% endif %}))
+{%- endmacro %}
