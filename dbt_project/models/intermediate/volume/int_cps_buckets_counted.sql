@@ -1,0 +1,80 @@
+{#-
+    cps.multi_region, step 1: outbound attempts per account, home region (of
+    the call) and bucket of cps_bucket_seconds (by start, UTC), with the
+    account's CPS allotment for that region and its number of home regions. A region is hot in a bucket when
+    attempts / bucket length > cps_hot_share_of_allotted * cps_allotted, i.e.
+    attempts > hot_threshold_attempts. A region without allotment is never hot.
+-#}
+{%- set bucket_s = var('cps_bucket_seconds') | int -%}
+{%- set epoch = "cast('1970-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
+with
+
+calls as (
+
+    select account_sid, home_region, started_at
+    from {{ ref('int_calls_enriched') }}
+    where started_at is not null
+
+),
+
+allotments as (
+
+    select account_sid, home_region, cps_allotted from {{ ref('stg_exports__accounts') }}
+
+),
+
+home_regions as (
+
+    select account_sid, count(*) as account_home_regions
+    from allotments
+    group by account_sid
+
+),
+
+bucketed as (
+
+    select
+        account_sid,
+        home_region,
+        cast(floor(
+            {{ dbt.datediff(epoch, vc_utc_timestamp('started_at'), 'second') }} / {{ bucket_s }}
+        ) as bigint) as bucket_index
+    from calls
+
+),
+
+counted as (
+
+    select account_sid, home_region, bucket_index, count(*) as attempts
+    from bucketed
+    group by account_sid, home_region, bucket_index
+
+),
+
+final as (
+
+    select
+        counted.account_sid,
+        counted.home_region,
+        counted.bucket_index,
+        {{ dbt.dateadd('second', 'counted.bucket_index * ' ~ bucket_s, epoch) }} as bucket_start_utc,
+        counted.attempts,
+        coalesce(home_regions.account_home_regions, 0) as account_home_regions,
+        allotments.cps_allotted,
+        {{ var('cps_hot_share_of_allotted') }} * {{ bucket_s }} * allotments.cps_allotted
+            as hot_threshold_attempts,
+        coalesce(
+            counted.attempts
+            > {{ var('cps_hot_share_of_allotted') }} * {{ bucket_s }} * allotments.cps_allotted,
+            false
+        ) as is_hot
+    from counted
+    left join allotments
+        on counted.account_sid = allotments.account_sid
+        and counted.home_region = allotments.home_region
+    left join home_regions
+        on counted.account_sid = home_regions.account_sid
+
+)
+
+select * from final
