@@ -71,8 +71,9 @@ class Settings:
             aws_conn_id=_env("VC_AWS_CONN_ID"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
-        if "warehouse" in clean:
-            clean["warehouse"] = Path(str(clean["warehouse"]))
+        for key in ("warehouse", "data_dir", "airflow_home"):
+            if key in clean:
+                clean[key] = Path(str(clean[key]))
         if "landing" in clean:
             clean["landing"] = _normalize_landing(str(clean["landing"]))
         return replace(settings, **clean)  # type: ignore[arg-type]
