@@ -7,16 +7,11 @@ disagree about which metadata they describe.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import duckdb
 
 from voice_compliance.phones.tables import qualified
-
-# The only transform-rule shape the SQL supports: digits around one group
-# reference (phonenumbers' rules are all of this form today).
-_TRANSFORM_RULE = re.compile(r"[0-9]*(?:\\[1-9])?[0-9]*")
 
 
 @dataclass(frozen=True)
@@ -32,6 +27,7 @@ class Desc:
 class Entity:
     """One metadata entity (a region, or a non-geographic calling code)."""
 
+    md_id: int
     md_key: str
     region_code: str
     country_code: int
@@ -45,32 +41,20 @@ class Entity:
     same_mobile_and_fixed_line_pattern: bool
     descs: dict[str, Desc] = field(default_factory=dict)
 
-    @property
-    def sql_supported(self) -> bool:
-        """False when prefix stripping for this entity cannot be expressed in RE2 SQL."""
-        rule = self.national_prefix_transform_rule
-        if not rule:
-            return True
-        return (
-            self.npfp_groups > 0
-            and self.npfp_last_group_nonempty
-            and _TRANSFORM_RULE.fullmatch(rule) is not None
-        )
-
 
 @dataclass(frozen=True)
-class CountryCode:
-    """A calling code with its entities in phonenumbers' order (main first)."""
+class KeyInfo:
+    """One parse key (see derived.ParseKey), as the planner needs it."""
 
+    parse_key: str
     country_code: int
-    md_keys: tuple[str, ...]
-    geo_mobile: bool
-    country_zone_set_id: int
+    md_key: str
+    main_md_key: str
 
     @property
-    def main(self) -> str:
-        """The main entity: its metadata is used for parsing."""
-        return self.md_keys[0]
+    def is_region(self) -> bool:
+        """A default-region key (else three digits after a '+')."""
+        return not self.parse_key.isdigit()
 
 
 @dataclass(frozen=True)
@@ -78,8 +62,7 @@ class Catalog:
     """Everything the SQL generator needs, keyed for quick access."""
 
     entities: dict[str, Entity]
-    country_codes: dict[int, CountryCode]
-    cc_prefixes: dict[str, int]
+    parse_keys: dict[int, KeyInfo]
 
 
 def load_catalog(con: duckdb.DuckDBPyConnection, schema: str) -> Catalog:
@@ -91,26 +74,20 @@ def load_catalog(con: duckdb.DuckDBPyConnection, schema: str) -> Catalog:
     ).fetchall():
         descs.setdefault(key, {})[desc_type] = Desc(pattern, tuple(lengths), tuple(local))
     entities: dict[str, Entity] = {}
-    ranked: dict[int, list[tuple[int, str]]] = {}
     for row in con.execute(
-        "SELECT md_key, region_code, country_code, region_rank, leading_digits, "
+        "SELECT md_id, md_key, region_code, country_code, region_rank, leading_digits, "
         "international_prefix, national_prefix_for_parsing, national_prefix_transform_rule, "
         "npfp_groups, npfp_last_group_nonempty, same_mobile_and_fixed_line_pattern "
         f"FROM {qualified(schema, 'phone_regions')}"
     ).fetchall():
-        entity = Entity(*row, descs=descs.get(row[0], {}))
+        entity = Entity(*row, descs=descs.get(row[1], {}))
         entities[entity.md_key] = entity
-        ranked.setdefault(entity.country_code, []).append((entity.region_rank, entity.md_key))
-    country_codes: dict[int, CountryCode] = {}
-    for cc, geo_mobile, zone_set in con.execute(
-        "SELECT country_code, geo_mobile, country_zone_set_id "
-        f"FROM {qualified(schema, 'phone_country_codes')}"
-    ).fetchall():
-        keys = tuple(k for _, k in sorted(ranked.get(cc, [])))
-        country_codes[cc] = CountryCode(cc, keys, geo_mobile, zone_set)
-    cc_prefixes = dict(
-        con.execute(
-            f"SELECT digits, country_code FROM {qualified(schema, 'phone_cc_prefixes')}"
+    by_id = {e.md_id: e.md_key for e in entities.values()}
+    parse_keys = {
+        kid: KeyInfo(key, cc, by_id[md], by_id[main])
+        for kid, key, cc, md, main in con.execute(
+            "SELECT key_id, parse_key, country_code, md_id, main_md_id "
+            f"FROM {qualified(schema, 'phone_parse_keys')}"
         ).fetchall()
-    )
-    return Catalog(entities, country_codes, cc_prefixes)
+    }
+    return Catalog(entities, parse_keys)

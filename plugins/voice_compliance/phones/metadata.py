@@ -96,7 +96,7 @@ def _last_group_min_width(pattern: str) -> int:
     The SQL tells "group took part" from "group captured non-empty text",
     which is only the same thing when the group cannot match empty.
     """
-    from re import _parser as sre_parse  # noqa: PLC0415 - stdlib internals, only used here
+    from re import _parser as sre_parse
 
     parsed = sre_parse.parse(pattern)
     wanted = re.compile(pattern).groups
@@ -139,11 +139,8 @@ def region_records() -> tuple[RegionRecord, ...]:
                     national_prefix_for_parsing=npfp,
                     national_prefix_transform_rule=md.national_prefix_transform_rule or None,
                     npfp_groups=groups,
-                    npfp_last_group_nonempty=bool(groups)
-                    and _last_group_min_width(npfp or "") > 0,
-                    same_mobile_and_fixed_line_pattern=bool(
-                        md.same_mobile_and_fixed_line_pattern
-                    ),
+                    npfp_last_group_nonempty=bool(groups) and _last_group_min_width(npfp or "") > 0,
+                    same_mobile_and_fixed_line_pattern=bool(md.same_mobile_and_fixed_line_pattern),
                 )
             )
     return tuple(out)

@@ -51,7 +51,7 @@ _PROBES: dict[str, tuple[str, ...]] = {
 
 def registry_digits(line: str, registry: str) -> str | None:
     """The digits phonenumbers is given for a registry field (None if malformed)."""
-    import re  # noqa: PLC0415 - only the tests and the self-check need it
+    import re
 
     pattern, _, _ = REGISTRY_FORMATS[registry]
     match = re.fullmatch(_BLANKS + "(" + pattern + ")" + _BLANKS, line)
@@ -79,14 +79,30 @@ def registry_e164_sql(expr: str, registry: str) -> str:
     times: pass a column or a cheap expression.
     """
     if registry not in REGISTRY_FORMATS:
-        raise ValueError(f"unknown registry {registry!r}; expected one of {sorted(REGISTRY_FORMATS)}")
+        raise ValueError(
+            f"unknown registry {registry!r}; expected one of {sorted(REGISTRY_FORMATS)}"
+        )
     _check_closed_form(registry)
     pattern, country_prefix, drop = REGISTRY_FORMATS[registry]
+    field = f"({expr})"
+    # The common exact forms first: one regex and a concatenation each.
+    # Blanks around the field or spaces inside it take the slower branch.
+    if registry in ("us_national", "ca_dncl"):
+        plain = (
+            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{9}}') THEN '+1' || {field} "
+            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{2}},[0-9]{{7}}') "
+            f"THEN '+1' || left({field}, 3) || right({field}, 7)"
+        )
+    else:
+        plain = (
+            f"WHEN regexp_full_match({field}, '0[1-9][0-9]{{8,9}}') "
+            f"THEN '+44' || substr({field}, 2)"
+        )
     full = (_BLANKS + pattern + _BLANKS).replace("'", "''")
-    trimmed = f"trim(({expr}), ' ' || chr(9) || chr(13))"
+    trimmed = f"trim({field}, ' ' || chr(9) || chr(13))"
     separator = "','" if drop == 0 else "' '"
     digits = f"replace({trimmed}, {separator}, '')"
     return (
-        f"(CASE WHEN regexp_full_match(({expr}), '{full}') "
+        f"(CASE {plain} WHEN regexp_full_match({field}, '{full}') "
         f"THEN '{country_prefix}' || substr({digits}, {drop + 1}) END)"
     )

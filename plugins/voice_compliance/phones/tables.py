@@ -1,9 +1,10 @@
-"""Write phonenumbers' metadata into DuckDB reference tables.
+"""Write phonenumbers' metadata, and lookups derived from it, into DuckDB.
 
-``install`` is idempotent (every table is created or replaced) and cheap
-(well under a second), so jobs call it before each bulk normalization. The
-tables are the only source the SQL generator reads, and the stamp table
-records which phonenumbers version they came from.
+``install`` is idempotent: when the tables exist with the current stamp
+(phonenumbers version and table layout) it returns at once; otherwise it
+creates or replaces every table. The first install in a process spends a
+few seconds deriving the decision levels (see ``typetrie``); later ones
+reuse them. The SQL generator reads only these tables.
 """
 
 from __future__ import annotations
@@ -13,18 +14,22 @@ from typing import Any
 
 import duckdb
 
-from voice_compliance.phones import metadata, tzlevels
+from voice_compliance.phones import derived, metadata, typetrie
 
 TABLES: tuple[str, ...] = (
     "phone_regions",
     "phone_number_descs",
     "phone_country_codes",
-    "phone_cc_prefixes",
+    "phone_parse_keys",
     "phone_zone_sets",
     "phone_tz_prefixes",
-    "phone_tz_levels",
+    "phone_type_levels",
+    "phone_type_answers",
     "phone_metadata_stamp",
 )
+# Bumped whenever the tables' layout or derivation changes, so that tables
+# written by an older version of this module are rebuilt.
+LAYOUT_VERSION = 7
 
 
 def quote_ident(name: str) -> str:
@@ -35,6 +40,11 @@ def quote_ident(name: str) -> str:
 def qualified(schema: str, table: str) -> str:
     """``schema.table`` with both parts quoted."""
     return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def stamp() -> str:
+    """What the stamp table records: library version and table layout."""
+    return f"phonenumbers {metadata.library_version()}; layout {LAYOUT_VERSION}"
 
 
 def _load(
@@ -53,23 +63,16 @@ def _load(
     con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {selects}", params)
 
 
-def install(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> None:
-    """Create (or replace) the phone metadata tables in ``schema``.
+def _padded(values: Sequence[Any], width: int) -> list[Any]:
+    return [*values, *([None] * (width - len(values)))]
 
-    Tables: regions (prefixes, transform rules, leading digits), number
-    descriptions (patterns and possible lengths per type), country codes
-    (regions, country-level zones), the 3-digit country-code prefix map,
-    time-zone sets, the raw time-zone prefix map and its join levels, and a
-    stamp with the phonenumbers version.
-    """
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
-    # Dropped first so that an interrupted install never looks complete.
-    con.execute(f"DROP TABLE IF EXISTS {qualified(schema, 'phone_metadata_stamp')}")
-    regions = metadata.region_records()
+
+def _load_metadata(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     _load(
         con,
         qualified(schema, "phone_regions"),
         [
+            ("md_id", "INTEGER"),
             ("md_key", "VARCHAR"),
             ("region_code", "VARCHAR"),
             ("country_code", "INTEGER"),
@@ -84,6 +87,7 @@ def install(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> None:
         ],
         [
             (
+                derived.md_ids()[r.md_key],
                 r.md_key,
                 r.region_code,
                 r.country_code,
@@ -96,7 +100,7 @@ def install(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> None:
                 r.npfp_last_group_nonempty,
                 r.same_mobile_and_fixed_line_pattern,
             )
-            for r in regions
+            for r in metadata.region_records()
         ],
     )
     _load(
@@ -114,14 +118,7 @@ def install(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> None:
             for d in metadata.desc_records()
         ],
     )
-
-    # Zone sets are numbered once so the wide lists travel through the joins
-    # as small integers; set 0 is phonenumbers' "unknown" answer.
-    zone_sets: dict[tuple[str, ...], int] = {(metadata.UNKNOWN_TIME_ZONE,): 0}
-    prefixes = [
-        (p, zone_sets.setdefault(z, len(zone_sets))) for p, z in metadata.time_zone_prefixes()
-    ]
-    ccs = metadata.country_code_records()
+    zones = derived.zone_sets()
     _load(
         con,
         qualified(schema, "phone_country_codes"),
@@ -138,71 +135,197 @@ def install(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> None:
                 c.main_md_key,
                 list(c.region_codes),
                 c.geo_mobile,
-                zone_sets.setdefault(c.country_time_zones, len(zone_sets)),
+                zones[c.country_time_zones],
             )
-            for c in ccs
+            for c in metadata.country_code_records()
         ],
     )
     _load(
         con,
         qualified(schema, "phone_zone_sets"),
         [("zone_set_id", "INTEGER"), ("time_zones", "VARCHAR[]")],
-        [(i, list(z)) for z, i in zone_sets.items()],
+        [(i, list(z)) for z, i in zones.items()],
     )
     _load(
         con,
         qualified(schema, "phone_tz_prefixes"),
         [("prefix", "VARCHAR"), ("zone_set_id", "INTEGER")],
-        prefixes,
+        [(p, zones[z]) for p, z in metadata.time_zone_prefixes()],
     )
-    level_rows = [
-        (depth, tzlevels.level_key(digits), entry.zone_set_id, entry.deep)
-        for depth, entries in zip(tzlevels.LEVELS, tzlevels.build_levels(prefixes), strict=True)
-        for digits, entry in entries.items()
+
+
+def _load_derived(con: duckdb.DuckDBPyConnection, schema: str) -> int:
+    keys = derived.parse_keys()
+    width = max(len(k.type_depths) for k in keys)
+    # One column per decision level (NULL past a code's last level): the SQL
+    # needs each depth as a plain integer before it can build that level's key.
+    _load(
+        con,
+        qualified(schema, "phone_parse_keys"),
+        [
+            ("key_id", "INTEGER"),
+            ("parse_key", "VARCHAR"),
+            ("after_plus", "BOOLEAN"),
+            ("country_code", "INTEGER"),
+            ("cc_len", "INTEGER"),
+            ("cc_text", "VARCHAR"),
+            ("md_id", "INTEGER"),
+            ("main_md_id", "INTEGER"),
+            ("strip_mask", "INTEGER"),
+            ("main_strip_mask", "INTEGER"),
+            *((f"idd_{i}", "VARCHAR") for i in range(derived.MAX_IDD_PREFIXES)),
+            ("sql_ok", "BOOLEAN"),
+            *((f"type_depth_{i}", "INTEGER") for i in range(width)),
+        ],
+        [
+            (
+                k.key_id,
+                k.parse_key,
+                k.parse_key.isdigit(),
+                k.country_code,
+                k.cc_len,
+                str(k.country_code),
+                k.md_id,
+                k.main_md_id,
+                k.strip_mask,
+                k.main_strip_mask,
+                *_padded(k.idd_prefixes, derived.MAX_IDD_PREFIXES),
+                k.sql_ok,
+                *_padded(k.type_depths, width),
+            )
+            for k in keys
+        ],
+    )
+    _, rows, vectors = derived.type_tables()
+    nodes = qualified(schema, "phone_type_nodes")
+    _load(
+        con,
+        nodes,
+        [
+            ("country_code", "INTEGER"),
+            ("level_index", "INTEGER"),
+            ("prefix", "VARCHAR"),
+            ("first_size", "INTEGER"),
+            ("last_size", "INTEGER"),
+            ("vector_id", "INTEGER"),
+            ("deep", "BOOLEAN"),
+        ],
+        [
+            (
+                r.country_code,
+                r.level_index,
+                r.prefix,
+                r.sizes[0],
+                r.sizes[1],
+                vectors[(r.country_code, r.vector)],
+                r.deep,
+            )
+            for r in rows
+        ],
+    )
+    # Expand each node to every digit completion of every length it covers:
+    # the key is length * 10**17 + value (see typetrie.level_key).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {qualified(schema, "phone_type_levels")} AS
+        SELECT country_code, level_index,
+               size * {typetrie.KEY_LENGTH_FACTOR}::BIGINT
+                 + coalesce(TRY_CAST(prefix AS BIGINT), 0)
+                   * CAST(10 ** (size - length(prefix)) AS BIGINT)
+                 + tail AS level_key,
+               vector_id, deep
+        FROM (
+            SELECT *, unnest(range(CAST(10 ** (size - length(prefix)) AS BIGINT))) AS tail
+            FROM (SELECT *, unnest(range(first_size, last_size + 1)) AS size FROM {nodes})
+        )
+        """
+    )
+    con.execute(f"DROP TABLE {nodes}")
+    # The answers carry their final output values, so the bulk SQL needs no
+    # further lookups for region, type name or validity.
+    regions = {(r.country_code, r.region_rank): r.region_code for r in metadata.region_records()}
+    type_name = typetrie.phonenumbers.PhoneNumberType.to_string
+    # Zone lists travel as one comma-joined string (no zone name has a
+    # comma): DuckDB joins strings far faster than lists.
+    zone_lists = {i: z for z, i in derived.zone_sets().items()}
+    answers = [
+        (
+            vector_id,
+            typetrie.MIN_NSN + i,
+            regions.get((cc, rank)),
+            type_name(kind),
+            kind != typetrie.UNKNOWN,
+            zone,
+            ",".join(zone_lists[zone]),
+        )
+        for (cc, vector), vector_id in vectors.items()
+        for i, answer in enumerate(vector)
+        if answer is not None
+        for rank, kind, zone in [answer]
     ]
     _load(
         con,
-        qualified(schema, "phone_tz_levels"),
+        qualified(schema, "phone_type_answers"),
         [
-            ("depth", "INTEGER"),
-            ("level_key", "BIGINT"),
+            ("vector_id", "INTEGER"),
+            ("nsn_length", "INTEGER"),
+            ("region_code", "VARCHAR"),
+            ("number_type", "VARCHAR"),
+            ("is_valid", "BOOLEAN"),
             ("zone_set_id", "INTEGER"),
-            ("deep", "BOOLEAN"),
+            ("time_zones_csv", "VARCHAR"),
         ],
-        level_rows,
+        answers,
     )
-    cc_prefix_rows = []
-    for value in range(1000):
-        digits = f"{value:03d}"
-        cc = metadata.country_code_for_digits(digits)
-        if cc:
-            cc_prefix_rows.append((digits, cc, len(str(cc))))
-    _load(
-        con,
-        qualified(schema, "phone_cc_prefixes"),
-        [("digits", "VARCHAR"), ("country_code", "INTEGER"), ("cc_len", "INTEGER")],
-        cc_prefix_rows,
-    )
-    # Written last: a stamp only exists when every other table is complete.
+    return width
+
+
+def install(con: duckdb.DuckDBPyConnection, schema: str = "ref", force: bool = False) -> None:
+    """Create (or replace) the phone metadata tables in ``schema``.
+
+    Tables: regions (prefix rules, transform rules, leading digits), number
+    descriptions (patterns and possible lengths per type), country codes
+    (regions, country-level zones), parse keys ('+' prefixes and default
+    regions to country codes), zone sets and the raw time-zone prefix map,
+    the region/type/zone decision levels and their per-length answers, and
+    a stamp. Idempotent: nothing is rewritten when the tables already carry
+    the current stamp, unless ``force`` is set.
+    """
+    if not force and installed_version(con, schema) == stamp():
+        return
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+    # Dropped first so that an interrupted install never looks complete.
+    con.execute(f"DROP TABLE IF EXISTS {qualified(schema, 'phone_metadata_stamp')}")
+    _load_metadata(con, schema)
+    width = _load_derived(con, schema)
     con.execute(
         f"CREATE OR REPLACE TABLE {qualified(schema, 'phone_metadata_stamp')} AS "
-        "SELECT ?::VARCHAR AS phonenumbers_version, now() AS installed_at",
-        [metadata.library_version()],
+        "SELECT ?::VARCHAR AS stamp, ?::INTEGER AS type_levels, now() AS installed_at",
+        [stamp(), width],
     )
 
 
 def installed_version(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> str | None:
-    """The phonenumbers version the tables in ``schema`` were built from, if any."""
+    """The stamp of the tables in ``schema`` (see ``stamp``), if installed."""
     try:
         row = con.execute(
-            f"SELECT phonenumbers_version FROM {qualified(schema, 'phone_metadata_stamp')}"
+            f"SELECT stamp FROM {qualified(schema, 'phone_metadata_stamp')}"
         ).fetchone()
-    except duckdb.CatalogException:
+    except duckdb.Error:
         return None
     return None if row is None else str(row[0])
 
 
+def type_levels(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> int:
+    """How many decision levels the tables in ``schema`` have (at most)."""
+    row = con.execute(
+        f"SELECT type_levels FROM {qualified(schema, 'phone_metadata_stamp')}"
+    ).fetchone()
+    if row is None:  # pragma: no cover - install writes exactly one row
+        raise LookupError("phone metadata stamp is empty; run install()")
+    return int(row[0])
+
+
 def ensure_installed(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> None:
-    """Install the tables unless they exist and match the running phonenumbers."""
-    if installed_version(con, schema) != metadata.library_version():
-        install(con, schema)
+    """Install the tables unless they exist with the current stamp."""
+    install(con, schema)
