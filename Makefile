@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/plugins
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 
-.PHONY: setup demo run test test-quick lint bench lock clean
+.PHONY: setup demo run docs test test-quick lint bench lock clean
 
 setup: $(INSTALLED)  ## Create .venv from the lock and prepare Airflow's home
 	$(PY) -m voice_compliance init
@@ -24,6 +24,9 @@ demo: setup  ## Generate sample data and run the whole pipeline through Airflow
 
 run: setup  ## make run LANDING=<folder|s3://bucket/prefix> WAREHOUSE=<file.duckdb>
 	$(PY) -m voice_compliance run --landing "$(LANDING)" --warehouse "$(WAREHOUSE)"
+
+docs: setup  ## Build the dbt docs site (clause map, models, tests) for the warehouse
+	$(PY) -c "from voice_compliance.config import Settings; from voice_compliance import dbt_runner; print(dbt_runner.dbt_docs_generate(Settings.from_env()))"
 
 test: setup lint  ## Lint, then every test (unit, DAGs, S3, end to end through Airflow)
 	$(PY) -m pytest

@@ -100,8 +100,11 @@ def _run_pipeline(settings: Settings) -> None:
 
 def _print_summary(settings: Settings) -> None:
     from voice_compliance.ingest import landing_summary
+    from voice_compliance.reporting import clause_report
 
     print(landing_summary(settings))
+    print()
+    print(clause_report(settings))
 
 
 def _count(value: object) -> object:

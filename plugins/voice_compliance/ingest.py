@@ -86,15 +86,8 @@ def landing_summary(settings: Settings) -> str:
             from compliance.load_manifest group by source order by source
             """
         ).fetchall()
+    from voice_compliance.reporting import format_table
+
     header = ("source", "files", "unusable", "read", "loaded", "quarantined", "reconciled")
-    table = [header, *[(*r[:6], "yes" if r[6] else "NO") for r in rows]]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
-    lines = [
-        "  ".join(
-            str(v).rjust(w) if i else str(v).ljust(w)
-            for i, (v, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in table
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = format_table(header, [(*r[:6], "yes" if r[6] else "NO") for r in rows])
     return "\n".join([f"Landing summary ({settings.warehouse})", *lines])
