@@ -37,9 +37,10 @@ WRITER_POOL = "duckdb_writer"
 WRITER_POOL_SLOTS = 1
 
 INGESTION_DAGS: tuple[str, ...] = ("vc_ingest_calls", "vc_ingest_exports", "vc_ingest_registries")
-PIPELINE_DAGS: tuple[str, ...] = INGESTION_DAGS
+TRANSFORM_DAG = "vc_transform"
+PIPELINE_DAGS: tuple[str, ...] = (*INGESTION_DAGS, TRANSFORM_DAG)
 """Every DAG of the pipeline, in the order ``run`` executes them. Append the
-transformation and validation DAGs here."""
+validation DAG here."""
 
 _READY_MARKER = ".voice_compliance_ready.json"
 
@@ -124,6 +125,10 @@ def airflow_env(
             "PATH": os.pathsep.join([str(VENV_BIN), env.get("PATH", "")]),
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
             "NO_COLOR": "1",
+            # Cosmos (vc_transform): no usage telemetry (no internet here; each
+            # attempt waits for a timeout), and its caches next to our data.
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "AIRFLOW__COSMOS__CACHE_DIR": str(settings.data_dir.resolve() / "dbt" / "cosmos"),
         }
     )
     env.update(settings.to_env())
@@ -176,6 +181,12 @@ def run_dag(
     """
     if conf is None:
         conf = {"landing": settings.landing, "warehouse": str(settings.warehouse)}
+    if dag_id == TRANSFORM_DAG:
+        # Cosmos renders vc_transform from the dbt manifest: refresh it first
+        # so the run matches the models on disk.
+        from voice_compliance.dbt_runner import dbt_parse
+
+        dbt_parse(settings)
     log_path = _log_path(settings, dag_id)
     command = [str(VENV_BIN / "airflow"), "dags", "test", dag_id, "--conf", json.dumps(dict(conf))]
     env = airflow_env(settings, dags_folder=dags_folder)

@@ -4,7 +4,7 @@ One Asset per landing source (``raw.<source>``: the source's rows in the raw
 layer) plus ``registry.state``, the registry membership rebuilt from the raw
 registry rows. Ingestion tasks name them as ``outlets``; transformation DAGs
 schedule on them, so ingestion, transformation and validation are chained by
-data, not by time.
+data, not by time. ``marts.compliance`` is what the transformation emits.
 
 The URIs use a private ``x-voice-compliance`` scheme: Airflow 3 accepts any
 scheme prefixed ``x-`` as is (no provider normalizer is looked up, no
@@ -73,3 +73,16 @@ def raw_asset(source: str) -> Asset:
     except KeyError:
         known = ", ".join(ALL_SOURCES)
         raise KeyError(f"unknown landing source {source!r}; known: {known}") from None
+
+
+MARTS_ASSET: Asset = Asset(
+    name="marts.compliance",
+    uri=f"{URI_SCHEME}://warehouse/marts/compliance",
+    group="voice-compliance-marts",
+)
+"""The compliance marts (one table per clause, ``policy_violations``,
+``clause_summary``) that ``vc_transform`` rebuilds with dbt; the validation
+DAG schedules on it."""
+
+INGESTION_ASSETS: tuple[Asset, ...] = (*RAW_ASSETS.values(), REGISTRY_STATE_ASSET)
+"""Every Asset the ingestion DAGs update: what ``vc_transform`` waits for."""

@@ -29,6 +29,7 @@ from voice_compliance.airflow_runner import (
     run_dag,
 )
 from voice_compliance.config import Settings
+from voice_compliance.dbt_runner import DbtCommandFailed, dbt_parse
 
 DEMO_SEED = 7
 
@@ -38,8 +39,11 @@ class CommandError(Exception):
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Prepare Airflow's home once: migrate its database, create the pool."""
-    ensure_airflow(Settings.from_env())
+    """Prepare Airflow's home once (database, pool) and parse the dbt project,
+    so a scheduler renders vc_transform task by task from the start."""
+    settings = Settings.from_env()
+    ensure_airflow(settings)
+    dbt_parse(settings)
     return 0
 
 
@@ -169,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Callable[[argparse.Namespace], int] = args.func
     try:
         return command(args)
-    except (AirflowRunError, CommandError) as exc:
+    except (AirflowRunError, CommandError, DbtCommandFailed) as exc:
         _error(str(exc))
     except KeyboardInterrupt:
         _error("interrupted")

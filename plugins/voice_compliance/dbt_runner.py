@@ -1,0 +1,374 @@
+"""Run the dbt project (``dbt_project/``) with the policy as vars.
+
+Every invocation is the venv's ``dbt`` in a child process::
+
+    dbt <command> --project-dir dbt_project --profiles-dir dbt_project --target local
+        --target-path <data_dir>/dbt/target --log-path <data_dir>/dbt/logs
+        --vars '<policy.yml as JSON>'
+
+with ``VC_WAREHOUSE`` (read by ``profiles.yml``) and the other settings in its
+environment. A child process rather than ``dbtRunner`` in this process: dbt
+keeps global state (adapters, logging, flags) between in-process calls, and
+the command line and the Airflow DAG processor must not import dbt at all.
+This serves the command line, tests and ``vc_transform``'s no-manifest
+fallback; the DAG's per-node tasks run dbt through Cosmos (``dbtRunner`` in
+each task's process) and hand their docs to ``collect_docs``.
+
+**Target path**: ``<data_dir>/dbt/target``, next to the warehouse, not
+``dbt_project/target``: the repository stays clean, each deployment (and each
+test's temporary data folder) has its own artifacts, and concurrent runs on
+different warehouses do not share partial-parse state.
+
+**Manifest**: after a successful command the target's ``manifest.json`` is
+*published* to ``<data_dir>/dbt/manifest.json`` (copy, then atomic rename) for
+the Cosmos DAG, which renders its tasks from it (``LoadMode.DBT_MANIFEST``).
+The DAG processor may read that file at any moment, so it must never see a
+half-written one. The published file's modification time is the moment dbt
+*started* reading the project, so ``manifest_is_current`` detects an edit made
+while dbt was parsing.
+
+On failure ``DbtCommandFailed`` names the failing nodes from
+``run_results.json`` (or the last lines of dbt's output when dbt stopped
+before running any node, e.g. on a compilation error).
+
+This module imports neither dbt nor duckdb: DAG files use its path helpers at
+parse time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voice_compliance.config import REPO_ROOT, Settings
+from voice_compliance.policy import policy_vars
+
+log = logging.getLogger(__name__)
+
+DBT_PROJECT_DIR = Path(os.environ.get("VC_DBT_PROJECT_DIR") or REPO_ROOT / "dbt_project").resolve()
+"""The dbt project (``VC_DBT_PROJECT_DIR`` points at another copy); ``profiles.yml``
+lives in it too."""
+PROFILES_DIR = DBT_PROJECT_DIR
+PROFILE_TARGET = "local"
+VENV_BIN = Path(sys.executable).parent
+
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+"""``run_results.json`` statuses that fail the command (``warn`` does not)."""
+
+PROJECT_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".csv", ".md", ".py", ".jinja"})
+"""Files whose change changes the manifest."""
+_SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages", "__pycache__"})
+_OUTPUT_TAIL_LINES = 25
+
+
+class DbtCommandFailed(RuntimeError):
+    """A dbt command exited non-zero; ``failures`` are its failing nodes, if any ran."""
+
+    def __init__(
+        self, command: str, returncode: int, failures: list[NodeFailure], output_tail: str
+    ) -> None:
+        self.command = command
+        self.returncode = returncode
+        self.failures = failures
+        self.output_tail = output_tail
+        if failures:
+            detail = "\n".join(f"  - {failure}" for failure in failures)
+            message = f"dbt {command} failed: {len(failures)} failing node(s):\n{detail}"
+        else:
+            message = f"dbt {command} failed (exit code {returncode}):\n{output_tail}"
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class NodeFailure:
+    """One node that failed: a model that errored, a test that failed or errored."""
+
+    unique_id: str
+    status: str
+    message: str
+
+    def __str__(self) -> str:
+        first_line = (self.message or "").strip().splitlines()[:1]
+        return f"{self.unique_id} [{self.status}]" + (f": {first_line[0]}" if first_line else "")
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """A successful dbt command: node counts by status (``success``, ``pass``, ``warn``...)."""
+
+    command: str
+    seconds: float
+    statuses: Mapping[str, int] = field(default_factory=dict)
+    target_dir: Path | None = None
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items())) or "no nodes"
+        return f"dbt {self.command}: {counts} ({self.seconds:.1f} s)"
+
+
+# --- paths (cheap: used by DAG files at parse time) ---------------------------
+
+
+def dbt_dir(settings: Settings) -> Path:
+    """``<data_dir>/dbt``: the artifacts of this deployment's dbt runs."""
+    return settings.data_dir / "dbt"
+
+
+def target_dir(settings: Settings) -> Path:
+    """dbt's ``--target-path``: compiled SQL, run results, docs, partial-parse state."""
+    return dbt_dir(settings) / "target"
+
+
+def log_dir(settings: Settings) -> Path:
+    """dbt's ``--log-path`` (``dbt.log``)."""
+    return dbt_dir(settings) / "logs"
+
+
+def manifest_path(settings: Settings) -> Path:
+    """The published manifest the Cosmos DAG renders its tasks from."""
+    return dbt_dir(settings) / "manifest.json"
+
+
+def docs_index(settings: Settings) -> Path:
+    """The self-contained docs site (``dbt docs generate --static``)."""
+    return target_dir(settings) / "static_index.html"
+
+
+def project_mtime(project_dir: Path = DBT_PROJECT_DIR) -> float:
+    """The newest modification time among the project's sources and folders.
+
+    Sub-folders count too, so a deleted model (which changes its folder's
+    time) makes the manifest stale; the project folder itself does not, as
+    dbt creates ``target/``, ``logs/`` and ``.user.yml`` there. Build output,
+    logs and hidden files are ignored.
+    """
+    newest = 0.0
+    for root, dirs, files in os.walk(project_dir):
+        dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith(".")]
+        if Path(root) != project_dir:
+            newest = max(newest, os.stat(root).st_mtime)
+        for name in files:
+            if Path(name).suffix in PROJECT_SUFFIXES and not name.startswith("."):
+                newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
+    return newest
+
+
+def manifest_is_current(settings: Settings, project_dir: Path = DBT_PROJECT_DIR) -> bool:
+    """True when the published manifest exists and no project file changed since
+    dbt started parsing it (the policy file included: it is part of the vars)."""
+    try:
+        published = manifest_path(settings).stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return project_mtime(project_dir) <= published
+
+
+# --- running dbt ---------------------------------------------------------------
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` next to this interpreter, else the one on ``PATH``."""
+    local = VENV_BIN / "dbt"
+    if local.is_file():
+        return str(local)
+    found = shutil.which("dbt")
+    if found is None:
+        raise FileNotFoundError(f"no dbt executable in {VENV_BIN} or on PATH; run `make setup`")
+    return found
+
+
+def dbt_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a dbt child process: ``base`` (default: ours) plus the
+    settings (``VC_WAREHOUSE`` is the profile's database file)."""
+    env = dict(os.environ if base is None else base)
+    env.update(settings.to_env())
+    # No tracking calls (there is no internet here) and no colour codes in logs.
+    env.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", "NO_COLOR": "1"})
+    return env
+
+
+def dbt_command(
+    settings: Settings, command: Sequence[str], vars: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The full command line of ``dbt <command>`` for ``settings``."""
+    return [
+        dbt_executable(),
+        *command,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(PROFILES_DIR),
+        "--target",
+        PROFILE_TARGET,
+        "--target-path",
+        str(target_dir(settings)),
+        "--log-path",
+        str(log_dir(settings)),
+        "--vars",
+        json.dumps(dict(policy_vars() if vars is None else vars), separators=(",", ":")),
+        "--no-use-colors",
+    ]
+
+
+def run_dbt(
+    settings: Settings,
+    command: Sequence[str],
+    *,
+    vars: Mapping[str, Any] | None = None,
+    publish_manifest: bool = True,
+) -> DbtResult:
+    """Run ``dbt <command>`` (e.g. ``["build", "--select", "staging"]``) and wait.
+
+    dbt's output goes to this module's logger line by line (an Airflow task
+    log shows it). ``vars`` default to the policy file. Raises
+    ``DbtCommandFailed`` on a non-zero exit; on success publishes the
+    manifest (see the module docstring) and returns the node counts.
+    """
+    name = " ".join(command[:1])
+    full = dbt_command(settings, command, vars)
+    target = target_dir(settings)
+    target.mkdir(parents=True, exist_ok=True)
+    log_dir(settings).mkdir(parents=True, exist_ok=True)
+    run_results = target / "run_results.json"
+    run_results.unlink(missing_ok=True)  # never report an older command's results
+    log.info("Running dbt %s on %s", " ".join(command), settings.warehouse)
+    started_wall, started = time.time(), time.monotonic()
+    returncode, tail = _stream(full, dbt_env(settings))
+    seconds = time.monotonic() - started
+    results = _read_results(run_results)
+    if returncode != 0:
+        raise DbtCommandFailed(name, returncode, _failures(results), "\n".join(tail))
+    if publish_manifest:
+        _publish_manifest(target / "manifest.json", manifest_path(settings), started_wall)
+    statuses = Counter(str(r.get("status")) for r in results)
+    result = DbtResult(name, seconds, dict(statuses), target)
+    log.info("%s", result)
+    return result
+
+
+def dbt_parse(settings: Settings) -> Path:
+    """``dbt parse``: write and publish the manifest; return the published path.
+
+    Cheap after the first call (partial parsing in the target folder). Run it
+    before Airflow parses ``vc_transform`` so the DAG matches the project.
+    """
+    run_dbt(settings, ["parse"])
+    return manifest_path(settings)
+
+
+def dbt_build(
+    settings: Settings, select: str | Iterable[str] | None = None, exclude: str | None = None
+) -> DbtResult:
+    """``dbt build`` (seeds, models, snapshots and their tests, in DAG order).
+
+    ``select``/``exclude`` take dbt selection syntax (a string, or several
+    selectors). Raises ``DbtCommandFailed`` listing failing models and tests.
+    """
+    command = ["build"]
+    if select:
+        command += ["--select", *([select] if isinstance(select, str) else select)]
+    if exclude:
+        command += ["--exclude", exclude]
+    return run_dbt(settings, command)
+
+
+def dbt_docs_generate(settings: Settings) -> Path:
+    """``dbt docs generate --static``: the docs site with the warehouse catalog.
+
+    Returns ``<data_dir>/dbt/target/static_index.html``, one self-contained
+    HTML file (manifest and catalog inlined) that opens without a web server;
+    ``index.html``, ``manifest.json`` and ``catalog.json`` sit next to it for
+    ``dbt docs serve``.
+    """
+    run_dbt(settings, ["docs", "generate", "--static"])
+    return docs_index(settings)
+
+
+DOCS_FILES: tuple[str, ...] = ("static_index.html", "index.html", "catalog.json", "manifest.json")
+"""What ``dbt docs generate --static`` writes and ``collect_docs`` keeps."""
+
+
+def collect_docs(project_dir: str, context: Mapping[str, Any] | None = None, **_: Any) -> Path:
+    """Cosmos callback of the DAG's docs task: keep the docs it generated.
+
+    Cosmos runs dbt in a temporary copy of the project (``project_dir``) that
+    it deletes afterwards; this copies the docs files from its ``target/``
+    into this deployment's target folder (``docs_index`` then points at them)
+    and publishes the fresh manifest for the next DAG parse. Returns the
+    static index. Settings come from the environment (the task's).
+    """
+    settings = Settings.from_env()
+    source, target = Path(project_dir) / "target", target_dir(settings)
+    missing = [name for name in DOCS_FILES if not (source / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"dbt docs generate wrote no {', '.join(missing)} in {source}")
+    target.mkdir(parents=True, exist_ok=True)
+    for name in DOCS_FILES:
+        shutil.copyfile(source / name, target / name)
+    ti = (context or {}).get("ti")
+    started = getattr(ti, "start_date", None)
+    _publish_manifest(
+        source / "manifest.json",
+        manifest_path(settings),
+        started.timestamp() if started else time.time(),
+    )
+    log.info("dbt docs copied to %s", target)
+    return docs_index(settings)
+
+
+def _stream(command: list[str], env: Mapping[str, str]) -> tuple[int, list[str]]:
+    """Run ``command``, logging each output line; return (exit code, last lines)."""
+    tail: deque[str] = deque(maxlen=_OUTPUT_TAIL_LINES)
+    with subprocess.Popen(
+        command,
+        env=dict(env),
+        cwd=DBT_PROJECT_DIR,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip()
+            tail.append(line)
+            log.info("dbt | %s", line)
+        returncode = process.wait()
+    return returncode, list(tail)
+
+
+def _read_results(path: Path) -> list[dict[str, Any]]:
+    try:
+        results = json.loads(path.read_text(encoding="utf-8")).get("results", [])
+    except (OSError, ValueError):
+        return []
+    return [r for r in results if isinstance(r, dict)]
+
+
+def _failures(results: list[dict[str, Any]]) -> list[NodeFailure]:
+    return [
+        NodeFailure(str(r.get("unique_id")), str(r.get("status")), str(r.get("message") or ""))
+        for r in results
+        if r.get("status") in FAILED_STATUSES
+    ]
+
+
+def _publish_manifest(source: Path, published: Path, started_wall: float) -> None:
+    """Copy the manifest next to ``published`` then rename it there (atomic)."""
+    if not source.is_file():
+        return
+    staging = published.with_name(f".{published.name}.{os.getpid()}.tmp")
+    shutil.copyfile(source, staging)
+    os.utime(staging, (started_wall, started_wall))
+    os.replace(staging, published)
