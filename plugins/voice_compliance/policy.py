@@ -76,6 +76,16 @@ class ClausePolicy:
 
 
 @dataclass(frozen=True)
+class DataQualityPolicy:
+    """Thresholds of the data-quality suites: not clauses, but the data they stand on."""
+
+    severity: str
+    owner: str
+    min_valid_callee_share: float
+    max_unclassified_share: float
+
+
+@dataclass(frozen=True)
 class HonorWindow:
     """How long an opt-out may take to honour: ``days`` business or calendar days."""
 
@@ -139,6 +149,7 @@ class Policy:
     cps_min_hot_regions: int
     cps_window_hours: int
     cps_max_concurrent_hot_hours: int
+    data_quality: DataQualityPolicy
     source: Path = field(compare=False)
     extra: Mapping[str, Any] = field(default_factory=dict)
     _vars: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -315,6 +326,21 @@ class _Reader:
         owner = self._field(key, value, "owner", self.text)
         return None if None in (severity, owner) else ClausePolicy(severity, owner)
 
+    def data_quality(self, key: str, value: Any) -> DataQualityPolicy | None:
+        if not isinstance(value, dict):
+            return self.fail(key, "a mapping {severity, owner, min_valid_callee_share, ...}", value)
+        fields = {
+            "severity": self._field(key, value, "severity", self.choice(SEVERITIES)),
+            "owner": self._field(key, value, "owner", self.text),
+            "min_valid_callee_share": self._field(
+                key, value, "min_valid_callee_share", self.ratio
+            ),
+            "max_unclassified_share": self._field(
+                key, value, "max_unclassified_share", self.ratio
+            ),
+        }
+        return None if None in fields.values() else DataQualityPolicy(**fields)
+
     def honor_window(self, key: str, value: Any) -> HonorWindow | None:
         if not isinstance(value, dict):
             return self.fail(key, "a mapping {days, kind}", value)
@@ -425,6 +451,7 @@ def _build(r: _Reader, source: Path) -> Policy | None:
         "cps_min_hot_regions": r.get("cps_min_hot_regions", r.positive),
         "cps_window_hours": r.get("cps_window_hours", r.positive),
         "cps_max_concurrent_hot_hours": r.get("cps_max_concurrent_hot_hours", r.count),
+        "data_quality": r.get("data_quality", r.data_quality),
     }
     _check_relations(r, values)
     if r.problems:

@@ -1,0 +1,290 @@
+"""Delivery of Slack messages through the outbox and an incoming webhook.
+
+``notify`` masks a message, appends it to the outbox (once per ``key``) and
+flushes. ``flush_outbox`` posts what is pending through the Airflow
+connection ``VC_SLACK_CONN_ID`` (type ``slackwebhook``); without that
+connection the messages simply stay in the outbox, which is how the embedded
+default shows them. Neither function ever raises: a Slack outage must not
+fail a data task, so problems are logged and reported in the result.
+
+The connection is resolved by the Slack provider's ``SlackWebhookHook`` (the
+password holds the whole webhook URL, or the token with the host as base),
+and posted with the hook's ``slack_sdk`` client, which accepts plain
+``http://`` URLs (local test receivers). The client's own retries are
+switched off: retries and backoff are ours, so they are counted and bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from voice_compliance.masking import MaskingFilter, mask_text, mask_value
+from voice_compliance.notify import outbox
+
+if TYPE_CHECKING:
+    from slack_sdk import WebhookClient
+
+log = logging.getLogger(__name__)
+log.addFilter(MaskingFilter())
+
+# slack_sdk logs the webhook URL (a secret) at debug level and one error per
+# failed attempt; we log one masked warning per message instead.
+_sdk_log = logging.getLogger(f"{__name__}.sdk")
+_sdk_log.setLevel(logging.CRITICAL)
+
+DEFAULT_CONN_ID = "vc_slack"
+"""The Airflow connection id used when ``VC_SLACK_CONN_ID`` is not set."""
+
+OK = "ok"
+NO_CONNECTION = "no_connection"
+DELIVERY_FAILED = "delivery_failed"
+ERROR = "error"
+
+
+def _env_number(name: str, default: float, cast: Callable[[str], float]) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        # A typo in a tuning knob must not stop notifications altogether.
+        log.warning("Ignoring %s=%r (not a number); using %s", name, raw, default)
+        return default
+    return max(value, 0)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Where messages wait and how hard delivery tries.
+
+    ``retries`` counts the extra attempts per message and flush after the
+    first one; the wait before retry ``i`` (from 0) is ``backoff_s * 2**i``.
+    """
+
+    conn_id: str
+    outbox: Path
+    sent_log: Path
+    retries: int = 3
+    backoff_s: float = 1.0
+    timeout_s: float = 10.0
+
+    @classmethod
+    def from_env(cls, data_dir: Path) -> NotifySettings:
+        """Settings from ``VC_SLACK_*`` variables, files under ``data_dir/notifications``."""
+        folder = data_dir / "notifications"
+        outbox_path = os.environ.get("VC_SLACK_OUTBOX") or str(folder / "slack_outbox.jsonl")
+        sent_path = os.environ.get("VC_SLACK_SENT_LOG") or str(folder / "slack_sent.jsonl")
+        return cls(
+            conn_id=os.environ.get("VC_SLACK_CONN_ID") or DEFAULT_CONN_ID,
+            outbox=Path(outbox_path),
+            sent_log=Path(sent_path),
+            retries=int(_env_number("VC_SLACK_RETRIES", 3, int)),
+            backoff_s=_env_number("VC_SLACK_BACKOFF_S", 1.0, float),
+            timeout_s=_env_number("VC_SLACK_TIMEOUT_S", 10.0, float),
+        )
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    """What one flush did.
+
+    ``reason`` is ``ok`` (nothing left pending), ``no_connection`` (the
+    Slack connection is not defined: messages stay in the outbox),
+    ``delivery_failed`` (some messages could not be posted) or ``error``
+    (the outbox could not be read or written; ``error`` says why).
+    """
+
+    delivered: int
+    pending: int
+    reason: str
+    failed: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    """What one ``notify`` call did: whether it queued the message, and the flush."""
+
+    key: str
+    queued: bool
+    flush: FlushResult
+
+    @property
+    def duplicate(self) -> bool:
+        """True when the key was already in the outbox or the sent log."""
+        return not self.queued and self.flush.reason != ERROR
+
+
+class _Permanent(Exception):
+    """Slack refused this message (4xx): retrying the same body cannot help."""
+
+
+def _now() -> str:
+    # Whole seconds: fractional ones would be mangled by phone masking.
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _safe_error(exc: BaseException) -> str:
+    return mask_text(f"{type(exc).__name__}: {exc}")[:500]
+
+
+def notify(message: Mapping[str, Any], *, key: str, settings: NotifySettings) -> NotifyResult:
+    """Queue ``message`` in the outbox under ``key`` (once), then flush the outbox.
+
+    The message is masked before it is written. A key already present in the
+    outbox or the sent log adds nothing, so an Airflow retry of the same run
+    never sends twice. Never raises.
+    """
+    safe_key = mask_text(key)
+    try:
+        with outbox.locked(settings.outbox):
+            known = outbox.read_keys(settings.outbox) | outbox.read_keys(settings.sent_log)
+            queued = safe_key not in known
+            if queued:
+                entry = {
+                    "key": safe_key,
+                    "created_at": _now(),
+                    "attempts": 0,
+                    "last_error": None,
+                    "payload": mask_value(dict(message)),
+                }
+                outbox.append_entries(settings.outbox, [entry])
+    except Exception as exc:  # a full disk must not fail the calling task
+        error = _safe_error(exc)
+        log.warning("Could not queue Slack message %s in %s: %s", safe_key, settings.outbox, error)
+        return NotifyResult(safe_key, False, FlushResult(0, 0, ERROR, error=error))
+    if not queued:
+        log.info("Slack message %s already queued or sent; not adding it again", safe_key)
+    return NotifyResult(safe_key, queued, flush_outbox(settings))
+
+
+def _client(settings: NotifySettings) -> WebhookClient | None:
+    """The hook's webhook client, or ``None`` when the connection is not defined."""
+    # Imported here: Airflow takes seconds to import and the payload
+    # builders must stay usable (and testable) without it.
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
+    from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+    hook = SlackWebhookHook(
+        slack_webhook_conn_id=settings.conn_id,
+        timeout=max(1, math.ceil(settings.timeout_s)),
+        retry_handlers=[],
+        logger=_sdk_log,
+    )
+    try:
+        hook.get_connection(settings.conn_id)
+    except AirflowNotFoundException:
+        return None  # the embedded default: no traceback, the caller says what it means
+    try:
+        return hook.client
+    except AirflowNotFoundException as exc:
+        # Defined but unusable (no password): same outcome, but worth a warning.
+        log.warning("Slack connection %r is not usable: %s", settings.conn_id, exc)
+        return None
+
+
+def _post(client: WebhookClient, payload: Mapping[str, Any]) -> None:
+    """Post once; raise ``_Permanent`` for a refusal, anything else for a transient failure."""
+    response = client.send_dict(dict(payload))
+    if response.status_code == 200:
+        return
+    detail = f"HTTP {response.status_code}: {str(response.body)[:200]}"
+    if response.status_code == 429 or response.status_code >= 500:
+        raise RuntimeError(detail)
+    raise _Permanent(detail)
+
+
+def _deliver(client: WebhookClient, payload: Mapping[str, Any], settings: NotifySettings) -> None:
+    """Post with retries and exponential backoff; raise the last error if all fail."""
+    attempt = 0
+    while True:
+        try:
+            _post(client, payload)
+            return
+        except _Permanent:
+            raise
+        except Exception:
+            if attempt >= settings.retries:
+                raise
+            time.sleep(settings.backoff_s * 2**attempt)
+            attempt += 1
+
+
+def flush_outbox(settings: NotifySettings) -> FlushResult:
+    """Post every pending outbox message; never raises.
+
+    Delivered messages move to the sent log as soon as they are posted. A
+    message Slack refuses (4xx) stays with ``attempts + 1`` and its error,
+    and the flush goes on. A message that still fails after the retries
+    (network, 429, 5xx) stays likewise and ends the flush: Slack is likely
+    down, and the messages behind it keep their place for the next flush.
+    """
+    try:
+        return _flush(settings)
+    except Exception as exc:
+        error = _safe_error(exc)
+        log.warning("Slack outbox flush failed (%s); messages stay in %s", error, settings.outbox)
+        return FlushResult(0, _pending_count(settings), ERROR, error=error)
+
+
+def _pending_count(settings: NotifySettings) -> int:
+    """Best effort: the outbox may be the very thing that cannot be read."""
+    try:
+        return len(outbox.read_entries(settings.outbox))
+    except Exception:
+        return 0
+
+
+def _flush(settings: NotifySettings) -> FlushResult:
+    with outbox.locked(settings.outbox):
+        sent_keys = outbox.read_keys(settings.sent_log)
+        # Entries already in the sent log were posted by a flush that died
+        # before rewriting the outbox: drop them rather than post them twice.
+        pending = [e for e in outbox.read_entries(settings.outbox) if e["key"] not in sent_keys]
+        if not pending:
+            outbox.rewrite(settings.outbox, [])
+            return FlushResult(0, 0, OK)
+        client = _client(settings)
+        if client is None:
+            log.info(
+                "No Slack connection %r: %d message(s) wait in %s",
+                settings.conn_id,
+                len(pending),
+                settings.outbox,
+            )
+            return FlushResult(0, len(pending), NO_CONNECTION)
+        delivered, failed = 0, 0
+        remaining: list[outbox.Entry] = []
+        for index, entry in enumerate(pending):
+            attempts = int(entry.get("attempts") or 0) + 1
+            try:
+                _deliver(client, mask_value(entry["payload"]), settings)
+            except Exception as exc:
+                failed += 1
+                error = _safe_error(exc)
+                log.warning(
+                    "Slack message %s not delivered (attempt %d): %s", entry["key"], attempts, error
+                )
+                remaining.append({**entry, "attempts": attempts, "last_error": error})
+                if not isinstance(exc, _Permanent):
+                    remaining.extend(pending[index + 1 :])
+                    break
+                continue
+            outbox.append_entries(
+                settings.sent_log,
+                [{**entry, "attempts": attempts, "last_error": None, "sent_at": _now()}],
+            )
+            delivered += 1
+        outbox.rewrite(settings.outbox, remaining)
+    if delivered:
+        log.info("Delivered %d Slack message(s); %d pending", delivered, len(remaining))
+    return FlushResult(delivered, len(remaining), DELIVERY_FAILED if failed else OK, failed)

@@ -1,0 +1,283 @@
+"""HTTP sinks: deliver the ticket outbox to a webhook or to Jira.
+
+``sync_tickets`` queues one ``compliance.ticket_deliveries`` row per event;
+:func:`deliver_pending` sends them in creation order. A failed delivery
+stays pending (attempts + 1, masked error) and holds back the later events
+of the same ticket, so a tracker never sees a comment before its issue; the
+other tickets go on. Delivery errors are recorded, never raised: the next
+run retries them and no ticket is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import duckdb
+import requests
+
+from voice_compliance.masking import mask_text
+from voice_compliance.tickets import store
+from voice_compliance.tickets.settings import (
+    SinkConfigError,
+    SinkConnection,
+    TicketSinkSettings,
+    resolve_connection,
+)
+
+log = logging.getLogger(__name__)
+
+_RETRYABLE_STATUS = frozenset({408, 425, 429})
+_ERROR_BODY_CHARS = 300
+
+
+class DeliveryError(Exception):
+    """One delivery failed (after its retries); the message is safe to store once masked."""
+
+
+@dataclass
+class DeliveryReport:
+    """What one :func:`deliver_pending` call did."""
+
+    delivered: int = 0
+    failed: int = 0
+    waiting: int = 0
+    other_sink: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Delivered, failed, waiting (held behind a failure) and other-sink rows."""
+        return {
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "waiting": self.waiting,
+            "other_sink": self.other_sink,
+        }
+
+
+class _Sender(Protocol):
+    def send(self, con: duckdb.DuckDBPyConnection, delivery: dict[str, Any], now: datetime) -> None:
+        """Deliver one outbox row or raise DeliveryError / SinkConfigError."""
+
+
+class _Http:
+    """Requests with a timeout and exponential backoff on transient failures."""
+
+    def __init__(self, connection: SinkConnection, settings: TicketSinkSettings) -> None:
+        self.connection = connection
+        self.settings = settings
+        self.session = requests.Session()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request(self, method: str, path: str, body: Any = None) -> requests.Response:
+        url = self.connection.url(path)
+        headers = {"Accept": "application/json", **self.connection.headers}
+        error = ""
+        for attempt in range(self.settings.retries + 1):
+            if attempt:
+                time.sleep(self.settings.backoff_s * 2 ** (attempt - 1))
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    json=body,
+                    headers=headers,
+                    auth=self.connection.auth,
+                    timeout=self.settings.timeout_s,
+                )
+            except requests.RequestException as exc:
+                error = f"{method} {url}: {type(exc).__name__}: {exc}"
+                continue
+            if response.status_code < 400:
+                return response
+            error = (
+                f"{method} {url}: HTTP {response.status_code} {response.text[:_ERROR_BODY_CHARS]}"
+            )
+            # Other client errors (bad project key, no permission) will not heal by retrying.
+            if response.status_code < 500 and response.status_code not in _RETRYABLE_STATUS:
+                break
+        raise DeliveryError(error)
+
+
+class _WebhookSender:
+    """POST ``{"event", "ticket", "run_id"}`` to the connection's URL + ``extra.endpoint``."""
+
+    def __init__(self, http: _Http) -> None:
+        self.http = http
+
+    def send(self, con: duckdb.DuckDBPyConnection, delivery: dict[str, Any], now: datetime) -> None:
+        endpoint = str(self.http.connection.extra.get("endpoint") or "")
+        self.http.request("POST", endpoint, delivery["payload"])
+
+
+class _JiraSender:
+    """Jira REST v2: create on ``opened``, comment on ``updated``, transitions on
+    ``resolved`` / ``reopened``. The issue key is kept in ``tickets.external_key``."""
+
+    def __init__(self, http: _Http) -> None:
+        self.http = http
+        extra = http.connection.extra
+        # A Jira Server under a context path (https://host/jira) puts it in extra.endpoint.
+        self.prefix = str(extra.get("endpoint") or "").rstrip("/")
+        self.project_key = extra.get("project_key")
+        self.issue_type = str(extra.get("issue_type") or "Task")
+        self.resolve_transition = str(extra.get("resolve_transition") or "Done")
+        self.reopen_transition = str(extra.get("reopen_transition") or "Reopen")
+
+    def _path(self, path: str) -> str:
+        return f"{self.prefix}/rest/api/2/{path}"
+
+    def send(self, con: duckdb.DuckDBPyConnection, delivery: dict[str, Any], now: datetime) -> None:
+        event = delivery["event"]
+        ticket = delivery["payload"]["ticket"]
+        fingerprint = delivery["fingerprint"]
+        key = store.external_key(con, fingerprint)
+        if key is None:
+            # Outbox order puts a ticket's pending create first and holds its
+            # later events while it fails; reaching here without a key means the
+            # ticket was opened before Jira was configured, so create it now
+            # (with the current counts) rather than lose it.
+            key = self._create(ticket)
+            store.set_external_key(con, fingerprint, key, now)
+            if event in ("opened", "updated", "reopened"):
+                return
+        if event == "opened":
+            return  # already created (a retry after the key was stored)
+        if event == "updated":
+            self.http.request(
+                "POST", self._path(f"issue/{key}/comment"), {"body": _comment(delivery)}
+            )
+        elif event == "resolved":
+            self._transition(key, self.resolve_transition)
+        elif event == "reopened":
+            self._transition(key, self.reopen_transition)
+        else:
+            raise DeliveryError(f"unknown ticket event {event!r}")
+
+    def _create(self, ticket: dict[str, Any]) -> str:
+        if not self.project_key:
+            raise SinkConfigError("the Jira connection needs extra.project_key")
+        fields = {
+            "project": {"key": str(self.project_key)},
+            "summary": ticket["title"],
+            "description": _description(ticket),
+            "issuetype": {"name": self.issue_type},
+            "labels": [str(ticket["clause_id"]).replace(".", "-"), "voice-compliance"],
+        }
+        response = self.http.request("POST", self._path("issue"), {"fields": fields})
+        try:
+            key = response.json()["key"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DeliveryError(
+                f"Jira create returned no issue key: {response.text[:200]}"
+            ) from exc
+        return str(key)
+
+    def _transition(self, key: str, name: str) -> None:
+        path = self._path(f"issue/{key}/transitions")
+        available = self.http.request("GET", path).json().get("transitions", [])
+        for transition in available:
+            if transition.get("name") == name:
+                self.http.request("POST", path, {"transition": {"id": str(transition["id"])}})
+                return
+        names = sorted(str(t.get("name")) for t in available)
+        raise DeliveryError(f"Jira issue {key} has no transition {name!r} now (has {names})")
+
+
+def _description(ticket: dict[str, Any]) -> str:
+    """Jira wiki-markup body: counts, masked examples, the evidence query, links."""
+    account = ticket.get("account_sid") or "all accounts"
+    examples = ticket.get("example_subjects") or []
+    lines = [
+        f"Clause *{ticket['clause_id']}* failed for {account} in {ticket['month']}.",
+        "",
+        f"*Violations:* {ticket['violation_count']}",
+        f"*Severity:* {ticket.get('severity')}  *Owner:* {ticket.get('owner')}",
+        f"*Failed check:* {ticket.get('suite')} / {ticket.get('expectation')}",
+        f"*Fingerprint:* {ticket['fingerprint']}",
+        "",
+        "*Example subjects (masked):*",
+        *([f"* {subject}" for subject in examples] or ["(none)"]),
+        "",
+        "*Evidence query:*",
+        "{code:sql}",
+        str(ticket.get("evidence_query") or ""),
+        "{code}",
+        "",
+        f"*dbt docs:* {ticket.get('dbt_docs_url') or '-'}",
+        f"*Data Docs:* {ticket.get('data_docs_url') or '-'}",
+    ]
+    return mask_text("\n".join(lines))
+
+
+def _comment(delivery: dict[str, Any]) -> str:
+    ticket = delivery["payload"]["ticket"]
+    examples = ", ".join(ticket.get("example_subjects") or []) or "(none)"
+    return mask_text(
+        f"Validation run {delivery['run_id']}: {ticket['violation_count']} violations now "
+        f"(last seen {ticket.get('last_seen_at')}). Examples: {examples}"
+    )
+
+
+def deliver_pending(
+    con: duckdb.DuckDBPyConnection, settings: TicketSinkSettings, *, now: datetime
+) -> DeliveryReport:
+    """Send the configured sink's pending deliveries, oldest first; never raises for
+    delivery errors.
+
+    Each row is committed as it goes, so a crash keeps what was delivered.
+    Rows queued for another sink than the configured one are left pending and
+    counted in ``other_sink``. With the ``table`` sink nothing is sent.
+    """
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
+    report = DeliveryReport()
+    store.ensure_ticket_tables(con)
+    pending = store.pending_deliveries(con)
+    ours = [row for row in pending if row["sink"] == settings.sink]
+    report.other_sink = len(pending) - len(ours)
+    if settings.sink == "table" or not ours:
+        return report
+
+    try:
+        connection = settings.connection or resolve_connection(settings.conn_id)
+    except SinkConfigError as exc:
+        message = mask_text(str(exc))
+        for row in ours:
+            store.mark_failed(con, row["delivery_id"], message)
+        report.failed = len(ours)
+        report.errors.append(message)
+        log.warning("ticket sink %s not delivered: %s", settings.sink, message)
+        return report
+
+    http = _Http(connection, settings)
+    sender: _Sender = _JiraSender(http) if settings.sink == "jira" else _WebhookSender(http)
+    held: set[str] = set()
+    try:
+        for row in ours:
+            if row["fingerprint"] in held:
+                report.waiting += 1
+                continue
+            try:
+                sender.send(con, row, now)
+            except Exception as exc:
+                # Any failure (HTTP, configuration, an odd response) is this
+                # delivery's error: recorded, retried next run, never raised.
+                message = mask_text(str(exc) or type(exc).__name__)
+                store.mark_failed(con, row["delivery_id"], message)
+                held.add(row["fingerprint"])
+                report.failed += 1
+                report.errors.append(f"{row['fingerprint']} {row['event']}: {message}")
+                log.warning(
+                    "ticket %s %s not delivered: %s", row["fingerprint"], row["event"], message
+                )
+            else:
+                store.mark_delivered(con, row["delivery_id"], now)
+                report.delivered += 1
+    finally:
+        http.close()
+    return report

@@ -1,0 +1,171 @@
+"""Great Expectations, file-backed under ``<data_dir>/gx``: suites, checkpoints, Data Docs.
+
+Every suite of the catalog becomes a GX ``ExpectationSuite`` (re-registered
+on each run, so an edit of ``policy.yml`` or ``expectations/`` takes effect
+at once), bound to a pandas dataframe asset of the same name through a
+``ValidationDefinition`` and a ``Checkpoint`` whose result format names the
+failing rows by the suite's key columns. Validation results accumulate in
+the project's store; ``build_docs`` renders the Data Docs site from them.
+
+GX is imported here and only here, inside the functions that use it: it
+takes about 7 s, which neither the DAG processor nor ``--help`` should pay.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from voice_compliance.validation.results import ExpectationOutcome
+from voice_compliance.validation.spec import ExpectationSpec, SuiteSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+DATASOURCE = "voice_compliance"
+BATCH_DEFINITION = "whole_frame"
+MAX_KEYS_STORED = 200
+"""Failing rows kept per expectation result (the ticketing ones keep all)."""
+
+
+def data_docs_index(gx_root: Path) -> Path:
+    """The Data Docs site's entry page under the GX project root."""
+    return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars, NaN, dates and timestamps made JSON-friendly."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+class GxProject:
+    """A file-backed GX context with the catalog's suites registered in it."""
+
+    def __init__(self, root: Path) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        import great_expectations as gx
+
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self._gx = gx
+        self.context = gx.get_context(mode="file", project_root_dir=str(root))
+        self.context.variables.progress_bars = {"globally": False}
+        self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
+        self._checkpoints: dict[str, Any] = {}
+
+    def register(self, suite: SuiteSpec) -> None:
+        """Create or update the GX suite, asset, validation definition and checkpoint."""
+        import great_expectations.expectations as gxe
+
+        gx = self._gx
+        asset = self._asset(suite.name)
+        try:
+            batch = asset.get_batch_definition(BATCH_DEFINITION)
+        except (KeyError, LookupError, ValueError):
+            batch = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+        gx_suite = gx.ExpectationSuite(
+            name=suite.name,
+            meta={
+                "kind": suite.kind,
+                "clause_id": suite.clause_id,
+                "description": suite.description,
+                **dict(suite.meta),
+            },
+        )
+        for spec in suite.expectations:
+            expectation_class = getattr(gxe, spec.type)
+            gx_suite.add_expectation(
+                expectation_class(
+                    **dict(spec.kwargs),
+                    meta={
+                        **dict(spec.meta),
+                        "expectation_id": spec.expectation_id,
+                        "ticketing": spec.ticketing,
+                    },
+                    description=spec.description,
+                )
+            )
+        gx_suite = self.context.suites.add_or_update(gx_suite)
+        definition = self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
+        )
+        result_format: dict[str, Any] = {"result_format": "COMPLETE"}
+        if suite.key_columns:
+            result_format["unexpected_index_column_names"] = list(suite.key_columns)
+        self._checkpoints[suite.name] = self.context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=suite.name,
+                validation_definitions=[definition],
+                actions=[],
+                result_format=result_format,
+            )
+        )
+
+    def _asset(self, name: str) -> Any:
+        try:
+            return self.datasource.get_asset(name)
+        except (KeyError, LookupError, ValueError):
+            return self.datasource.add_dataframe_asset(name)
+
+    def run(
+        self, suite: SuiteSpec, frame: pd.DataFrame, *, run_name: str, month: str | None
+    ) -> list[ExpectationOutcome]:
+        """Validate ``frame`` against ``suite`` (registered first); one outcome per expectation."""
+        checkpoint = self._checkpoints[suite.name]
+        run_id = self._gx.RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
+        result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
+        by_id = {spec.expectation_id: spec for spec in suite.expectations}
+        outcomes = []
+        for suite_result in result.run_results.values():
+            for item in suite_result.results:
+                meta = item.expectation_config.meta or {}
+                spec = by_id[meta["expectation_id"]]
+                outcomes.append(self._outcome(suite, spec, month, item))
+        return outcomes
+
+    @staticmethod
+    def _outcome(
+        suite: SuiteSpec, spec: ExpectationSpec, month: str | None, item: Any
+    ) -> ExpectationOutcome:
+        details = item.result or {}
+        exception = None
+        info = item.exception_info or {}
+        if info.get("raised_exception"):
+            exception = str(info.get("exception_message") or "expectation raised")
+        keys = details.get("unexpected_index_list") or []
+        keys = [k for k in keys if isinstance(k, Mapping)]
+        if not spec.ticketing:
+            keys = keys[:MAX_KEYS_STORED]
+        return ExpectationOutcome(
+            suite=suite,
+            spec=spec,
+            month=month,
+            success=bool(item.success),
+            element_count=jsonable(details.get("element_count")),
+            unexpected_count=jsonable(details.get("unexpected_count")),
+            observed_value=jsonable(details.get("observed_value")),
+            unexpected_keys=jsonable(keys),
+            exception=exception,
+        )
+
+    def build_docs(self) -> Path:
+        """Render the Data Docs site; return its index page."""
+        self.context.build_data_docs()
+        return data_docs_index(self.root)

@@ -1,0 +1,155 @@
+"""Validate the marts: every suite, for every month of the interval; store the results.
+
+``validate`` is what the validation DAG's first task calls. It reads the
+frames in DuckDB (one per suite and month: aggregates, see ``spec``), runs
+the GX checkpoints on them, writes every expectation's outcome to
+``compliance.validation_results`` (replacing the run's rows, so a retry is
+harmless) and rebuilds the Data Docs. A suite whose frame cannot be computed
+is recorded as failed with the reason; the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from voice_compliance import warehouse
+from voice_compliance.config import Settings
+from voice_compliance.policy import Policy, load_policy
+from voice_compliance.validation import frames, results
+from voice_compliance.validation.catalog import load_suites
+from voice_compliance.validation.spec import SuiteSpec
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+VALIDATION_DAG = "vc_validate"
+
+
+class ValidationError(RuntimeError):
+    """Validation cannot start: no marts, or a month outside the expected form."""
+
+
+@dataclass(frozen=True)
+class ValidationSummary:
+    """What one ``validate`` call did."""
+
+    run_id: str
+    months: Sequence[str]
+    suites: int
+    expectations: int
+    failed: int
+    failed_suites: Sequence[str]
+    data_docs: str
+    seconds: float
+
+    def as_dict(self) -> dict[str, object]:
+        """A plain dict, for XCom and logs."""
+        return {
+            "run_id": self.run_id,
+            "months": list(self.months),
+            "suites": self.suites,
+            "expectations": self.expectations,
+            "failed": self.failed,
+            "failed_suites": list(self.failed_suites),
+            "data_docs": self.data_docs,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def gx_root(settings: Settings) -> Path:
+    """The GX project (suites, results store, Data Docs) of this deployment."""
+    return settings.data_dir / "gx"
+
+
+def data_docs_index(settings: Settings) -> Path:
+    """The Data Docs entry page."""
+    from voice_compliance.validation.gx_project import data_docs_index as index
+
+    return index(gx_root(settings))
+
+
+def validate(
+    settings: Settings,
+    *,
+    run_id: str,
+    dag_id: str = VALIDATION_DAG,
+    months: Sequence[str] | None = None,
+    policy: Policy | None = None,
+    suites: Sequence[SuiteSpec] | None = None,
+) -> ValidationSummary:
+    """Run every suite on ``months`` (default: every month in the marts) and store the results."""
+    started = time.monotonic()
+    policy = policy or load_policy()
+    suites = list(suites) if suites is not None else load_suites(policy)
+    validated_at = datetime.now(UTC)
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        if not warehouse.table_exists(con, "compliance", "clause_outcomes"):
+            raise ValidationError(
+                f"no compliance.clause_outcomes in {settings.warehouse}: run the transform first"
+            )
+        chosen = sorted(set(months)) if months else frames.months_in_marts(con)
+        for month in chosen:
+            frames.month_bounds(month)  # validates the form
+        batches = _frames(con, suites, policy, chosen)
+
+    from voice_compliance.validation.gx_project import GxProject
+
+    project = GxProject(gx_root(settings))
+    outcomes: list[results.ExpectationOutcome] = []
+    for suite, month, frame_or_error in batches:
+        if isinstance(frame_or_error, str):
+            outcomes.extend(
+                results.ExpectationOutcome.errored(suite, spec, month, frame_or_error)
+                for spec in suite.expectations
+            )
+            continue
+        project.register(suite)
+        outcomes.extend(
+            project.run(suite, frame_or_error, run_name=f"{run_id} {month or 'all'}", month=month)
+        )
+    docs = project.build_docs()
+    start = frames.month_bounds(chosen[0])[0] if chosen else None
+    end = frames.month_bounds(chosen[-1])[1] if chosen else None
+    run = results.RunRecord(run_id, dag_id, validated_at, chosen, start, end, str(docs))
+    with warehouse.connect(settings.warehouse) as con:
+        results.store(con, run, outcomes)
+    failed = [o for o in outcomes if not o.success]
+    summary = ValidationSummary(
+        run_id=run_id,
+        months=chosen,
+        suites=len({o.suite.name for o in outcomes}),
+        expectations=len(outcomes),
+        failed=len(failed),
+        failed_suites=sorted({o.suite.name for o in failed}),
+        data_docs=str(docs),
+        seconds=time.monotonic() - started,
+    )
+    log.info("Validation %s: %s", run_id, summary.as_dict())
+    return summary
+
+
+def _frames(
+    con: duckdb.DuckDBPyConnection,
+    suites: Sequence[SuiteSpec],
+    policy: Policy,
+    months: Sequence[str],
+) -> list[tuple[SuiteSpec, str | None, pd.DataFrame | str]]:
+    """``(suite, month, frame or error text)`` for every batch to validate."""
+    batches: list[tuple[SuiteSpec, str | None, pd.DataFrame | str]] = []
+    for suite in suites:
+        for month in months if suite.scope == "monthly" else [None]:
+            try:
+                batches.append((suite, month, frames.compute_frame(con, suite, policy, month)))
+            except frames.FrameError as exc:
+                log.error("%s", exc)
+                batches.append((suite, month, str(exc)))
+    return batches
