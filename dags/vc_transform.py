@@ -12,15 +12,14 @@ built, not at module level.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import pendulum
 from airflow.sdk import Param, dag, task
 
 from voice_compliance import dbt_runner
 from voice_compliance.assets import INGESTION_ASSETS, MARTS_ASSET
 from voice_compliance.config import Settings
+from voice_compliance.dag_support import START_DATE, default_args
 from voice_compliance.policy import policy_vars
 
 if TYPE_CHECKING:
@@ -30,18 +29,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WRITER_POOL = "duckdb_writer"
-"""Pool of one slot: DuckDB allows a single writer process per file."""
 DBT_GROUP_ID = "dbt"
 
-DEFAULT_ARGS: dict[str, Any] = {
-    "owner": "data-engineering",
-    # One retry: a lock held by another DuckDB process is transient; a model
-    # error or a failed data test is not.
-    "retries": 1,
-    "retry_delay": timedelta(seconds=15),
-    "pool": WRITER_POOL,
-}
+# One retry: a lock held by another DuckDB process is transient; a model
+# error or a failed data test is not.
+DEFAULT_ARGS: dict[str, Any] = default_args(retries=1, retry_delay_s=15)
 
 PARAMS: dict[str, Param] = {
     "warehouse": Param(
@@ -155,7 +147,7 @@ def _docs_task() -> Any:
 @dag(
     dag_id="vc_transform",
     schedule=list(INGESTION_ASSETS),
-    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
+from voice_compliance.config import Settings
 from voice_compliance.masking import MaskingFilter, mask_text
 from voice_compliance.notify.blocks import build_failure_message
 from voice_compliance.notify.slack import NotifySettings, notify
@@ -88,9 +89,6 @@ def task_failure_callback(context: Mapping[str, Any]) -> None:
     own error in the log.
     """
     try:
-        # Imported here so that importing the callback in a DAG file stays cheap.
-        from voice_compliance.config import Settings
-
         message, key = failure_message_from_context(context)
         settings = NotifySettings.from_env(Settings.from_env().data_dir)
         result = notify(message, key=key, settings=settings)
@@ -102,6 +100,4 @@ def task_failure_callback(context: Mapping[str, Any]) -> None:
             result.flush.pending,
         )
     except Exception as exc:
-        log.warning(
-            "Could not notify the failure: %s", mask_text(f"{type(exc).__name__}: {exc}")
-        )
+        log.warning("Could not notify the failure: %s", mask_text(f"{type(exc).__name__}: {exc}"))

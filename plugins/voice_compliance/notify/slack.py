@@ -249,9 +249,11 @@ def _flush(settings: NotifySettings) -> FlushResult:
         sent_keys = outbox.read_keys(settings.sent_log)
         # Entries already in the sent log were posted by a flush that died
         # before rewriting the outbox: drop them rather than post them twice.
-        pending = [e for e in outbox.read_entries(settings.outbox) if e["key"] not in sent_keys]
+        entries = outbox.read_entries(settings.outbox)
+        pending = [e for e in entries if e["key"] not in sent_keys]
+        if len(pending) != len(entries):
+            outbox.rewrite(settings.outbox, pending)
         if not pending:
-            outbox.rewrite(settings.outbox, [])
             return FlushResult(0, 0, OK)
         client = _client(settings)
         if client is None:

@@ -91,12 +91,13 @@ _DDL = (
         updated_at timestamptz not null
     )
     """,
+    # "at" is a DuckDB keyword (AT TIME ZONE): readers must quote it too.
     f"""
     create table if not exists {EVENTS} (
         fingerprint varchar not null,
         run_id varchar not null,
         event varchar not null,
-        at timestamptz not null,
+        "at" timestamptz not null,
         violation_count integer not null,
         primary key (fingerprint, run_id, event)
     )
@@ -287,10 +288,10 @@ def record_event(
     """Record that ``event`` happened to a ticket in ``run_id``; a repeat keeps one row."""
     con.execute(
         f"""
-        insert into {EVENTS} (fingerprint, run_id, event, at, violation_count)
+        insert into {EVENTS} (fingerprint, run_id, event, "at", violation_count)
         values (?, ?, ?, ?, ?)
         on conflict (fingerprint, run_id, event) do update
-            set at = excluded.at, violation_count = excluded.violation_count
+            set "at" = excluded."at", violation_count = excluded.violation_count
         """,
         [fingerprint_, run_id, event, at, violation_count],
     )

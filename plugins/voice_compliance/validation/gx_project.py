@@ -46,6 +46,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if type(value).__name__ in {"NAType", "NaTType"}:  # pandas' missing values
+        return None
     if hasattr(value, "item") and callable(value.item):  # numpy scalar
         value = value.item()
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):

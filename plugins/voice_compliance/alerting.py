@@ -1,0 +1,209 @@
+"""From a stored validation run to tickets and a Slack message.
+
+The validation DAG's second and third tasks call these. Both read what the
+first task stored (``compliance.validation_results`` of the run id), never
+GX objects, so each can be retried on its own:
+
+* ``raise_tickets``: the failing ``(clause_id, account, month)`` groups of
+  the run's ticketing expectations open, update or reopen tickets; open
+  tickets of the clause-months the run validated and found clean are
+  resolved. Then pending deliveries to a configured HTTP sink are sent.
+* ``notify_run``: one Slack message for the run (counts per clause, ticket
+  events of the run, data-quality failures, links), or the outbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from voice_compliance import dbt_runner, warehouse
+from voice_compliance.config import Settings
+from voice_compliance.validation import results
+from voice_compliance.validation.run import VALIDATION_DAG, data_docs_index
+
+log = logging.getLogger(__name__)
+
+DBT_DOCS_URL_ENV = "VC_DBT_DOCS_URL"
+"""Where the dbt docs site is published (default: the local file)."""
+DATA_DOCS_URL_ENV = "VC_DATA_DOCS_URL"
+"""Where the GX Data Docs site is published (default: the local file)."""
+
+
+def docs_links(settings: Settings) -> tuple[str, str]:
+    """``(dbt docs, Data Docs)`` links: published URLs when configured, else ``file://``."""
+    dbt_docs = (
+        os.environ.get(DBT_DOCS_URL_ENV) or dbt_runner.docs_index(settings).resolve().as_uri()
+    )
+    data_docs = os.environ.get(DATA_DOCS_URL_ENV) or data_docs_index(settings).resolve().as_uri()
+    return dbt_docs, data_docs
+
+
+def raise_tickets(
+    settings: Settings, *, run_id: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """Sync ``compliance.tickets`` with the run's failures; deliver to the sink; return counts."""
+    from voice_compliance.tickets import (
+        FailingGroup,
+        TicketLinks,
+        TicketSinkSettings,
+        deliver_pending,
+        sync_tickets,
+    )
+
+    now = now or datetime.now(UTC)
+    sink = TicketSinkSettings.from_env()
+    dbt_docs, data_docs = docs_links(settings)
+    with warehouse.connect(settings.warehouse) as con:
+        failing = [
+            FailingGroup(
+                clause_id=key.clause_id,
+                account_sid=key.account_sid,
+                month=key.month,
+                violations=key.violations,
+                severity=key.severity,
+                owner=key.owner,
+                suite=key.suite,
+                expectation=key.expectation_id,
+            )
+            for key in results.failing_keys(con, run_id)
+        ]
+        changes = sync_tickets(
+            con,
+            run_id=run_id,
+            now=now,
+            validated=results.validated_pairs(con, run_id),
+            failing=failing,
+            links=TicketLinks(dbt_docs=dbt_docs, data_docs=data_docs),
+            sink=sink.sink,
+        )
+        summary: dict[str, Any] = {"tickets": changes.counts(), "sink": sink.sink}
+        if sink.sink != "table":
+            summary["delivery"] = deliver_pending(con, sink, now=now).counts()
+    log.info("Tickets for %s: %s", run_id, summary)
+    return summary
+
+
+def build_report(
+    settings: Settings, *, run_id: str, dag_id: str = VALIDATION_DAG
+) -> Any:  # a notify.RunReport; typed loosely to keep this module's imports light
+    """The Slack report of ``run_id``, read from the warehouse."""
+    from voice_compliance.notify import ClauseLine, RunReport
+
+    dbt_docs, data_docs = docs_links(settings)
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        run = con.execute(
+            "select validated_at, months from compliance.validation_runs where run_id = ?",
+            [run_id],
+        ).fetchone()
+        if run is None:
+            raise LookupError(f"no validation run {run_id!r} in {settings.warehouse}")
+        validated_at, months_json = run
+        months: list[str] = json.loads(months_json)
+        lines = [
+            ClauseLine(*row)
+            for row in con.execute(_CLAUSE_LINES, [run_id, months, run_id]).fetchall()
+        ]
+        dq_failures = [
+            f"{check_id}{f' ({month})' if month else ''}: {description}"
+            for check_id, month, description in con.execute(_DQ_FAILURES, [run_id]).fetchall()
+        ]
+        events = dict(con.execute(_EVENTS, [run_id]).fetchall()) if _has_events(con) else {}
+        open_total = _open_total(con)
+    period = f"{months[0]} to {months[-1]}" if len(months) > 1 else (months or ["-"])[0]
+    return RunReport(
+        dag_id=dag_id,
+        run_id=run_id,
+        period=period,
+        validated_at=validated_at,
+        clauses=lines,
+        data_quality_failures=dq_failures,
+        tickets_opened=int(events.get("opened", 0)),
+        tickets_reopened=int(events.get("reopened", 0)),
+        tickets_updated=int(events.get("updated", 0)),
+        tickets_resolved=int(events.get("resolved", 0)),
+        tickets_open_total=open_total,
+        data_docs_url=data_docs,
+        dbt_docs_url=dbt_docs,
+        tickets_location=f"compliance.tickets in {settings.warehouse}",
+    )
+
+
+def notify_run(settings: Settings, *, run_id: str, dag_id: str = VALIDATION_DAG) -> dict[str, Any]:
+    """Send (or queue in the outbox) the run's Slack message; never raises for delivery."""
+    from voice_compliance.notify import NotifySettings, build_run_message, notify
+
+    report = build_report(settings, run_id=run_id, dag_id=dag_id)
+    result = notify(
+        build_run_message(report),
+        key=report.key,
+        settings=NotifySettings.from_env(settings.data_dir),
+    )
+    summary = _as_dict(result)
+    log.info("Slack message for %s: %s", run_id, summary)
+    return summary
+
+
+def _as_dict(result: object) -> dict[str, Any]:
+    """A result dataclass as JSON-ready data (paths and times as text)."""
+    return dict(json.loads(json.dumps(asdict(result), default=str)))  # type: ignore[call-overload]
+
+
+def _has_events(con: Any) -> bool:
+    return warehouse.table_exists(con, "compliance", "ticket_events")
+
+
+def _open_total(con: Any) -> int:
+    if not warehouse.table_exists(con, "compliance", "tickets"):
+        return 0
+    row = con.execute("select count(*) from compliance.tickets where status = 'open'").fetchone()
+    return int(row[0]) if row else 0
+
+
+_CLAUSE_LINES = """
+with expectations as (
+    select clause_id, any_value(severity) as severity,
+        count(*) filter (where not success) as failed_expectations
+    from compliance.validation_results
+    where run_id = ? and suite_kind = 'clause'
+    group by clause_id
+),
+checked as (
+    select clause_id, sum(subjects_checked) as subjects_checked, sum(violations) as violations
+    from compliance.clause_summary
+    where month in (select unnest(?::varchar[]))
+    group by clause_id
+),
+tickets as (
+    select clause_id, count(*) filter (where status = 'open') as tickets_open
+    from compliance.tickets
+    group by clause_id
+)
+select
+    expectations.clause_id,
+    expectations.severity,
+    coalesce(checked.subjects_checked, 0)::bigint,
+    coalesce(checked.violations, 0)::bigint,
+    expectations.failed_expectations,
+    coalesce(tickets.tickets_open, 0)
+from expectations
+left join checked using (clause_id)
+left join tickets using (clause_id)
+where ? is not null
+order by expectations.clause_id
+"""
+
+_DQ_FAILURES = """
+select check_id, month, description
+from compliance.validation_results
+where run_id = ? and suite_kind = 'data_quality' and not success
+order by check_id, month
+"""
+
+_EVENTS = """
+select event, count(*) from compliance.ticket_events where run_id = ? group by event
+"""

@@ -1,0 +1,93 @@
+"""What every DAG file of the pipeline shares: default arguments, params, settings.
+
+DAG files import this module at parse time, so it imports nothing heavier
+than ``airflow.sdk`` and the package's configuration: the loaders, dbt, GX
+and the Slack client are imported inside the tasks and callbacks that use
+them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Param
+
+from voice_compliance.config import Settings
+
+log = logging.getLogger(__name__)
+
+WRITER_POOL = "duckdb_writer"
+"""Pool of one slot: DuckDB allows a single writer process per file."""
+START_DATE = pendulum.datetime(2025, 1, 1, tz="UTC")
+OWNER = "data-engineering"
+
+
+def on_task_failure(context: Mapping[str, Any]) -> None:
+    """``on_failure_callback`` of every task: a masked Slack alert (or the outbox).
+
+    Never raises: a notification problem must not hide the task's own failure.
+    """
+    try:
+        from voice_compliance.notify.callbacks import task_failure_callback
+
+        task_failure_callback(context)
+    except Exception:  # the callback's own failure is only logged
+        log.exception("could not send the task-failure notification")
+
+
+def default_args(retries: int = 2, retry_delay_s: int = 10, **extra: Any) -> dict[str, Any]:
+    """Default task arguments: owner, retries, the writer pool, the failure alert."""
+    return {
+        "owner": OWNER,
+        "retries": retries,
+        "retry_delay": timedelta(seconds=retry_delay_s),
+        "pool": WRITER_POOL,
+        "on_failure_callback": on_task_failure,
+        **extra,
+    }
+
+
+def _path_param(description: str) -> Param:
+    return Param(None, type=["null", "string"], description=description)
+
+
+LANDING_PARAM = _path_param(
+    "Landing zone: a folder or s3://bucket/prefix. Empty: VC_LANDING or default."
+)
+WAREHOUSE_PARAM = _path_param("DuckDB warehouse file. Empty: VC_WAREHOUSE or the default file.")
+
+
+def ingestion_params() -> dict[str, Param]:
+    """Params of the ingestion DAGs: ``landing`` and ``warehouse``."""
+    return {"landing": LANDING_PARAM, "warehouse": WAREHOUSE_PARAM}
+
+
+def settings_from_params(params: Mapping[str, Any] | None) -> Settings:
+    """Settings from the environment, overridden by the run's params."""
+    params = params or {}
+    return Settings.from_env(landing=params.get("landing"), warehouse=params.get("warehouse"))
+
+
+def ingest_task(source: str) -> Any:
+    """The TaskFlow task that loads one landing source (call it inside a DAG)."""
+    from airflow.sdk import task
+
+    from voice_compliance.assets import raw_asset
+
+    @task(task_id=f"load_{source}", outlets=[raw_asset(source)], multiple_outputs=False)
+    def load(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Load new or changed files of this source; return the load summary."""
+        from voice_compliance.ingest import ingest_source
+
+        settings = settings_from_params(params)
+        summary = ingest_source(settings, source).as_dict()
+        log.info(
+            "Loaded %s from %s into %s: %s", source, settings.landing, settings.warehouse, summary
+        )
+        return summary
+
+    return load()

@@ -1,0 +1,32 @@
+"""Slack notifications: one message per validation run, one per failed task.
+
+Messages go through a Slack incoming webhook defined as the Airflow
+connection ``vc_slack`` (``VC_SLACK_CONN_ID``); without it they wait in a
+JSON-lines outbox under ``data/notifications/``. Every payload is masked
+(no full phone number) before it is written or sent, and nothing here ever
+fails the calling task. Airflow is imported only when a message is posted.
+"""
+
+from voice_compliance.notify.blocks import build_failure_message, build_run_message
+from voice_compliance.notify.callbacks import task_failure_callback
+from voice_compliance.notify.report import ClauseLine, RunReport
+from voice_compliance.notify.slack import (
+    FlushResult,
+    NotifyResult,
+    NotifySettings,
+    flush_outbox,
+    notify,
+)
+
+__all__ = [
+    "ClauseLine",
+    "FlushResult",
+    "NotifyResult",
+    "NotifySettings",
+    "RunReport",
+    "build_failure_message",
+    "build_run_message",
+    "flush_outbox",
+    "notify",
+    "task_failure_callback",
+]

@@ -1,0 +1,433 @@
+"""Ticket sinks against real HTTP servers on 127.0.0.1: a webhook and a fake Jira.
+
+Each server runs in a thread and records every request. The last test reads
+the connection through Airflow (``AIRFLOW_CONN_VC_TICKETS``) in a separate
+plain process, as a task without a metastore would.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from voice_compliance import warehouse
+from voice_compliance.tickets import (
+    FailingGroup,
+    SinkConnection,
+    TicketLinks,
+    TicketSinkSettings,
+    deliver_pending,
+    fingerprint,
+    sync_tickets,
+)
+
+ACCOUNT = "AC" + "0123456789abcdef" * 2
+CLAUSE = "consent.prior_consent"
+MONTH = "2026-10"
+FP = fingerprint(CLAUSE, ACCOUNT, MONTH)
+LINKS = TicketLinks(dbt_docs="http://docs.local/dbt/", data_docs="http://docs.local/gx/index.html")
+T0 = dt.datetime(2026, 11, 1, 6, 0, tzinfo=dt.UTC)
+FULL_NUMBER = re.compile(r"\+\d{10,}")
+TRANSITIONS = [
+    {"id": "11", "name": "To Do"},
+    {"id": "31", "name": "Done"},
+    {"id": "41", "name": "Reopen"},
+]
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeServer:
+    """A webhook receiver and a minimal Jira REST v2, recording every request."""
+
+    requests: list[Recorded] = field(default_factory=list)
+    fail_next: list[int] = field(default_factory=list)  # statuses to answer first
+    issues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    port: int = 0
+
+    def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        if self.fail_next:
+            return self.fail_next.pop(0), {"errorMessages": ["injected failure"]}
+        if path == "/hooks/tickets" and method == "POST":
+            return 200, {"ok": True}
+        if path == "/rest/api/2/issue" and method == "POST":
+            key = f"VC-{len(self.issues) + 1}"
+            self.issues[key] = {"fields": body["fields"], "status": "To Do", "comments": []}
+            return 201, {"id": str(10000 + len(self.issues)), "key": key}
+        match = re.fullmatch(r"/rest/api/2/issue/([A-Z]+-\d+)/(transitions|comment)", path)
+        if match and match.group(1) in self.issues:
+            issue = self.issues[match.group(1)]
+            if match.group(2) == "comment" and method == "POST":
+                issue["comments"].append(body["body"])
+                return 201, {"id": "1"}
+            if method == "GET":
+                return 200, {"transitions": TRANSITIONS}
+            if method == "POST":
+                names = {t["id"]: t["name"] for t in TRANSITIONS}
+                issue["status"] = names[body["transition"]["id"]]
+                return 204, None
+        return 404, {"errorMessages": [f"no route {method} {path}"]}
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(r.method, r.path) for r in self.requests]
+
+
+def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
+            server.requests.append(Recorded(self.command, self.path, dict(self.headers), body))
+            status, answer = server.handle(self.command, self.path, body)
+            data = b"" if answer is None else json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep test output quiet
+
+    return Handler
+
+
+def _start(fake: FakeServer, port: int = 0) -> ThreadingHTTPServer:
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(fake))
+    fake.port = httpd.server_address[1]
+    # A short poll interval keeps shutdown() quick.
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    return httpd
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    server = FakeServer()
+    httpd = _start(server)
+    yield server
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with warehouse.connect(tmp_path / "wh.duckdb") as connection:
+        connection.execute(
+            """
+            create table compliance.policy_violations (
+                clause_id varchar, subject_type varchar, subject_id varchar,
+                account_sid varchar, period_start timestamp, severity varchar, evidence json
+            )
+            """
+        )
+        for subject_id in ("+14155550123/2026-10", "+447700900123/2026-10"):
+            connection.execute(
+                "insert into compliance.policy_violations values "
+                "(?, 'number_month', ?, ?, timestamp '2026-10-01', 'critical', '{}')",
+                [CLAUSE, subject_id, ACCOUNT],
+            )
+        yield connection
+
+
+def _free_port() -> int:
+    # Bound then closed: nothing listens there, so connections are refused.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _settings(sink: str, port: int, **extra: Any) -> TicketSinkSettings:
+    connection = SinkConnection(
+        base_url=f"http://127.0.0.1:{port}",
+        login="bot@example.com",
+        password="api-token-123",
+        extra=extra,
+    )
+    return TicketSinkSettings(
+        sink=sink, timeout_s=2.0, retries=1, backoff_s=0.01, connection=connection
+    )
+
+
+def _sync(con: duckdb.DuckDBPyConnection, run: int, violations: int | None, sink: str) -> None:
+    failing = []
+    if violations is not None:
+        failing.append(
+            FailingGroup(CLAUSE, ACCOUNT, MONTH, violations, "critical", "ops", "suite", "exp")
+        )
+    sync_tickets(
+        con,
+        run_id=f"run-{run}",
+        now=T0 + dt.timedelta(days=run),
+        validated=[(CLAUSE, MONTH)],
+        failing=failing,
+        links=LINKS,
+        sink=sink,
+    )
+
+
+def _deliveries(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    return con.execute(
+        "select event, status, attempts, last_error from compliance.ticket_deliveries "
+        "order by delivery_id"
+    ).fetchall()
+
+
+@pytest.mark.quick
+def test_webhook_receives_the_masked_payload(
+    con: duckdb.DuckDBPyConnection, fake: FakeServer
+) -> None:
+    _sync(con, 1, 2, "webhook")
+    settings = _settings("webhook", fake.port, endpoint="/hooks/tickets", headers={"X-Team": "vc"})
+
+    report = deliver_pending(con, settings, now=T0)
+
+    assert report.counts() == {"delivered": 1, "failed": 0, "waiting": 0, "other_sink": 0}
+    assert fake.calls() == [("POST", "/hooks/tickets")]
+    request = fake.requests[0]
+    assert request.body["event"] == "opened"
+    assert request.body["run_id"] == "run-1"
+    assert request.body["ticket"]["fingerprint"] == FP
+    assert request.body["ticket"]["violation_count"] == 2
+    assert request.body["ticket"]["example_subjects"] == ["***0123/2026-10", "***0123/2026-10"]
+    assert not FULL_NUMBER.search(json.dumps(request.body))
+    assert request.headers["X-Team"] == "vc"
+    token = base64.b64encode(b"bot@example.com:api-token-123").decode()
+    assert request.headers["Authorization"] == f"Basic {token}"
+    assert _deliveries(con) == [("opened", "delivered", 1, None)]
+    # Nothing left: a second call sends nothing.
+    assert deliver_pending(con, settings, now=T0).delivered == 0
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.quick
+def test_jira_issue_is_created_commented_resolved_and_reopened(
+    con: duckdb.DuckDBPyConnection, fake: FakeServer
+) -> None:
+    settings = _settings("jira", fake.port, project_key="VC", resolve_transition="Done")
+
+    _sync(con, 1, 2, "jira")
+    deliver_pending(con, settings, now=T0)
+    _sync(con, 2, 5, "jira")
+    deliver_pending(con, settings, now=T0)
+    _sync(con, 3, None, "jira")
+    deliver_pending(con, settings, now=T0)
+    _sync(con, 4, 1, "jira")
+    report = deliver_pending(con, settings, now=T0)
+
+    assert report.failed == 0
+    assert fake.calls() == [
+        ("POST", "/rest/api/2/issue"),
+        ("POST", "/rest/api/2/issue/VC-1/comment"),
+        ("GET", "/rest/api/2/issue/VC-1/transitions"),
+        ("POST", "/rest/api/2/issue/VC-1/transitions"),
+        ("GET", "/rest/api/2/issue/VC-1/transitions"),
+        ("POST", "/rest/api/2/issue/VC-1/transitions"),
+    ]
+    created = fake.requests[0].body["fields"]
+    assert created["project"] == {"key": "VC"}
+    assert created["issuetype"] == {"name": "Task"}
+    assert created["summary"] == f"{CLAUSE}: 2 violations, account {ACCOUNT}, {MONTH}"
+    assert created["labels"] == ["consent-prior_consent", "voice-compliance"]
+    assert "***0123/2026-10" in created["description"]
+    assert "compliance.policy_violations" in created["description"]
+    assert "#!/model/model.voice_compliance.policy_violations" in created["description"]
+    assert "5 violations" in fake.requests[1].body["body"]
+    assert fake.requests[3].body == {"transition": {"id": "31"}}
+    assert fake.requests[5].body == {"transition": {"id": "41"}}
+    assert fake.issues["VC-1"]["status"] == "Reopen"
+    assert len(fake.issues) == 1
+    key = con.execute("select external_key from compliance.tickets where fingerprint = ?", [FP])
+    assert key.fetchone() == ("VC-1",)
+    assert {row[1] for row in _deliveries(con)} == {"delivered"}
+    for request in fake.requests:
+        assert not FULL_NUMBER.search(json.dumps(request.body))
+
+
+@pytest.mark.quick
+def test_unreachable_sink_keeps_deliveries_pending_then_delivers_once(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    port = _free_port()
+    _sync(con, 1, 2, "jira")
+    _sync(con, 2, 3, "jira")
+
+    down = deliver_pending(con, _settings("jira", port, project_key="VC"), now=T0)
+
+    # The create failed, so the comment of the same ticket waits behind it.
+    assert down.counts() == {"delivered": 0, "failed": 1, "waiting": 1, "other_sink": 0}
+    rows = _deliveries(con)
+    assert [(event, status, attempts) for event, status, attempts, _ in rows] == [
+        ("opened", "pending", 1),
+        ("updated", "pending", 0),
+    ]
+    assert "ConnectionError" in rows[0][3]
+
+    fake = FakeServer()
+    httpd = _start(fake, port)
+    try:
+        up = deliver_pending(con, _settings("jira", port, project_key="VC"), now=T0)
+        again = deliver_pending(con, _settings("jira", port, project_key="VC"), now=T0)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+    assert up.counts() == {"delivered": 2, "failed": 0, "waiting": 0, "other_sink": 0}
+    assert again.delivered == 0
+    assert fake.calls() == [
+        ("POST", "/rest/api/2/issue"),
+        ("POST", "/rest/api/2/issue/VC-1/comment"),
+    ]
+    assert [(e, s, a, err) for e, s, a, err in _deliveries(con)] == [
+        ("opened", "delivered", 2, None),
+        ("updated", "delivered", 1, None),
+    ]
+
+
+@pytest.mark.quick
+def test_server_errors_are_retried_and_client_errors_are_not(
+    con: duckdb.DuckDBPyConnection, fake: FakeServer
+) -> None:
+    _sync(con, 1, 2, "webhook")
+    settings = _settings("webhook", fake.port, endpoint="/hooks/tickets")
+
+    fake.fail_next = [503]
+    assert deliver_pending(con, settings, now=T0).delivered == 1
+    assert len(fake.requests) == 2  # one 503, then the retry
+
+    _sync(con, 2, 4, "webhook")
+    fake.fail_next = [400]
+    report = deliver_pending(con, settings, now=T0)
+    assert report.failed == 1
+    assert len(fake.requests) == 3  # a 400 is not retried
+    assert "HTTP 400" in _deliveries(con)[-1][3]
+    assert _deliveries(con)[-1][1] == "pending"
+
+
+@pytest.mark.quick
+def test_one_failing_ticket_does_not_hold_back_the_others(
+    con: duckdb.DuckDBPyConnection, fake: FakeServer
+) -> None:
+    sync_tickets(
+        con,
+        run_id="run-1",
+        now=T0,
+        validated=[(CLAUSE, MONTH)],
+        failing=[
+            FailingGroup(CLAUSE, ACCOUNT, MONTH, 2, "critical", "ops", "suite", "exp"),
+            FailingGroup(CLAUSE, None, MONTH, 1, "critical", "ops", "suite", "exp"),
+        ],
+        links=LINKS,
+        sink="webhook",
+    )
+    settings = _settings("webhook", fake.port, endpoint="/hooks/tickets")
+    fake.fail_next = [400]
+
+    report = deliver_pending(con, settings, now=T0)
+
+    assert report.counts() == {"delivered": 1, "failed": 1, "waiting": 0, "other_sink": 0}
+    assert deliver_pending(con, settings, now=T0).delivered == 1
+    assert {row[1] for row in _deliveries(con)} == {"delivered"}
+
+
+@pytest.mark.quick
+def test_jira_without_project_key_records_the_error(
+    con: duckdb.DuckDBPyConnection, fake: FakeServer
+) -> None:
+    _sync(con, 1, 2, "jira")
+
+    report = deliver_pending(con, _settings("jira", fake.port), now=T0)
+
+    assert report.failed == 1
+    assert "project_key" in _deliveries(con)[0][3]
+    assert fake.requests == []
+
+
+def test_connection_is_read_through_airflow_in_a_plain_process(
+    tmp_path: Path, fake: FakeServer
+) -> None:
+    db = tmp_path / "wh.duckdb"
+    with warehouse.connect(db) as con:
+        _sync(con, 1, 2, "webhook")
+    script = textwrap.dedent(
+        """
+        import datetime as dt, json, sys
+        from voice_compliance import warehouse
+        from voice_compliance.tickets import TicketSinkSettings, deliver_pending
+
+        now = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+        with warehouse.connect(sys.argv[1]) as con:
+            missing = deliver_pending(
+                con, TicketSinkSettings.from_env(conn_id="vc_tickets_missing"), now=now
+            )
+            delivered = deliver_pending(con, TicketSinkSettings.from_env(), now=now)
+        print(json.dumps({"missing": missing.counts(), "errors": missing.errors,
+                          "delivered": delivered.counts()}))
+        """
+    )
+    connection = {
+        "conn_type": "http",
+        "host": "127.0.0.1",
+        "port": fake.port,
+        "schema": "http",
+        "login": "bot@example.com",
+        "password": "api-token-123",
+        "extra": {"endpoint": "/hooks/tickets"},
+    }
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "plugins"),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_CONN_VC_TICKETS": json.dumps(connection),
+        "VC_TICKET_SINK": "webhook",
+        "VC_TICKET_RETRIES": "0",
+    }
+    env.pop("VC_TICKET_CONN_ID", None)
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(db)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # A missing connection is an error recorded on the delivery, not a crash.
+    assert result["missing"]["failed"] == 1
+    assert "vc_tickets_missing" in result["errors"][0]
+    assert result["delivered"]["delivered"] == 1
+    assert fake.calls() == [("POST", "/hooks/tickets")]
+    token = base64.b64encode(b"bot@example.com:api-token-123").decode()
+    assert fake.requests[0].headers["Authorization"] == f"Basic {token}"
+    with warehouse.connect(db, read_only=True) as con:
+        row = con.execute("select status, attempts from compliance.ticket_deliveries").fetchone()
+    assert row == ("delivered", 2)
