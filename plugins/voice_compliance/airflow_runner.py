@@ -38,9 +38,9 @@ WRITER_POOL_SLOTS = 1
 
 INGESTION_DAGS: tuple[str, ...] = ("vc_ingest_calls", "vc_ingest_exports", "vc_ingest_registries")
 TRANSFORM_DAG = "vc_transform"
-PIPELINE_DAGS: tuple[str, ...] = (*INGESTION_DAGS, TRANSFORM_DAG)
-"""Every DAG of the pipeline, in the order ``run`` executes them. Append the
-validation DAG here."""
+VALIDATION_DAG = "vc_validate"
+PIPELINE_DAGS: tuple[str, ...] = (*INGESTION_DAGS, TRANSFORM_DAG, VALIDATION_DAG)
+"""Every DAG of the pipeline, in the order ``run`` executes them."""
 
 _READY_MARKER = ".voice_compliance_ready.json"
 

@@ -86,3 +86,11 @@ DAG schedules on it."""
 
 INGESTION_ASSETS: tuple[Asset, ...] = (*RAW_ASSETS.values(), REGISTRY_STATE_ASSET)
 """Every Asset the ingestion DAGs update: what ``vc_transform`` waits for."""
+
+VALIDATION_ASSET: Asset = Asset(
+    name="validation.results",
+    uri=f"{URI_SCHEME}://warehouse/compliance/validation_results",
+    group="voice-compliance-validation",
+)
+"""The expectation results (``compliance.validation_results``) and tickets
+that ``vc_validate`` writes after validating the marts."""

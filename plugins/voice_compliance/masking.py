@@ -10,7 +10,8 @@ Subject ids that embed a number (``+14155550123/2026-10`` for a number-month)
 keep their suffix: ``***0123/2026-10``. Twilio SIDs (``CA`` + 32 hex
 characters) are not phone numbers and are left alone: their digit runs are
 interrupted by letters, and a run of seven or more digits inside a longer
-word is not masked, and neither are ISO dates (``2026-10-14``).
+word is not masked, and neither are ISO dates (``2026-10-14``) or the seconds
+of a timestamp (``20:11:39.217724``).
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ _PHONE = re.compile(
 )
 _DIGITS = re.compile(r"\d")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2})?|\d{4}-\d{2}")
+_SECONDS = re.compile(r"\d{1,2}\.\d+")  # the seconds of a time, with a fraction
 _MIN_DIGITS = 7
 
 
 def _replace(match: re.Match[str]) -> str:
     text = match.group(0)
     digits = _DIGITS.findall(text)
-    if len(digits) < _MIN_DIGITS or _DATE.fullmatch(text.strip()):
+    stripped = text.strip()
+    if len(digits) < _MIN_DIGITS or _DATE.fullmatch(stripped) or _SECONDS.fullmatch(stripped):
         return text
     return MASK + "".join(digits[-4:])
 

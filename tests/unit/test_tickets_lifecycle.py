@@ -392,6 +392,12 @@ def test_outbox_rows_follow_events_only_for_http_sinks(con: duckdb.DuckDBPyConne
     assert body["ticket"]["fingerprint"] == FP
 
 
+def test_unknown_sink_is_refused_before_any_write(con: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(ValueError, match="unknown ticket sink"):
+        _sync(con, "run-1", _at(0), [_group(4)], sink="jira ")
+    assert ticket_counts(con) == {}
+
+
 def test_table_sink_delivers_nothing(con: duckdb.DuckDBPyConnection) -> None:
     _sync(con, "run-1", _at(0), [_group(4)], sink="webhook")
 

@@ -25,6 +25,7 @@ import duckdb
 
 from voice_compliance.masking import mask_text
 from voice_compliance.tickets import store
+from voice_compliance.tickets.settings import SINKS
 from voice_compliance.tickets.store import TicketKey
 
 EVENTS = ("opened", "reopened", "updated", "resolved")
@@ -168,6 +169,9 @@ def sync_tickets(
     same ``run_id`` with the same input changes nothing and records no event.
     The connection must not be inside a transaction already.
     """
+    if sink not in SINKS:
+        # A typo here would queue deliveries that no sink ever sends.
+        raise ValueError(f"unknown ticket sink {sink!r}; expected one of {SINKS}")
     now = _utc(now)
     groups = _merge(failing)
     validated_pairs = {(clause_id, month) for clause_id, month in validated}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voice_compliance import warehouse
+from voice_compliance.airflow_runner import VALIDATION_DAG
 from voice_compliance.config import Settings
 from voice_compliance.policy import Policy, load_policy
 from voice_compliance.validation import frames, results
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VALIDATION_DAG = "vc_validate"
 
 
 class ValidationError(RuntimeError):
