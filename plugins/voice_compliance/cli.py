@@ -104,11 +104,13 @@ def _run_pipeline(settings: Settings) -> None:
 
 def _print_summary(settings: Settings) -> None:
     from voice_compliance.ingest import landing_summary
-    from voice_compliance.reporting import clause_report
+    from voice_compliance.reporting import clause_report, output_locations
 
     print(landing_summary(settings))
     print()
     print(clause_report(settings))
+    print()
+    print(output_locations(settings))
 
 
 def _count(value: object) -> object:

@@ -22,25 +22,70 @@ def format_table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> lis
 
 
 def clause_report(settings: Settings) -> str:
-    """Subjects checked and violations per clause, from ``compliance.clause_summary``.
+    """Per clause: subjects checked, violations, and ticket state (open / resolved).
 
-    Says so plainly when the transform has not run yet.
+    Reads ``compliance.clause_summary`` and, once validation has run,
+    ``compliance.tickets``. Says so plainly when the transform has not run yet.
     """
     if not settings.warehouse.exists():
         return f"no warehouse at {settings.warehouse}: run the pipeline first"
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         if not warehouse.table_exists(con, "compliance", "clause_summary"):
             return "no compliance.clause_summary yet: the transform (dbt) has not run"
-        rows = con.execute(
-            """
-            select clause_id, any_value(severity), sum(subjects_checked), sum(violations)
-            from compliance.clause_summary group by clause_id order by clause_id
-            """
-        ).fetchall()
+        has_tickets = warehouse.table_exists(con, "compliance", "tickets")
+        rows = con.execute(_CLAUSES_WITH_TICKETS if has_tickets else _CLAUSES).fetchall()
         total = con.execute("select count(*) from compliance.policy_violations").fetchone()
-    header = ("clause_id", "severity", "checked", "violations")
+    header: tuple[str, ...] = ("clause_id", "severity", "checked", "violations")
+    if has_tickets:
+        header += ("open tickets", "resolved tickets")
     lines = format_table(header, [tuple(r) for r in rows])
     count = total[0] if total else 0
+    note = "" if has_tickets else " (no tickets yet: validation has not run)"
     return "\n".join(
-        [f"Policy violations per clause ({count} in compliance.policy_violations)", *lines]
+        [f"Policy violations per clause ({count} in compliance.policy_violations){note}", *lines]
     )
+
+
+_CLAUSES = """
+select clause_id, any_value(severity), sum(subjects_checked), sum(violations)
+from compliance.clause_summary group by clause_id order by clause_id
+"""
+
+_CLAUSES_WITH_TICKETS = """
+with summary as (
+    select clause_id, any_value(severity) as severity, sum(subjects_checked) as checked,
+        sum(violations) as violations
+    from compliance.clause_summary group by clause_id
+),
+tickets as (
+    select clause_id,
+        count(*) filter (where status = 'open') as open,
+        count(*) filter (where status = 'resolved') as resolved
+    from compliance.tickets group by clause_id
+)
+select summary.clause_id, severity, checked, violations,
+    coalesce(tickets.open, 0), coalesce(tickets.resolved, 0)
+from summary left join tickets using (clause_id)
+order by summary.clause_id
+"""
+
+
+def output_locations(settings: Settings) -> str:
+    """Where to look next: docs sites, tickets, Slack outbox (and whether each exists yet)."""
+    from voice_compliance import dbt_runner
+    from voice_compliance.notify import NotifySettings
+    from voice_compliance.validation.run import data_docs_index
+
+    outbox = NotifySettings.from_env(settings.data_dir).outbox
+    places = [
+        ("dbt docs", str(dbt_runner.docs_index(settings)), dbt_runner.docs_index(settings)),
+        ("Data Docs", str(data_docs_index(settings)), data_docs_index(settings)),
+        ("tickets", f"compliance.tickets in {settings.warehouse}", settings.warehouse),
+        ("Slack outbox", str(outbox), outbox),
+    ]
+    width = max(len(name) for name, _, _ in places)
+    lines = ["Outputs"]
+    for name, where, path in places:
+        missing = "" if path.exists() else "  (not written yet)"
+        lines.append(f"  {name.ljust(width)}  {where}{missing}")
+    return "\n".join(lines)
