@@ -1,1 +1,2 @@
 from s3_server import *  # noqa: F403
+from slack_receiver import *  # noqa: F403

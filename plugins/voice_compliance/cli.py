@@ -48,8 +48,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    """Generate a synthetic landing zone into ``--out``."""
-    _generate(Path(args.out), args.seed, args.calls)
+    """Generate a synthetic landing zone into ``--out`` (``--clean``: without violations)."""
+    _generate(Path(args.out), args.seed, args.calls, violations=not args.clean)
     return 0
 
 
@@ -78,15 +78,20 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate(out: Path, seed: int, calls: int | None) -> None:
+def _generate(out: Path, seed: int, calls: int | None, violations: bool = True) -> None:
     from voice_compliance.generate import generate
 
     started = time.monotonic()
-    report = generate(out, seed) if calls is None else generate(out, seed, calls)
+    if calls is None:
+        report = generate(out, seed, violations=violations)
+    else:
+        report = generate(out, seed, calls, violations=violations)
+    # Clean mode says how many earlier files it emptied: those drop their rows on reload.
+    clean = "" if violations else f"clean, {len(report.emptied)} earlier files emptied, "
     print(
         f"generated {_count(report.files)} files, {_count(report.calls)} calls, "
         f"{_count(report.planted)} planted violations into {report.out} "
-        f"(seed {seed}, {time.monotonic() - started:.1f} s)"
+        f"({clean}seed {seed}, {time.monotonic() - started:.1f} s)"
     )
 
 
@@ -146,6 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed (default 7)")
     gen.add_argument(
         "--calls", type=int, default=None, help="number of calls (default: generator's)"
+    )
+    gen.add_argument(
+        "--clean",
+        action="store_true",
+        help=(
+            "clean mode: the same accounts, numbers and consented callees, fresh background "
+            "traffic, no policy violation at all (malformed inputs stay). Meant to be "
+            "written over the folder that held "
+            "the planted data: contract files it no longer produces are rewritten empty, so "
+            "a re-run on the same warehouse drops their rows and resolves the tickets"
+        ),
     )
     gen.set_defaults(func=cmd_generate)
 

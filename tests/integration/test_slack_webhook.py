@@ -7,16 +7,13 @@ import json
 import logging
 import re
 import socket
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from slack_receiver import WEBHOOK_PATH, Receiver, use_webhook
 from voice_compliance.notify import (
     ClauseLine,
     NotifySettings,
@@ -29,49 +26,6 @@ from voice_compliance.notify import (
 pytestmark = pytest.mark.quick
 
 FULL_NUMBER = re.compile(r"\+\d{10,}")
-WEBHOOK_PATH = "/services/T0/B0/XYZ"
-
-
-@dataclass
-class Receiver:
-    """A local incoming-webhook stand-in: records every POSTed JSON body."""
-
-    url: str
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-    # Decides the HTTP status of each request from the body and the request count.
-    respond: Callable[[dict[str, Any], int], int] = lambda body, n: 200
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    holder: list[Receiver] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state = holder[0]
-            state.bodies.append(body)
-            status = state.respond(body, len(state.bodies))
-            reply = b"ok" if status == 200 else b"invalid_payload"
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep pytest's output to the assertions
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    holder.append(Receiver(url=f"http://127.0.0.1:{server.server_port}{WEBHOOK_PATH}"))
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield holder[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -88,12 +42,6 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> NotifySettings:
         backoff_s=0.01,
         timeout_s=2.0,
     )
-
-
-def use_webhook(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    """Define the ``vc_slack`` connection the way a deployment does, as an env var."""
-    connection = {"conn_type": "slackwebhook", "password": url}
-    monkeypatch.setenv("AIRFLOW_CONN_VC_SLACK", json.dumps(connection))
 
 
 def closed_port_url() -> str:

@@ -1,11 +1,13 @@
-"""Deterministic sample landing zone with planted policy violations.
+"""Deterministic sample landing zone with planted policy violations (or none).
 
 ``generate(out, seed, calls)`` writes a realistic landing zone under ``out`` in
 exactly the layout of ``contract.md`` (old contents are removed first) and
 ``out/_generator/planted.json`` (outside every contract prefix) with the exact
 violating subjects per clause, the near misses and the malformed inputs. The
-same seed and ``calls`` always give the same bytes (fixed dates, one
-``random.Random(seed)``, gzip ``mtime=0``, no set iteration in output order).
+same seed, ``calls`` and ``violations`` always give the same bytes (fixed
+dates, one ``random.Random(seed)``, gzip ``mtime=0``, no set iteration in
+output order); in clean mode the emptied files (below) also depend on what
+``out`` held before.
 
 World
 -----
@@ -129,6 +131,44 @@ several whole lines. ``calls/region=au1/calls_2026-10-31_tail.jsonl``: empty.
 3pm" for a number never called. Broken call rows are inbound calls or stale
 copies, so the violations do not depend on how a loader salvages them.
 
+Clean mode (``violations=False``, CLI ``generate --clean``)
+-----------------------------------------------------------
+The same world without a single policy violation, to show that tickets
+resolve once "the violations are removed from the input". The accounts,
+campaigns, caller-ID inventory and consented callee pools are the same as in
+the planted world of the same seed (they are drawn first); the background
+traffic is drawn afresh (new call sids). Left out: every planted scenario
+above (``plants.plant_all``), the Coral Health duration shaping and its 240
+answered floor calls, the ~0.3% unclassified Acme calls to callees without
+consent, and the CPS blocks. Added: a uk_ctps full snapshot effective
+2026-08-27 and a ca_dncl change list effective 2026-10-01
+(``registry.CLEAN_EXTRA``), so every registry is at most 21 days old on
+every day of the period. Per clause: consent, disclosure, opt-out mechanism
+and calling hours hold for every background telemarketing call by
+construction; opt-outs and internal do-not-call entries concern numbers that
+are never called again (DTMF opt-outs end a callee's last call); registry
+listings are all exempt (express_written consent); caller IDs are active
+inventory numbers; complaints stay at 2 per number and month, unanswered
+shares near 33%, answered durations far above 30 s, and the two-region
+account far below half its CPS. The malformed inputs stay (they are data
+quality, not violations). The reference evaluator must find no subject for
+any clause, else :func:`generate` raises before touching ``out``;
+``planted.json`` lists all twelve clauses with empty subject lists and
+``"match": "exact"``, and its ``generator`` section adds ``"violations":
+false`` and ``"emptied"``. The default (planted) output is byte-for-byte
+what it was before clean mode existed.
+
+Correction re-export. Clean mode is meant to be generated INTO the landing
+folder that held the planted data, followed by a pipeline run on the same
+warehouse. The loader replaces the rows of a changed file but keeps the rows
+of a file that vanished, so :mod:`.correction` remembers every contract file
+in ``out`` before clearing it and rewrites each one the clean generation did
+not produce as an empty but valid file of the same name and format (CSV:
+the source's header; list page: ``{"calls": []}`` with the page keys; JSON
+lines and registry text: no bytes; ``.gz`` names stay gzip). The loader
+sees a changed file with zero rows and drops its old rows. These paths are
+listed as ``emptied`` in ``planted.json`` and in the report.
+
 Exactness
 ---------
 ``planted.json`` is computed by re-evaluating all twelve clauses (default
@@ -145,7 +185,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import background, plants, rules
+from . import background, correction, plants, rules
 from .context import Ctx
 from .malformed import write_malformed
 from .model import CLAUSES, PERIOD_END, PERIOD_START
@@ -165,12 +205,14 @@ _STALE_WINDOWS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class GenerationReport:
-    """What :func:`generate` wrote."""
+    """What :func:`generate` wrote (``files`` counts the ``emptied`` ones too)."""
 
     out: Path
     files: int
     calls: int
     planted: dict[str, list[str]]
+    violations: bool = True
+    emptied: tuple[str, ...] = ()
 
 
 def _clear(out: Path) -> None:
@@ -193,20 +235,30 @@ def _expected_extra(clause: str, subject: str) -> bool:
     return window is not None and window[0] <= day <= window[1]
 
 
-def generate(out: Path, seed: int = 7, calls: int = 50_000) -> GenerationReport:
+def generate(
+    out: Path, seed: int = 7, calls: int = 50_000, violations: bool = True
+) -> GenerationReport:
     """Write a deterministic sample landing zone under ``out`` (replacing its contents).
 
     ``calls`` is the approximate number of background Twilio call records; the
     planted scenarios add about 47,000 more (mostly the two CPS blocks).
+    ``violations=False`` is clean mode (see the package docstring): no planted
+    scenario, no violation of any clause, and every contract file that ``out``
+    held before but the clean zone lacks is rewritten as an empty valid file.
     Returns the files written, the number of distinct calls and the planted
     violations per clause id (also written to ``out/_generator/planted.json``).
+
+    Raises RuntimeError, before ``out`` is touched, when clean mode would
+    still contain a violation.
     """
     out = Path(out)
-    ctx = Ctx(seed, calls)
+    ctx = Ctx(seed, calls, violations)
     background.setup(ctx)
-    plants.plant_all(ctx)
+    if violations:
+        plants.plant_all(ctx)
     background.traffic(ctx)
-    plants.shape_coral_durations(ctx)
+    if violations:
+        plants.shape_coral_durations(ctx)
     world = ctx.world
     world.registry_files = ctx.registry.build()
     world.malformed_consent.append(
@@ -219,31 +271,45 @@ def generate(out: Path, seed: int = 7, calls: int = 50_000) -> GenerationReport:
     for clause in CLAUSES:
         got = set(planted[clause])
         want = world.intended.get(clause, set())
-        extra = sorted(s for s in got - want if not _expected_extra(clause, s))
+        # The stale registry days are planted by the schedule, not by a plant.
+        extra = sorted(s for s in got - want
+                       if not (violations and _expected_extra(clause, s)))
         if extra:
             unintended[clause] = extra
         lost = sorted(want - got)
         if lost:
             missing[clause] = lost
+    if not violations and unintended:
+        # A "clean" zone that is not clean would keep tickets open: refuse it.
+        found = {clause: subjects[:3] for clause, subjects in unintended.items()}
+        raise RuntimeError(f"clean mode still violates (seed {seed}, calls {calls}): {found}")
 
+    # Remembered before clearing: what the loader may hold rows of (clean mode only).
+    bodies = {} if violations else correction.empty_bodies(out, [a.sid for a in world.accounts])
     _clear(out)
     sink = Sink(out)
     records = write_calls(sink, world, ctx.rng)
     write_exports(sink, world, ctx.rng)
     write_registries(sink, world, ctx.rng)
     write_malformed(ctx, sink)
+    emptied = correction.write_emptied(sink, bodies)
     landing_files = len(sink.files)
 
+    generator: dict[str, object] = {
+        "seed": seed,
+        "calls_requested": calls,
+        "calls": len(world.calls),
+        "call_records_written": records,
+        "period": [iso(PERIOD_START), iso(PERIOD_END)],
+        "accounts": {a.sid: {"name": a.name, "brand": a.brand, "regions": a.regions}
+                     for a in world.accounts},
+    }
+    if not violations:
+        # Only in clean mode, so the planted planted.json keeps its exact bytes.
+        generator["violations"] = False
+        generator["emptied"] = emptied
     doc = {
-        "generator": {
-            "seed": seed,
-            "calls_requested": calls,
-            "calls": len(world.calls),
-            "call_records_written": records,
-            "period": [iso(PERIOD_START), iso(PERIOD_END)],
-            "accounts": {a.sid: {"name": a.name, "brand": a.brand, "regions": a.regions}
-                         for a in world.accounts},
-        },
+        "generator": generator,
         "clauses": {
             clause: {"match": "exact", "count": len(planted[clause]),
                      "subjects": planted[clause]}
@@ -258,4 +324,5 @@ def generate(out: Path, seed: int = 7, calls: int = 50_000) -> GenerationReport:
     }
     (out / "_generator").mkdir(exist_ok=True)
     (out / PLANTED_PATH).write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
-    return GenerationReport(out=out, files=landing_files, calls=len(world.calls), planted=planted)
+    return GenerationReport(out=out, files=landing_files, calls=len(world.calls), planted=planted,
+                            violations=violations, emptied=tuple(emptied))

@@ -7,7 +7,8 @@ caller number is an active inventory number, per-number volumes stay far below
 the unanswered and complaint thresholds, and the only two-region account is
 never hot outside the planted CPS blocks. The one exception is documented in
 the package docstring: a small share of unclassified calls (no campaign) to
-callees without consent, planted ``consent.prior_consent`` violations.
+callees without consent, planted ``consent.prior_consent`` violations, which
+clean mode (``ctx.violations`` False) leaves out.
 """
 
 from __future__ import annotations
@@ -191,7 +192,9 @@ def traffic(ctx: Ctx) -> list[Call]:
             dur = min(3600, int(rng.lognormvariate(4.5, 0.8)) + 1)
         elif status == "completed0":
             status = "completed"
-        if acct is ctx.acme and rng.random() < 0.003:
+        # ctx.violations is tested first so the planted mode draws exactly the
+        # same random numbers as before clean mode existed (same bytes).
+        if ctx.violations and acct is ctx.acme and rng.random() < 0.003:
             # Unclassified (no metadata, no default campaign) to a callee without consent.
             to = ctx.factory.make("US", "east")
             start = ctx.tm_time(to)

@@ -19,7 +19,7 @@ from .model import (
     ts,
 )
 from .phones import NumberFactory, country_of, zones_of
-from .registry import RegistryPlan
+from .registry import RegistryPlan, schedule
 from .rules import hours_ok, zone
 
 _H = 3600
@@ -66,12 +66,14 @@ class AccountSpec:
 class Ctx:
     """Random source, number factory, the world being built and helpers."""
 
-    def __init__(self, seed: int, calls: int) -> None:
+    def __init__(self, seed: int, calls: int, violations: bool = True) -> None:
         self.rng = random.Random(seed)
         self.factory = NumberFactory(self.rng)
         self.world = World()
         self.n_bg = calls
-        self.registry = RegistryPlan(self.rng, self.factory, calls)
+        # False = clean mode: nothing may violate (see the package docstring).
+        self.violations = violations
+        self.registry = RegistryPlan(self.rng, self.factory, calls, schedule(violations))
         self.specs: dict[str, AccountSpec] = {}
         self.acme: Account
         self.bright: Account

@@ -24,6 +24,9 @@ def _inbound(ctx: Ctx, region: str, start: int) -> Call:
 
 def _stale_sources(ctx: Ctx, region: str, count: int) -> list[Call]:
     pool = [c for c in ctx.world.calls if c.loaded and c.region == region and c.outbound]
+    if not pool:
+        # Only a clean world with almost no background calls has none to copy.
+        return []
     return [pool[ctx.rng.randrange(len(pool))] for _ in range(count)]
 
 
@@ -72,16 +75,16 @@ def write_malformed(ctx: Ctx, sink: Sink) -> None:
 
     # 3. A gzip file cut mid-stream: stale copies only, several whole lines survive.
     rel = "calls/region=us1/calls_retry_2026-10-09.jsonl.gz"
-    data = "".join(dumps(resource(c, stale=True)) + "\n"
-                   for c in _stale_sources(ctx, "us1", 60)).encode()
+    sources = _stale_sources(ctx, "us1", 60)
+    data = "".join(dumps(resource(c, stale=True)) + "\n" for c in sources).encode()
     packed = gzip.compress(data, compresslevel=6, mtime=0)
     cut = packed[: len(packed) * 55 // 100]
     recovered = zlib.decompressobj(wbits=31).decompress(cut)
     whole = recovered.count(b"\n")
     sink.write_raw(rel, cut)
     bad.append(Malformed(rel, None, f"truncated gzip stream ({len(cut)} of {len(packed)} bytes; "
-                                    f"{whole} complete lines of 60 before the cut, all stale "
-                                    "copies of calls whose final version is elsewhere)"))
+                                    f"{whole} complete lines of {len(sources)} before the cut, "
+                                    "all stale copies of calls whose final version is elsewhere)"))
 
     # 4. An empty file.
     rel = "calls/region=au1/calls_2026-10-31_tail.jsonl"

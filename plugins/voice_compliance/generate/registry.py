@@ -4,12 +4,18 @@ The plan starts from background "filler" numbers (never called), lets them
 churn a little at every file, and applies the planted directives (add or
 delete on a change list, drop or add at a full snapshot) so point-in-time
 membership is exactly what the plants need.
+
+The planted :data:`SCHEDULE` leaves two freshness gaps on purpose (uk_ctps
+before 09-03, ca_dncl 10-12..10-19); :func:`schedule` adds the files of
+:data:`CLEAN_EXTRA` in clean mode so that every registry is fresh on every
+day of the period.
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from .model import RegistryFile
@@ -37,6 +43,31 @@ SCHEDULE: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+# Clean mode only: the files the planted schedule leaves out on purpose.
+CLEAN_EXTRA: dict[str, list[tuple[str, str]]] = {
+    # A snapshot before the first traffic day (09-01): the age stays <= 7 days
+    # until the 09-03 snapshot, so 09-01 and 09-02 are covered.
+    "uk_ctps": [("2026-08-27", "full")],
+    # A change list between 09-10 and 10-20: ages stay <= 21 days, which closes
+    # the 10-12..10-19 stale window.
+    "ca_dncl": [("2026-10-01", "changes")],
+}
+
+
+def schedule(violations: bool = True) -> dict[str, list[tuple[str, str]]]:
+    """The registry files to render: :data:`SCHEDULE` itself when planting
+    violations (so the planted output never changes), else :data:`SCHEDULE`
+    plus :data:`CLEAN_EXTRA`, in date order with a same-day full snapshot
+    before the change list (the order :meth:`RegistryPlan.build` applies)."""
+    if violations:
+        return SCHEDULE
+    return {
+        registry: sorted(files + CLEAN_EXTRA.get(registry, []),
+                         key=lambda f: (f[0], f[1] != "full"))
+        for registry, files in SCHEDULE.items()
+    }
+
+
 _FILLER_COUNTRY = {"us_national": "US", "ca_dncl": "CA", "uk_tps": "GB", "uk_ctps": "GB"}
 _US_KINDS = ("ny", "west", "central", "mountain", "east", "fl", "ok")
 
@@ -44,10 +75,17 @@ _US_KINDS = ("ny", "west", "central", "mountain", "east", "fl", "ok")
 class RegistryPlan:
     """Collects base members and planted directives, then renders the files."""
 
-    def __init__(self, rng: random.Random, factory: NumberFactory, scale: int) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        factory: NumberFactory,
+        scale: int,
+        files: Mapping[str, Sequence[tuple[str, str]]] = SCHEDULE,
+    ) -> None:
         self._rng = rng
         self._factory = factory
         self._scale = scale
+        self._schedule = files
         self.base: dict[str, list[str]] = defaultdict(list)
         self._ops: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         self._full_add: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -96,7 +134,7 @@ class RegistryPlan:
         """Every registry file in schedule order."""
         rng = self._rng
         files: list[RegistryFile] = []
-        for registry, schedule in SCHEDULE.items():
+        for registry, dated in self._schedule.items():
             fillers = [self._filler(registry) for _ in range(self._size(registry))]
             state: dict[str, None] = dict.fromkeys(fillers)  # insertion-ordered set
             state.update(dict.fromkeys(self.base[registry]))
@@ -108,7 +146,7 @@ class RegistryPlan:
                 for (reg, _day), numbers in directives.items():
                     if reg == registry:
                         protected.update(numbers)
-            for day, kind in schedule:
+            for day, kind in dated:
                 eff = date.fromisoformat(day)
                 if kind == "full":
                     victims = [n for n in fillers if n in state and rng.random() < 0.01]

@@ -25,6 +25,26 @@ from .twilio import CSV_FIELDS, iso, page, resource, rfc2822
 FORMATS = ("json", "jsonl", "csv", "json.gz", "jsonl.gz", "csv.gz")
 PAGE_SIZE = 500
 EXTRA_COLUMNS = ("exported_at", "export_batch")
+CALL_CSV_COLUMNS: tuple[str, ...] = CSV_FIELDS + EXTRA_COLUMNS
+"""Columns of the calls CSV files (each file shuffles their order)."""
+
+EXPORT_HEADERS: dict[str, tuple[str, ...]] = {
+    "call_metadata/": ("call_sid", "campaign_id"),
+    "campaigns/": ("campaign_id", "account_sid", "brand", "purpose"),
+    "numbers/": ("phone_number", "account_sid", "kind", "active_from", "active_to",
+                 "default_campaign_id"),
+    "accounts/": ("account_sid", "region", "cps_allotted"),
+    "consent/": ("phone_number", "brand", "consent_type", "channel", "granted_at", "revoked_at",
+                 "source", "evidence_ref"),
+    "optouts/": ("phone_number", "brand", "requested_at", "method", "call_sid"),
+    "disclosures/": ("call_sid", "identity_disclosed_at_s", "purpose_disclosed_at_s",
+                     "opt_out_offered"),
+    "complaints/": ("complaint_id", "received_at", "source", "caller_id", "callee", "call_sid",
+                    "category"),
+    "dnc/internal/": ("phone_number", "added_at", "brand", "reason"),
+}
+"""The CSV header of each export folder of contract.md, in the contract's column
+order (one place, shared with the empty files of a correction re-export)."""
 
 
 class Sink:
@@ -106,7 +126,7 @@ def write_calls(sink: Sink, world: World, rng: random.Random) -> int:
             sink.write(f"{stem}.jsonl{gz}", data.encode())
         else:
             gz = ".gz" if fmt.endswith(".gz") else ""
-            cols = list(CSV_FIELDS) + list(EXTRA_COLUMNS)
+            cols = list(CALL_CSV_COLUMNS)
             rng.shuffle(cols)
             batch = f"batch-{day}-{region}"
             exported = f"{day}T23:59:59Z"
@@ -132,25 +152,23 @@ def write_exports(sink: Sink, world: World, rng: random.Random) -> None:
     meta = [(c.sid, c.campaign_meta) for c in world.calls if c.campaign_meta and c.loaded]
     meta.sort()
     sink.write("call_metadata/call_metadata_2026-09.csv",
-               csv_bytes(("call_sid", "campaign_id"),
+               csv_bytes(EXPORT_HEADERS["call_metadata/"],
                          [m for m in meta if months[m[0]] == "2026-09"]))
     sink.write("call_metadata/call_metadata_2026-10.csv.gz",
                csv_bytes(("campaign_id", "call_sid", "source_system"),
                          [(cid, sid, "dialer") for sid, cid in meta if months[sid] != "2026-09"]))
     sink.write("campaigns/campaigns.csv", csv_bytes(
-        ("campaign_id", "account_sid", "brand", "purpose"),
+        EXPORT_HEADERS["campaigns/"],
         [(c.campaign_id, c.account_sid, c.brand, c.purpose) for c in world.campaigns.values()]))
     sink.write("numbers/caller_id_inventory.csv", csv_bytes(
-        ("phone_number", "account_sid", "kind", "active_from", "active_to",
-         "default_campaign_id"),
+        EXPORT_HEADERS["numbers/"],
         [(r.phone_number, r.account_sid, r.kind, iso(r.active_from), iso(r.active_to),
           r.default_campaign_id) for r in world.inventory]))
     sink.write("accounts/accounts.csv", csv_bytes(
-        ("account_sid", "region", "cps_allotted"),
+        EXPORT_HEADERS["accounts/"],
         [(a.sid, region, cps) for a in world.accounts for region, cps in a.regions.items()]))
 
-    header = ("phone_number", "brand", "consent_type", "channel", "granted_at", "revoked_at",
-              "source", "evidence_ref")
+    header = EXPORT_HEADERS["consent/"]
     rows = [(messy(c.phone, rng), c.brand, c.consent_type, c.channel,
              iso(c.granted_at, _offset(rng)), iso(c.revoked_at, _offset(rng)), c.source,
              c.evidence_ref) for c in world.consents]
@@ -166,23 +184,22 @@ def write_exports(sink: Sink, world: World, rng: random.Random) -> None:
     sink.write("consent/consent_legacy_import.csv.gz", csv_bytes(header, rows[split:]))
 
     sink.write("optouts/optouts.csv", csv_bytes(
-        ("phone_number", "brand", "requested_at", "method", "call_sid"),
+        EXPORT_HEADERS["optouts/"],
         [(messy(o.phone, rng), o.brand, iso(o.requested_at, _offset(rng)), o.method, o.call_sid)
          for o in world.optouts]))
-    disc_header = ("call_sid", "identity_disclosed_at_s", "purpose_disclosed_at_s",
-                   "opt_out_offered")
+    disc_header = EXPORT_HEADERS["disclosures/"]
     disc = sorted(world.disclosures.values(), key=lambda d: d.call_sid)
     for month, suffix in (("2026-09", ".csv"), ("2026-10", ".csv.gz")):
         sink.write(f"disclosures/disclosures_{month}{suffix}", csv_bytes(disc_header, [
             (d.call_sid, d.identity_s, d.purpose_s, "true" if d.opt_out_offered else "false")
             for d in disc if months.get(d.call_sid) == month]))
     sink.write("complaints/complaints.csv", csv_bytes(
-        ("complaint_id", "received_at", "source", "caller_id", "callee", "call_sid", "category"),
+        EXPORT_HEADERS["complaints/"],
         [(c.complaint_id, iso(c.received_at), c.source, messy(c.caller_id, rng),
           messy(c.callee, rng) if c.callee else None, c.call_sid, c.category)
          for c in world.complaints]))
     sink.write("dnc/internal/internal_dnc.csv", csv_bytes(
-        ("phone_number", "added_at", "brand", "reason"),
+        EXPORT_HEADERS["dnc/internal/"],
         [(messy(d.phone, rng), iso(d.added_at, _offset(rng)), d.brand, d.reason)
          for d in world.internal_dnc]))
 
