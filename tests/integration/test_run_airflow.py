@@ -1,5 +1,8 @@
 """End to end through Airflow: ``python -m voice_compliance run`` on a
-generated landing zone, checked against the warehouse contract, twice.
+generated landing zone (ingestion -> transform -> validation -> tickets ->
+Slack outbox), checked against the warehouse contract; run again on the same
+input (nothing changes); then run on a corrected landing zone (the
+violations removed), which resolves the tickets.
 
 Everything lives in a temporary folder (landing zone, warehouse, Airflow home,
 logs), so the developer's ``.airflow`` and ``data/`` are never touched.
@@ -7,27 +10,21 @@ logs), so the developer's ``.airflow`` and ``data/`` are never touched.
 
 from __future__ import annotations
 
-import os
+import json
 import re
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from pipeline_fixture import PIPELINE_CALLS, PIPELINE_SEED, cli
 from voice_compliance import assets
 from voice_compliance.airflow_runner import DagRunFailed, ensure_airflow, run_dag
-from voice_compliance.config import REPO_ROOT, Settings
+from voice_compliance.config import Settings
 
 pytestmark = pytest.mark.airflow
-
-CALLS = 3000
-SEED = 7
-RUN_TIMEOUT_S = 1800
 
 CONTRACT_PATHS = re.compile(
     r"""(
@@ -79,37 +76,6 @@ vc_probe_fail()
 '''
 
 
-def child_env(tmp: Path) -> dict[str, str]:
-    """This environment, minus the developer's pipeline settings, isolated in ``tmp``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VC_", "AIRFLOW"))}
-    env["VC_DATA_DIR"] = str(tmp / "data")
-    env["VC_AIRFLOW_HOME"] = str(tmp / "airflow")
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT / "plugins"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
-    return env
-
-
-def cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m voice_compliance <args>`` in the isolated environment."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "voice_compliance", *args],
-        env=child_env(tmp),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    assert completed.returncode == 0, f"{args[0]} failed:\n{completed.stderr[-5000:]}"
-    return completed
-
-
-@pytest.fixture(scope="module")
-def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("run_airflow")
-
-
 def landing_files(landing: Path) -> dict[str, Path]:
     """The landing files under the contract's prefixes, by relative path."""
     files = (p for p in landing.rglob("*") if p.is_file())
@@ -145,16 +111,10 @@ class closing_connection:
         self.con.close()
 
 
-@pytest.fixture(scope="module")
-def first_run(tmp: Path) -> Iterator[dict[str, Any]]:
-    """Generate a small landing zone and run the pipeline on it once."""
-    landing, warehouse = tmp / "landing", tmp / "wh.duckdb"
-    cli(tmp, "generate", "--out", str(landing), "--seed", str(SEED), "--calls", str(CALLS))
-    started = time.monotonic()
-    run = cli(tmp, "run", "--landing", str(landing), "--warehouse", str(warehouse))
-    elapsed = time.monotonic() - started
-    print(f"\nfirst run: {elapsed:.1f} s\n{run.stderr}")
-    yield {"landing": landing, "warehouse": warehouse, "stdout": run.stdout}
+@pytest.fixture
+def first_run(pipeline_run: dict[str, Any]) -> dict[str, Any]:
+    """The session's pipeline run (``pipeline_fixture``)."""
+    return pipeline_run
 
 
 def test_run_prints_the_landing_summary(first_run: dict[str, Any]) -> None:
@@ -221,9 +181,79 @@ def test_quarantine_explains_each_row(first_run: dict[str, Any]) -> None:
     assert all(source_uri and reason for source_uri, _, _, reason in rows)
 
 
-def test_second_run_changes_nothing(tmp: Path, first_run: dict[str, Any]) -> None:
-    landing, warehouse = first_run["landing"], first_run["warehouse"]
+FULL_NUMBER = re.compile(r"\+\d{10,}")
+
+
+def failing_groups(warehouse: Path) -> dict[tuple[str, str | None, str], int]:
+    """``(clause_id, account, month) -> violations`` from ``compliance.policy_violations``."""
+    with closing_connection(warehouse) as con:
+        rows = con.execute(
+            "select clause_id, account_sid, strftime(period_start, '%Y-%m'), count(*)"
+            " from compliance.policy_violations group by all"
+        ).fetchall()
+    return {(c, a, m): n for c, a, m, n in rows}
+
+
+def tickets(warehouse: Path) -> dict[tuple[str, str | None, str], dict[str, Any]]:
+    """Every ticket by ``(clause_id, account, month)``."""
+    with closing_connection(warehouse) as con:
+        cursor = con.execute("select * from compliance.tickets")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    keys = [(r["clause_id"], r["account_sid"], r["month"]) for r in rows]
+    assert len(set(keys)) == len(keys), "two tickets for one (clause, account, month)"
+    return dict(zip(keys, rows, strict=True))
+
+
+def outbox_entries(data_dir: Path) -> list[dict[str, Any]]:
+    path = data_dir / "notifications" / "slack_outbox.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_one_open_ticket_per_failing_clause_account_and_month(first_run: dict[str, Any]) -> None:
+    groups = failing_groups(first_run["warehouse"])
+    found = tickets(first_run["warehouse"])
+
+    assert len(groups) >= 12, "the generator plants violations of every clause"
+    assert {key for key, t in found.items() if t["status"] == "open"} == set(groups)
+    for key, violations in groups.items():
+        ticket = found[key]
+        assert ticket["violation_count"] == violations, key
+        assert ticket["first_seen_at"] == ticket["opened_at"]
+        assert ticket["evidence_query"] and ticket["dbt_docs_url"] and ticket["data_docs_url"]
+        examples = json.loads(ticket["example_subjects"])
+        assert 0 < len(examples) <= min(violations, 5)
+    assert not FULL_NUMBER.search(json.dumps(list(found.values()), default=str))
+
+
+def test_the_outbox_holds_the_runs_slack_message(first_run: dict[str, Any]) -> None:
+    with closing_connection(first_run["warehouse"]) as con:
+        runs = con.execute("select run_id from compliance.validation_runs").fetchall()
+    entries = outbox_entries(first_run["data_dir"])
+
+    assert len(runs) == 1
+    run_messages = [e for e in entries if e["key"].startswith("run:vc_validate:")]
+    assert [e["key"] for e in run_messages] == [f"run:vc_validate:{runs[0][0]}"]
+    payload = json.dumps(run_messages[0]["payload"])
+    assert run_messages[0]["payload"]["blocks"]
+    for clause_id in {key[0] for key in failing_groups(first_run["warehouse"])}:
+        assert f"`{clause_id}`" in payload
+    assert not FULL_NUMBER.search(json.dumps(entries))
+
+
+def test_summary_prints_clauses_tickets_and_output_paths(first_run: dict[str, Any]) -> None:
+    out = first_run["stdout"]
+
+    assert "open tickets" in out
+    assert "consent.prior_consent" in out
+    for place in ("static_index.html", "data_docs", "compliance.tickets", "slack_outbox.jsonl"):
+        assert place in out
+
+
+def test_second_run_changes_nothing(first_run: dict[str, Any]) -> None:
+    tmp, landing, warehouse = first_run["tmp"], first_run["landing"], first_run["warehouse"]
     before = snapshot(warehouse)
+    tickets_before = tickets(warehouse)
     started = time.monotonic()
     cli(tmp, "run", "--landing", str(landing), "--warehouse", str(warehouse))
     print(f"\nsecond run: {time.monotonic() - started:.1f} s")
@@ -232,6 +262,47 @@ def test_second_run_changes_nothing(tmp: Path, first_run: dict[str, Any]) -> Non
     assert after.keys() == before.keys()
     for table in before:
         assert after[table] == before[table], f"{table} changed on a re-run"
+    stable = ("status", "violation_count", "first_seen_at", "opened_at", "reopen_count")
+    assert {k: [t[c] for c in stable] for k, t in tickets(warehouse).items()} == {
+        k: [t[c] for c in stable] for k, t in tickets_before.items()
+    }
+    with closing_connection(warehouse) as con:
+        events = con.execute(
+            "select event, count(*) from compliance.ticket_events group by event"
+        ).fetchall()
+    assert dict(events) == {"opened": len(tickets_before)}
+    assert len(outbox_entries(first_run["data_dir"])) == 2  # one message per run
+
+
+def test_a_corrected_landing_zone_resolves_the_tickets(first_run: dict[str, Any]) -> None:
+    """The exports are re-issued without the violations (same folder, same
+    warehouse): the next run resolves every ticket whose group no longer fails."""
+    tmp, landing, warehouse = first_run["tmp"], first_run["landing"], first_run["warehouse"]
+    open_before = {k for k, t in tickets(warehouse).items() if t["status"] == "open"}
+    cli(
+        tmp,
+        "generate",
+        "--out",
+        str(landing),
+        "--clean",
+        "--seed",
+        str(PIPELINE_SEED),
+        "--calls",
+        str(PIPELINE_CALLS),
+    )
+
+    cli(tmp, "run", "--landing", str(landing), "--warehouse", str(warehouse))
+
+    groups = failing_groups(warehouse)
+    after = tickets(warehouse)
+    assert groups == {}, "the corrected landing zone still breaks the policy"
+    assert set(after) == open_before
+    assert all(t["status"] == "resolved" and t["resolved_at"] for t in after.values())
+    with closing_connection(warehouse) as con:
+        resolved = con.execute(
+            "select count(*) from compliance.ticket_events where event = 'resolved'"
+        ).fetchone()
+    assert resolved is not None and resolved[0] == len(open_before)
 
 
 def test_run_dag_passes_conf_and_raises_when_a_task_fails(tmp_path: Path) -> None:

@@ -136,8 +136,9 @@ Clean mode (``violations=False``, CLI ``generate --clean``)
 The same world without a single policy violation, to show that tickets
 resolve once "the violations are removed from the input". The accounts,
 campaigns, caller-ID inventory and consented callee pools are the same as in
-the planted world of the same seed (they are drawn first); the background
-traffic is drawn afresh (new call sids). Left out: every planted scenario
+the planted world of the same seed (they are drawn first); the rest comes
+from a second random stream seeded ``"clean/<seed>"``, so no clean call
+reuses a planted call's sid. Left out: every planted scenario
 above (``plants.plant_all``), the Coral Health duration shaping and its 240
 answered floor calls, the ~0.3% unclassified Acme calls to callees without
 consent, and the CPS blocks. Added: a uk_ctps full snapshot effective
@@ -256,6 +257,12 @@ def generate(
     background.setup(ctx)
     if violations:
         plants.plant_all(ctx)
+    else:
+        # Accounts, inventory and callee pools above match the planted world of
+        # this seed; a separate stream from here on keeps every clean call sid
+        # distinct from every planted one (one shared stream makes the two worlds
+        # reuse some of the same 128-bit draws as sids of different calls).
+        ctx.rng.seed(f"clean/{seed}")
     background.traffic(ctx)
     if violations:
         plants.shape_coral_durations(ctx)
