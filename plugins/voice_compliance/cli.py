@@ -158,9 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "clean mode: the same accounts, numbers and consented callees, fresh background "
             "traffic, no policy violation at all (malformed inputs stay). Meant to be "
-            "written over the folder that held "
-            "the planted data: contract files it no longer produces are rewritten empty, so "
-            "a re-run on the same warehouse drops their rows and resolves the tickets"
+            "written over the folder that held the planted data: contract files it no "
+            "longer produces are rewritten empty, so a re-run on the same warehouse drops "
+            "their rows and resolves the tickets"
         ),
     )
     gen.set_defaults(func=cmd_generate)

@@ -10,7 +10,7 @@ import json
 import re
 import zlib
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import pytest
 
 from voice_compliance.generate import CLAUSES, GenerationReport, generate
 from voice_compliance.generate.model import (
+    REGISTRY_MAX_AGE,
     Account,
     Call,
     Campaign,
@@ -31,6 +32,7 @@ from voice_compliance.generate.model import (
     RegistryFile,
     World,
 )
+from voice_compliance.generate.registry import SCHEDULE, schedule
 from voice_compliance.generate.rules import evaluate
 
 SMALL = 2_000
@@ -437,3 +439,218 @@ def test_round_trip_reproduces_planted(small: tuple[Path, GenerationReport]) -> 
     got = evaluate(world)
     for clause in CLAUSES:
         assert got.get(clause, []) == report.planted[clause], clause
+
+
+# --- planted output is frozen; clean mode and the correction re-export -------------------
+# sha256 over the sorted {path: sha256(bytes)} map, and of planted.json, for seed 7,
+# computed before clean mode existed: the planted output must never change. (A change
+# of the phonenumbers metadata or tzdata would change them too: then regenerate these
+# constants deliberately, after checking that only the expected bytes moved.)
+PLANTED_DIGESTS: dict[int, tuple[str, str]] = {
+    1_500: ("70bae84871354cfac9ad146c6933ac6f842efb450e38ac997ee2dc50f2886c19",
+            "6f5ad74f8863c811012ebffaf745027467151e62cd4fe91bc3f64e64cd7d0a12"),
+    SMALL: ("ba43610ce8a65f5751d2c863909f27d54ba70b4dd5bc7997a475015dc0eea5e7",
+            "ae80d07f621667095b2250a0ba0112c144102ead442456ae5238873162ea5c1f"),
+}
+CLEAN_CALLS = 1_500
+# The contract's CSV headers (contract.md), written independently of the generator.
+CONTRACT_HEADERS: dict[str, list[str]] = {
+    "call_metadata/": ["call_sid", "campaign_id"],
+    "campaigns/": ["campaign_id", "account_sid", "brand", "purpose"],
+    "numbers/": ["phone_number", "account_sid", "kind", "active_from", "active_to",
+                 "default_campaign_id"],
+    "accounts/": ["account_sid", "region", "cps_allotted"],
+    "consent/": ["phone_number", "brand", "consent_type", "channel", "granted_at",
+                 "revoked_at", "source", "evidence_ref"],
+    "optouts/": ["phone_number", "brand", "requested_at", "method", "call_sid"],
+    "disclosures/": ["call_sid", "identity_disclosed_at_s", "purpose_disclosed_at_s",
+                     "opt_out_offered"],
+    "complaints/": ["complaint_id", "received_at", "source", "caller_id", "callee",
+                    "call_sid", "category"],
+    "dnc/internal/": ["phone_number", "added_at", "brand", "reason"],
+}
+
+
+def _aggregate(root: Path) -> tuple[str, str]:
+    digest = _digest(root)
+    whole = hashlib.sha256(json.dumps(digest, sort_keys=True).encode()).hexdigest()
+    return whole, digest["_generator/planted.json"]
+
+
+def _contract_paths(root: Path) -> set[str]:
+    """Files the loader reads: under a contract folder, no hidden part."""
+    prefixes = ("calls/", *CONTRACT_HEADERS, *(f"dnc/{r}/" for r in REGISTRIES))
+    return {p for p in _files(root) if p.startswith(prefixes)
+            and not any(part.startswith(".") for part in p.split("/"))}
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerationReport]:
+    out = tmp_path_factory.mktemp("clean") / "zone"
+    return out, generate(out, seed=7, calls=CLEAN_CALLS, violations=False)
+
+
+@pytest.fixture(scope="module")
+def clean_evaluated(clean: tuple[Path, GenerationReport]) -> dict[str, list[str]]:
+    """The clean landing zone read back from its files and re-evaluated."""
+    return evaluate(_reload(clean[0]))
+
+
+@pytest.mark.quick
+def test_planted_default_unchanged(small: tuple[Path, GenerationReport]) -> None:
+    """The default (planted) output is byte-for-byte what it was before clean mode."""
+    out, report = small
+    assert report.violations is True and report.emptied == ()
+    assert _aggregate(out) == PLANTED_DIGESTS[SMALL]
+    assert "violations" not in _planted(out)["generator"]
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("clause", CLAUSES)
+def test_clean_mode_has_no_violation(
+    clean: tuple[Path, GenerationReport], clean_evaluated: dict[str, list[str]], clause: str
+) -> None:
+    """Clean mode: zero subjects for every clause, in memory and read back from the files."""
+    out, report = clean
+    assert report.planted[clause] == []
+    assert clean_evaluated.get(clause, []) == []
+    entry = _planted(out)["clauses"][clause]
+    assert entry == {"match": "exact", "count": 0, "subjects": []}
+
+
+@pytest.mark.quick
+def test_clean_mode_planted_json(
+    clean: tuple[Path, GenerationReport], small: tuple[Path, GenerationReport]
+) -> None:
+    out, report = clean
+    doc = _planted(out)
+    assert report.violations is False
+    assert doc["generator"]["violations"] is False
+    assert doc["generator"]["emptied"] == [] == list(report.emptied)  # a fresh folder
+    assert doc["unintended"] == {} and doc["missing"] == {} and doc["near_misses"] == {}
+    assert set(doc["clauses"]) == set(CLAUSES)
+    # Same accounts as the planted world of the seed; only the background traffic.
+    planted_doc = _planted(small[0])
+    assert doc["generator"]["accounts"] == planted_doc["generator"]["accounts"]
+    assert report.calls == CLEAN_CALLS
+    # The malformed inputs stay: they are data quality, not violations.
+    assert [(m["path"], m["reason"].split(" (")[0]) for m in doc["malformed"]] == [
+        (m["path"], m["reason"].split(" (")[0]) for m in planted_doc["malformed"]]
+    for m in doc["malformed"]:
+        assert (out / m["path"]).is_file(), m
+
+
+@pytest.mark.quick
+def test_clean_registry_schedule_fresh_every_day(clean: tuple[Path, GenerationReport]) -> None:
+    """Clean mode: every registry has a file at most max_age_days old on every day of
+    the period (not only on days that happen to have telemarketing calls)."""
+    assert schedule(True) is SCHEDULE
+    clean_schedule = schedule(False)
+    for registry, files in clean_schedule.items():
+        assert set(SCHEDULE[registry]) <= set(files)  # only additions
+        dates = sorted(date.fromisoformat(day) for day, _ in files)
+        day = date(2026, 9, 1)
+        while day < date(2026, 11, 1):
+            newest = max(d for d in dates if d <= day)
+            assert (day - newest).days <= REGISTRY_MAX_AGE[registry], (registry, day)
+            day += timedelta(days=1)
+        first = next(day for day, kind in files if kind == "full")
+        assert files[0] == (first, "full"), registry  # membership starts from a snapshot
+    out, _ = clean
+    assert any((out / "dnc/uk_ctps/full/2026-08-27").iterdir())
+    assert any((out / "dnc/ca_dncl/changes/2026-10-01").iterdir())
+
+
+def test_clean_mode_deterministic(clean: tuple[Path, GenerationReport], tmp_path: Path) -> None:
+    out, _ = clean
+    again = tmp_path / "again"
+    generate(again, seed=7, calls=CLEAN_CALLS, violations=False)
+    assert _digest(again) == _digest(out)
+
+
+def _check_empty(rel: str, data: bytes, page_keys: set[str]) -> None:
+    """``data`` is a valid file of ``rel``'s format that holds no rows."""
+    if rel.endswith(".gz"):
+        assert data[4:8] == b"\x00\x00\x00\x00", rel  # gzip mtime 0 (deterministic)
+        data = gzip.decompress(data)
+    name = rel.removesuffix(".gz")
+    if name.endswith(".csv"):
+        rows = list(csv.reader(io.StringIO(data.decode())))
+        assert len(rows) == 1, rel  # the header only
+        if rel.startswith("calls/"):
+            assert {"sid", "account_sid", "from", "to", "start_time"} <= set(rows[0]), rel
+        else:
+            prefix = next(p for p in CONTRACT_HEADERS if rel.startswith(p))
+            assert rows[0] == CONTRACT_HEADERS[prefix], rel
+    elif name.endswith(".json") and rel.startswith("calls/"):
+        body = json.loads(data)
+        assert body["calls"] == [] and set(body) == page_keys, rel
+        assert re.fullmatch(r"/2010-04-01/Accounts/AC[0-9a-f]{32}/Calls\.json\?.*", body["uri"])
+        number = re.search(r"_page(\d+)\.json$", name)
+        assert body["page"] == (int(number.group(1)) if number else 0), rel
+    else:  # JSON lines, registry text, anything else: no bytes at all
+        assert data == b"", rel
+
+
+def test_clean_over_planted_empties_vanished_files(
+    clean: tuple[Path, GenerationReport], tmp_path: Path
+) -> None:
+    """Correction re-export: clean data generated into the planted folder keeps every
+    earlier contract path, emptied (valid, no rows) where the clean zone has no such file."""
+    zone = tmp_path / "zone"
+    generate(zone, seed=7, calls=CLEAN_CALLS, violations=True)
+    assert _aggregate(zone) == PLANTED_DIGESTS[CLEAN_CALLS]  # planted output unchanged
+    planted_sids = {r["sid"] for r in _call_records(zone)}
+    # Files a user may have added: a nested export, an unknown format, a hidden file
+    # (invisible to the loader) and files outside the contract folders.
+    extra_csv = "consent/manual/late_fix.csv.gz"
+    (zone / extra_csv).parent.mkdir()
+    (zone / extra_csv).write_bytes(gzip.compress(b"phone_number,brand\n+12025550123,X\n"))
+    (zone / "calls/region=us1/README.md").write_text("notes")
+    (zone / "calls/region=us1/.upload.json").write_text("{}")
+    (zone / "stray.txt").write_text("left over")
+    before = _contract_paths(zone)
+    assert {extra_csv, "calls/region=us1/README.md"} <= before
+
+    report = generate(zone, seed=7, calls=CLEAN_CALLS, violations=False)
+    after = _files(zone)
+    clean_files = _files(clean[0])
+    written = {p for p in clean_files if not p.startswith("_generator/")}
+    # Every earlier contract path is still there; the emptied ones are exactly those
+    # the clean generation does not write; nothing else was added or kept.
+    assert before <= set(after)
+    assert list(report.emptied) == sorted(before - written)
+    assert set(after) == written | before | {"_generator/planted.json"}
+    assert not (zone / "stray.txt").exists()
+    assert not (zone / "calls/region=us1/.upload.json").exists()
+    assert _planted(zone)["generator"]["emptied"] == list(report.emptied)
+    assert report.files == len(written) + len(report.emptied)
+    # A good share of the planted zone vanished, in every format.
+    suffixes = {re.sub(r"^[^.]*", "", Path(p).name) for p in report.emptied}
+    assert {".json", ".jsonl", ".csv", ".json.gz", ".jsonl.gz", ".csv.gz", ".md"} <= suffixes
+    page_keys = set(json.loads(next(
+        v for k, v in clean_files.items() if k.startswith("calls/") and k.endswith(".json"))))
+    for rel in report.emptied:
+        _check_empty(rel, after[rel], page_keys)
+    # Written files do not depend on what the folder held; no planted sid survives.
+    for rel in written:
+        assert after[rel] == clean_files[rel], rel
+    assert not planted_sids & {r["sid"] for r in _call_records(zone)}
+    # Read back (emptied files included), the corrected zone still violates nothing.
+    got = evaluate(_reload(zone))
+    assert all(not got.get(clause) for clause in CLAUSES), got
+    # A second correction run rewrites the same bytes (idempotent).
+    again = generate(zone, seed=7, calls=CLEAN_CALLS, violations=False)
+    assert again.emptied == report.emptied
+    assert _files(zone) == after
+
+
+def test_cli_generate_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from voice_compliance.cli import main
+
+    out = tmp_path / "cli"
+    assert main(["generate", "--out", str(out), "--calls", "300", "--clean"]) == 0
+    assert "0 planted violations" in capsys.readouterr().out
+    doc = _planted(out)
+    assert doc["generator"]["violations"] is False
+    assert all(entry["subjects"] == [] for entry in doc["clauses"].values())

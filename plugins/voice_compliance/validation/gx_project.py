@@ -168,6 +168,14 @@ class GxProject:
         )
 
     def build_docs(self) -> Path:
-        """Render the Data Docs site; return its index page."""
+        """Render the Data Docs site, made to work offline; return its index page.
+
+        GX re-renders every page on each build with its CDN links, so the
+        vendored assets are put back every time.
+        """
+        from voice_compliance.validation.offline_docs import make_offline
+
         self.context.build_data_docs()
-        return data_docs_index(self.root)
+        index = data_docs_index(self.root)
+        make_offline(index.parent)
+        return index
