@@ -73,8 +73,6 @@ def _severe_console_messages(driver: WebDriver) -> list[str]:
     ]
 
 
-
-
 @pytest.fixture
 def console_errors() -> Callable[[WebDriver], list[str]]:
     """Severe console messages of the page (GX's misplaced favicon link excepted)."""
