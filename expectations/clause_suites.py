@@ -16,7 +16,7 @@ union of the twelve clause marts dbt builds) for one month, and holds:
 Every expectation carries ``clause_id``, ``severity`` and ``owner`` (from
 the clause registry of ``policy.yml``) in ``meta``. No threshold is written
 here: each comes from the ``Policy`` object. Phone numbers never enter a
-frame in full (``number_key`` keeps the last four digits).
+frame in full (``subject_key`` keeps the last four digits).
 """
 
 from __future__ import annotations
@@ -80,9 +80,14 @@ def _expect(
     *,
     ticketing: bool = False,
     key: str | None = None,
+    when: str | None = None,
     **kwargs: Any,
 ) -> ExpectationSpec:
+    """An expectation of ``clause_id``; ``when`` limits it to the rows matching a
+    pandas condition (GX's ``row_condition``)."""
     meta = _meta(policy, clause_id, **({"expectation_key": key} if key else {}))
+    if when is not None:
+        kwargs.update(row_condition=when, condition_parser="pandas")
     kwargs.setdefault("severity", _gx_severity(meta["severity"]))
     return ExpectationSpec(type_, kwargs, meta, description, ticketing=ticketing)
 
@@ -126,9 +131,25 @@ def _per_account_month(clause_id: str, extra: Mapping[str, str] | None = None) -
     return _PER_ACCOUNT_MONTH.format(clause_id=clause_id, extra=columns)
 
 
-def _per_subject(clause_id: str, subject_key: str, facts: Mapping[str, str]) -> str:
+def _per_subject_suite(
+    policy: Policy,
+    clause_id: str,
+    description: str,
+    subject_key: str,
+    facts: Mapping[str, str],
+    thresholds: Sequence[ExpectationSpec],
+) -> SuiteSpec:
+    """A suite over one row per subject, with ``facts`` read from the evidence."""
     columns = ",\n    ".join(f"{sql} as {name}" for name, sql in facts.items())
-    return _PER_SUBJECT.format(clause_id=clause_id, subject_key=subject_key, facts=columns)
+    frame = _PER_SUBJECT.format(clause_id=clause_id, subject_key=subject_key, facts=columns)
+    return _suite(
+        policy,
+        clause_id,
+        description,
+        frame,
+        thresholds,
+        key_columns=(*TICKET_KEY_COLUMNS, "subject_key"),
+    )
 
 
 def _call_clause(policy: Policy, clause_id: str, description: str) -> SuiteSpec:
@@ -195,15 +216,6 @@ def _disclosure(policy: Policy) -> SuiteSpec:
 
 def _complaints(policy: Policy) -> SuiteSpec:
     clause_id = "complaints.rate"
-    frame = _per_subject(
-        clause_id,
-        _MASKED_NUMBER,
-        {
-            "complaints": "(evidence->>'complaints')::integer",
-            "attempts": "(evidence->>'attempts')::bigint",
-            "complaints_per_1000": "(evidence->>'complaints_per_1000')::double",
-        },
-    )
     condition = f"complaints >= {policy.complaints_min_count}"
     thresholds = [
         _expect(
@@ -214,8 +226,7 @@ def _complaints(policy: Policy) -> SuiteSpec:
             f"at most {policy.complaints_max_per_1000} per 1,000 outbound attempts.",
             column="complaints_per_1000",
             max_value=policy.complaints_max_per_1000,
-            row_condition=condition,
-            condition_parser="pandas",
+            when=condition,
         ),
         _expect(
             policy,
@@ -225,31 +236,25 @@ def _complaints(policy: Policy) -> SuiteSpec:
             "month (with none, the rate counts as exceeded).",
             column="attempts",
             min_value=1,
-            row_condition=condition,
-            condition_parser="pandas",
+            when=condition,
         ),
     ]
-    return _suite(
+    return _per_subject_suite(
         policy,
         clause_id,
         "No unacceptable number of complaints per originating number and month.",
-        frame,
+        _MASKED_NUMBER,
+        {
+            "complaints": "(evidence->>'complaints')::integer",
+            "attempts": "(evidence->>'attempts')::bigint",
+            "complaints_per_1000": "(evidence->>'complaints_per_1000')::double",
+        },
         thresholds,
-        key_columns=(*TICKET_KEY_COLUMNS, "subject_key"),
     )
 
 
 def _unanswered(policy: Policy) -> SuiteSpec:
     clause_id = "unanswered.volume"
-    frame = _per_subject(
-        clause_id,
-        _MASKED_NUMBER,
-        {
-            "attempts": "(evidence->>'attempts')::bigint",
-            "unanswered": "(evidence->>'unanswered')::bigint",
-            "unanswered_ratio": "(evidence->>'unanswered_ratio')::double",
-        },
-    )
     condition = f"attempts >= {policy.unanswered_min_attempts}"
     thresholds = [
         _expect(
@@ -260,8 +265,7 @@ def _unanswered(policy: Policy) -> SuiteSpec:
             f"at most {policy.unanswered_max_ratio:.0%} of them unanswered.",
             column="unanswered_ratio",
             max_value=policy.unanswered_max_ratio,
-            row_condition=condition,
-            condition_parser="pandas",
+            when=condition,
         ),
         _expect(
             policy,
@@ -272,30 +276,25 @@ def _unanswered(policy: Policy) -> SuiteSpec:
             column="unanswered",
             max_value=policy.unanswered_max_count,
             strict_max=True,
-            row_condition=condition,
-            condition_parser="pandas",
+            when=condition,
         ),
     ]
-    return _suite(
+    return _per_subject_suite(
         policy,
         clause_id,
         "No high monthly volume of unanswered attempts from one originating number.",
-        frame,
+        _MASKED_NUMBER,
+        {
+            "attempts": "(evidence->>'attempts')::bigint",
+            "unanswered": "(evidence->>'unanswered')::bigint",
+            "unanswered_ratio": "(evidence->>'unanswered_ratio')::double",
+        },
         thresholds,
-        key_columns=(*TICKET_KEY_COLUMNS, "subject_key"),
     )
 
 
 def _duration(policy: Policy) -> SuiteSpec:
     clause_id = "duration.average"
-    frame = _per_subject(
-        clause_id,
-        "account_sid || '/' || (evidence->>'month')",
-        {
-            "answered": "(evidence->>'answered')::bigint",
-            "average_duration_s": "(evidence->>'average_duration_s')::double",
-        },
-    )
     threshold = _expect(
         policy,
         clause_id,
@@ -304,29 +303,23 @@ def _duration(policy: Policy) -> SuiteSpec:
         f"at least {policy.acd_min_seconds} s.",
         column="average_duration_s",
         min_value=policy.acd_min_seconds,
-        row_condition=f"answered >= {policy.acd_min_answered}",
-        condition_parser="pandas",
+        when=f"answered >= {policy.acd_min_answered}",
     )
-    return _suite(
+    return _per_subject_suite(
         policy,
         clause_id,
         "No low monthly average outbound call duration per account.",
-        frame,
+        "account_sid || '/' || (evidence->>'month')",
+        {
+            "answered": "(evidence->>'answered')::bigint",
+            "average_duration_s": "(evidence->>'average_duration_s')::double",
+        },
         [threshold],
-        key_columns=(*TICKET_KEY_COLUMNS, "subject_key"),
     )
 
 
 def _freshness(policy: Policy) -> SuiteSpec:
     clause_id = "dnc.registry_freshness"
-    frame = _per_subject(
-        clause_id,
-        "subject_id",
-        {
-            "registry": "evidence->>'registry'",
-            "age_days": "(evidence->>'age_days')::integer",
-        },
-    )
     per_registry = [
         _expect(
             policy,
@@ -338,8 +331,7 @@ def _freshness(policy: Policy) -> SuiteSpec:
             column="age_days",
             min_value=0,
             max_value=max_age,
-            row_condition=f'registry == "{registry}"',
-            condition_parser="pandas",
+            when=f'registry == "{registry}"',
         )
         for registry, max_age in sorted(policy.dnc_registry_max_age_days.items())
     ]
@@ -350,26 +342,21 @@ def _freshness(policy: Policy) -> SuiteSpec:
         "A registry file effective on or before the day was loaded (never loaded = stale).",
         column="age_days",
     )
-    return _suite(
+    return _per_subject_suite(
         policy,
         clause_id,
         "Cross-check numbers against a do-not-call registry that is kept current.",
-        frame,
+        "subject_id",
+        {
+            "registry": "evidence->>'registry'",
+            "age_days": "(evidence->>'age_days')::integer",
+        },
         [*per_registry, loaded],
-        key_columns=(*TICKET_KEY_COLUMNS, "subject_key"),
     )
 
 
 def _cps(policy: Policy) -> SuiteSpec:
     clause_id = "cps.multi_region"
-    frame = _per_subject(
-        clause_id,
-        "subject_id",
-        {
-            "episodes_started": "(evidence->>'episodes_started')::integer",
-            "max_concurrent_hot_in_window": "(evidence->>'max_concurrent_hot_in_window')::integer",
-        },
-    )
     window_buckets = policy.cps_max_concurrent_hot_hours * 3600 // policy.cps_bucket_seconds
     threshold = _expect(
         policy,
@@ -382,15 +369,18 @@ def _cps(policy: Policy) -> SuiteSpec:
         column="max_concurrent_hot_in_window",
         max_value=window_buckets,
     )
-    return _suite(
+    return _per_subject_suite(
         policy,
         clause_id,
         f"At most {policy.cps_hot_share_of_allotted:.0%} of allotted CPS in more than one home "
         f"region at once, at most {policy.cps_max_concurrent_hot_hours} h in "
         f"{policy.cps_window_hours} h.",
-        frame,
+        "subject_id",
+        {
+            "episodes_started": "(evidence->>'episodes_started')::integer",
+            "max_concurrent_hot_in_window": "(evidence->>'max_concurrent_hot_in_window')::integer",
+        },
         [threshold],
-        key_columns=(*TICKET_KEY_COLUMNS, "subject_key"),
     )
 
 

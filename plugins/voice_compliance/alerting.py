@@ -48,7 +48,6 @@ def raise_tickets(
 ) -> dict[str, Any]:
     """Sync ``compliance.tickets`` with the run's failures; deliver to the sink; return counts."""
     from voice_compliance.tickets import (
-        FailingGroup,
         TicketLinks,
         TicketSinkSettings,
         deliver_pending,
@@ -59,19 +58,7 @@ def raise_tickets(
     sink = TicketSinkSettings.from_env()
     dbt_docs, data_docs = docs_links(settings)
     with warehouse.connect(settings.warehouse) as con:
-        failing = [
-            FailingGroup(
-                clause_id=key.clause_id,
-                account_sid=key.account_sid,
-                month=key.month,
-                violations=key.violations,
-                severity=key.severity,
-                owner=key.owner,
-                suite=key.suite,
-                expectation=key.expectation_id,
-            )
-            for key in results.failing_keys(con, run_id)
-        ]
+        failing = results.failing_keys(con, run_id)
         changes = sync_tickets(
             con,
             run_id=run_id,

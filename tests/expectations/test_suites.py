@@ -23,6 +23,7 @@ from marts_fixture import MONTH, POLICY, Outcome, breaking, build_warehouse, cle
 from voice_compliance import warehouse
 from voice_compliance.config import Settings
 from voice_compliance.policy import CLAUSE_IDS
+from voice_compliance.tickets import FailingGroup
 from voice_compliance.validation import results
 from voice_compliance.validation.catalog import load_suites
 from voice_compliance.validation.run import data_docs_index, validate
@@ -54,7 +55,7 @@ def run_and_read(settings: Settings, run_id: str = "test-run") -> list[dict[str,
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def failing_keys(settings: Settings, run_id: str = "test-run") -> list[results.FailingKey]:
+def failing_keys(settings: Settings, run_id: str = "test-run") -> list[FailingGroup]:
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         return results.failing_keys(con, run_id)
 

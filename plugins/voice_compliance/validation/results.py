@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from voice_compliance.masking import mask_value
+from voice_compliance.tickets.lifecycle import FailingGroup
 from voice_compliance.validation.spec import NO_ACCOUNT, ExpectationSpec, SuiteSpec
 
 if TYPE_CHECKING:
@@ -100,20 +101,6 @@ class RunRecord:
     interval_start: date | None
     interval_end: date | None
     data_docs: str
-
-
-@dataclass(frozen=True)
-class FailingKey:
-    """A failing ``(clause_id, account, month)`` with its violation count."""
-
-    clause_id: str
-    account_sid: str | None
-    month: str
-    violations: int
-    severity: str
-    owner: str
-    suite: str
-    expectation_id: str
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -213,7 +200,7 @@ def validated_pairs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[s
     return [(clause_id, month) for clause_id, month in rows]
 
 
-def failing_keys(con: duckdb.DuckDBPyConnection, run_id: str) -> list[FailingKey]:
+def failing_keys(con: duckdb.DuckDBPyConnection, run_id: str) -> list[FailingGroup]:
     """The failing ``(clause_id, account, month)`` groups of ``run_id``, violations summed."""
     rows = con.execute(
         """
@@ -233,7 +220,7 @@ def failing_keys(con: duckdb.DuckDBPyConnection, run_id: str) -> list[FailingKey
             totals[ident] += int(key.get("violations") or 0)
             routing[ident] = (severity, owner, suite, expectation_id)
     return [
-        FailingKey(clause_id, account, month, count, *routing[(clause_id, account, month)])
+        FailingGroup(clause_id, account, month, count, *routing[(clause_id, account, month)])
         for (clause_id, account, month), count in sorted(totals.items(), key=_sort_key)
     ]
 
