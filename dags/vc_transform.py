@@ -19,7 +19,12 @@ from airflow.sdk import Param, dag, task
 from voice_compliance import dbt_runner
 from voice_compliance.assets import INGESTION_ASSETS, MARTS_ASSET
 from voice_compliance.config import Settings
-from voice_compliance.dag_support import START_DATE, default_args
+from voice_compliance.dag_support import (
+    START_DATE,
+    WAREHOUSE_PARAM,
+    default_args,
+    settings_from_params,
+)
 from voice_compliance.policy import policy_vars
 
 if TYPE_CHECKING:
@@ -35,13 +40,7 @@ DBT_GROUP_ID = "dbt"
 # error or a failed data test is not.
 DEFAULT_ARGS: dict[str, Any] = default_args(retries=1, retry_delay_s=15)
 
-PARAMS: dict[str, Param] = {
-    "warehouse": Param(
-        None,
-        type=["null", "string"],
-        description="DuckDB warehouse file. Empty: VC_WAREHOUSE or the default file.",
-    ),
-}
+PARAMS: dict[str, Param] = {"warehouse": WAREHOUSE_PARAM}
 
 DBT_OPERATOR_ARGS: dict[str, Any] = {
     "install_deps": False,
@@ -59,14 +58,9 @@ DBT_OPERATOR_ARGS: dict[str, Any] = {
 }
 
 
-def _settings(params: dict[str, Any] | None) -> Settings:
-    """Settings from the environment, overridden by the run's params."""
-    return Settings.from_env(warehouse=(params or {}).get("warehouse"))
-
-
 def _warehouse(params: dict[str, Any] | None) -> str:
     """Template macro ``vc_warehouse(params)``: the run's warehouse file."""
-    return str(_settings(params).warehouse)
+    return str(settings_from_params(params).warehouse)
 
 
 def _cosmos_configs(manifest: Path | None = None) -> dict[str, Any]:
@@ -197,7 +191,7 @@ def vc_transform() -> None:
     @task
     def dbt_build(params: dict[str, Any] | None = None) -> dict[str, int]:
         """No manifest yet: build the whole project in one `dbt build`."""
-        result = dbt_runner.dbt_build(_settings(params))
+        result = dbt_runner.dbt_build(settings_from_params(params))
         log.info("%s", result)
         return dict(result.statuses)
 

@@ -80,6 +80,7 @@ def build_report(
 ) -> Any:  # a notify.RunReport; typed loosely to keep this module's imports light
     """The Slack report of ``run_id``, read from the warehouse."""
     from voice_compliance.notify import ClauseLine, RunReport
+    from voice_compliance.tickets.store import ticket_counts
 
     dbt_docs, data_docs = docs_links(settings)
     with warehouse.connect(settings.warehouse, read_only=True) as con:
@@ -91,16 +92,16 @@ def build_report(
             raise LookupError(f"no validation run {run_id!r} in {settings.warehouse}")
         validated_at, months_json = run
         months: list[str] = json.loads(months_json)
+        tickets = ticket_counts(con)
         lines = [
-            ClauseLine(*row)
-            for row in con.execute(_CLAUSE_LINES, [run_id, months, run_id]).fetchall()
+            ClauseLine(*row, tickets_open=tickets.get(row[0], {}).get("open", 0))
+            for row in con.execute(_CLAUSE_LINES, [run_id, months]).fetchall()
         ]
         dq_failures = [
             f"{check_id}{f' ({month})' if month else ''}: {description}"
             for check_id, month, description in con.execute(_DQ_FAILURES, [run_id]).fetchall()
         ]
         events = dict(con.execute(_EVENTS, [run_id]).fetchall()) if _has_events(con) else {}
-        open_total = _open_total(con)
     period = f"{months[0]} to {months[-1]}" if len(months) > 1 else (months or ["-"])[0]
     return RunReport(
         dag_id=dag_id,
@@ -113,7 +114,7 @@ def build_report(
         tickets_reopened=int(events.get("reopened", 0)),
         tickets_updated=int(events.get("updated", 0)),
         tickets_resolved=int(events.get("resolved", 0)),
-        tickets_open_total=open_total,
+        tickets_open_total=sum(counts["open"] for counts in tickets.values()),
         data_docs_url=data_docs,
         dbt_docs_url=dbt_docs,
         tickets_location=f"compliance.tickets in {settings.warehouse}",
@@ -144,13 +145,6 @@ def _has_events(con: Any) -> bool:
     return warehouse.table_exists(con, "compliance", "ticket_events")
 
 
-def _open_total(con: Any) -> int:
-    if not warehouse.table_exists(con, "compliance", "tickets"):
-        return 0
-    row = con.execute("select count(*) from compliance.tickets where status = 'open'").fetchone()
-    return int(row[0]) if row else 0
-
-
 _CLAUSE_LINES = """
 with expectations as (
     select clause_id, any_value(severity) as severity,
@@ -164,23 +158,15 @@ checked as (
     from compliance.clause_summary
     where month in (select unnest(?::varchar[]))
     group by clause_id
-),
-tickets as (
-    select clause_id, count(*) filter (where status = 'open') as tickets_open
-    from compliance.tickets
-    group by clause_id
 )
 select
     expectations.clause_id,
     expectations.severity,
     coalesce(checked.subjects_checked, 0)::bigint,
     coalesce(checked.violations, 0)::bigint,
-    expectations.failed_expectations,
-    coalesce(tickets.tickets_open, 0)
+    expectations.failed_expectations
 from expectations
 left join checked using (clause_id)
-left join tickets using (clause_id)
-where ? is not null
 order by expectations.clause_id
 """
 

@@ -16,12 +16,10 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param
 
+from voice_compliance.airflow_runner import WRITER_POOL
 from voice_compliance.config import Settings
 
 log = logging.getLogger(__name__)
-
-WRITER_POOL = "duckdb_writer"
-"""Pool of one slot: DuckDB allows a single writer process per file."""
 START_DATE = pendulum.datetime(2025, 1, 1, tz="UTC")
 OWNER = "data-engineering"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from voice_compliance import warehouse
 from voice_compliance.config import Settings
+from voice_compliance.tickets.store import ticket_counts
 
 
 def format_table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> list[str]:
@@ -33,12 +34,17 @@ def clause_report(settings: Settings) -> str:
         if not warehouse.table_exists(con, "compliance", "clause_summary"):
             return "no compliance.clause_summary yet: the transform (dbt) has not run"
         has_tickets = warehouse.table_exists(con, "compliance", "tickets")
-        rows = con.execute(_CLAUSES_WITH_TICKETS if has_tickets else _CLAUSES).fetchall()
+        tickets = ticket_counts(con)
+        rows: list[tuple[object, ...]] = [tuple(r) for r in con.execute(_CLAUSES).fetchall()]
         total = con.execute("select count(*) from compliance.policy_violations").fetchone()
     header: tuple[str, ...] = ("clause_id", "severity", "checked", "violations")
     if has_tickets:
         header += ("open tickets", "resolved tickets")
-    lines = format_table(header, [tuple(r) for r in rows])
+        rows = [
+            (*row, *(tickets.get(str(row[0]), {}).get(state, 0) for state in ("open", "resolved")))
+            for row in rows
+        ]
+    lines = format_table(header, rows)
     count = total[0] if total else 0
     note = "" if has_tickets else " (no tickets yet: validation has not run)"
     return "\n".join(
@@ -49,24 +55,6 @@ def clause_report(settings: Settings) -> str:
 _CLAUSES = """
 select clause_id, any_value(severity), sum(subjects_checked), sum(violations)
 from compliance.clause_summary group by clause_id order by clause_id
-"""
-
-_CLAUSES_WITH_TICKETS = """
-with summary as (
-    select clause_id, any_value(severity) as severity, sum(subjects_checked) as checked,
-        sum(violations) as violations
-    from compliance.clause_summary group by clause_id
-),
-tickets as (
-    select clause_id,
-        count(*) filter (where status = 'open') as open,
-        count(*) filter (where status = 'resolved') as resolved
-    from compliance.tickets group by clause_id
-)
-select summary.clause_id, severity, checked, violations,
-    coalesce(tickets.open, 0), coalesce(tickets.resolved, 0)
-from summary left join tickets using (clause_id)
-order by summary.clause_id
 """
 
 

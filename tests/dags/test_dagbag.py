@@ -7,16 +7,14 @@ temporary folder; the child reports what it parsed as JSON.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dag_probe import parse_dags
 from voice_compliance import assets, ingest
-from voice_compliance.airflow_runner import DAGS_FOLDER, PIPELINE_DAGS, WRITER_POOL, airflow_env
+from voice_compliance.airflow_runner import PIPELINE_DAGS, WRITER_POOL
 from voice_compliance.config import Settings
 
 pytestmark = pytest.mark.quick
@@ -92,17 +90,7 @@ def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         data_dir=tmp / "data",
         airflow_home=tmp / "airflow",
     )
-    env = airflow_env(settings)
-    completed = subprocess.run(
-        [sys.executable, "-c", PROBE, str(DAGS_FOLDER), WRITER_POOL],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return parse_dags(PROBE, settings)
 
 
 def ingestion_tasks(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dag_probe import parse_dags
 from voice_compliance import assets, dbt_runner
 from voice_compliance.airflow_runner import (
-    DAGS_FOLDER,
     INGESTION_DAGS,
     PIPELINE_DAGS,
     WRITER_POOL,
     DagRunFailed,
-    airflow_env,
     ensure_airflow,
     run_dag,
 )
@@ -83,23 +80,9 @@ def make_settings(tmp: Path) -> Settings:
     )
 
 
-def parse_dags(settings: Settings) -> dict[str, Any]:
-    """What a fresh Airflow parses from ``dags/`` with these settings."""
-    completed = subprocess.run(
-        [sys.executable, "-c", PROBE, str(DAGS_FOLDER), WRITER_POOL],
-        env=airflow_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="module")
 def without_manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return parse_dags(make_settings(tmp_path_factory.mktemp("no_manifest")))
+    return parse_dags(PROBE, make_settings(tmp_path_factory.mktemp("no_manifest")))
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +90,7 @@ def with_manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Parse after a real ``dbt parse``; also return the manifest it rendered from."""
     settings = make_settings(tmp_path_factory.mktemp("manifest"))
     manifest = json.loads(dbt_runner.dbt_parse(settings).read_text())
-    return {**parse_dags(settings), "manifest": manifest}
+    return {**parse_dags(PROBE, settings), "manifest": manifest}
 
 
 # --- no manifest yet: the single-task fallback --------------------------------

@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from dag_probe import parse_dags
 from marts_fixture import MONTH, POLICY, breaking, build_warehouse, clean_outcomes
 from slack_receiver import Receiver, use_webhook
 from voice_compliance import assets
 from voice_compliance.airflow_runner import (
-    DAGS_FOLDER,
     PIPELINE_DAGS,
     WRITER_POOL,
     DagRunFailed,
-    airflow_env,
     ensure_airflow,
     run_dag,
 )
@@ -80,17 +77,7 @@ def settings_in(root: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    settings = settings_in(tmp_path_factory.mktemp("validate_parse"))
-    completed = subprocess.run(
-        [sys.executable, "-c", PROBE, str(DAGS_FOLDER), WRITER_POOL],
-        env=airflow_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return parse_dags(PROBE, settings_in(tmp_path_factory.mktemp("validate_parse")))
 
 
 def test_validation_runs_last_after_the_marts_asset(parsed: dict[str, Any]) -> None:

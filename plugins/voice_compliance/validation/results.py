@@ -115,9 +115,10 @@ def store(
 ) -> int:
     """Replace the run's results by ``outcomes``; return how many rows were written."""
     ensure_tables(con)
+    outcomes = list(outcomes)
     rows = [_row(run, outcome) for outcome in outcomes]
-    suites = {row[6] for row in rows}
-    failed = sum(1 for row in rows if not row[16])
+    suites = {outcome.suite.name for outcome in outcomes}
+    failed = sum(1 for outcome in outcomes if not outcome.success)
     con.execute("begin transaction")
     try:
         con.execute("delete from compliance.validation_results where run_id = ?", [run.run_id])
@@ -177,14 +178,6 @@ def _row(run: RunRecord, outcome: ExpectationOutcome) -> list[Any]:
         outcome.exception,
         spec.description,
     ]
-
-
-def latest_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The most recent validation run, if any."""
-    row = con.execute(
-        "select run_id from compliance.validation_runs order by validated_at desc limit 1"
-    ).fetchone()
-    return row[0] if row else None
 
 
 def validated_pairs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from voice_compliance import warehouse
 from voice_compliance.airflow_runner import VALIDATION_DAG
 from voice_compliance.config import Settings
 from voice_compliance.policy import Policy, load_policy
-from voice_compliance.validation import frames, results
+from voice_compliance.validation import frames, gx_project, results
 from voice_compliance.validation.catalog import load_suites
 from voice_compliance.validation.spec import SuiteSpec
 
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger(__name__)
-
 
 
 class ValidationError(RuntimeError):
@@ -72,9 +71,7 @@ def gx_root(settings: Settings) -> Path:
 
 def data_docs_index(settings: Settings) -> Path:
     """The Data Docs entry page."""
-    from voice_compliance.validation.gx_project import data_docs_index as index
-
-    return index(gx_root(settings))
+    return gx_project.data_docs_index(gx_root(settings))
 
 
 def validate(
@@ -101,9 +98,7 @@ def validate(
             frames.month_bounds(month)  # validates the form
         batches = _frames(con, suites, policy, chosen)
 
-    from voice_compliance.validation.gx_project import GxProject
-
-    project = GxProject(gx_root(settings))
+    project = gx_project.GxProject(gx_root(settings))
     outcomes: list[results.ExpectationOutcome] = []
     for suite, month, frame_or_error in batches:
         if isinstance(frame_or_error, str):
