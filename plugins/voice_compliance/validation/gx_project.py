@@ -129,7 +129,7 @@ class GxProject:
     def run(
         self, suite: SuiteSpec, frame: pd.DataFrame, *, run_name: str, month: str | None
     ) -> list[ExpectationOutcome]:
-        """Validate ``frame`` against ``suite`` (registered first); one outcome per expectation."""
+        """Validate ``frame`` against a registered ``suite``: one outcome per expectation."""
         checkpoint = self._checkpoints[suite.name]
         run_id = self._gx.RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
         result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)

@@ -28,7 +28,6 @@ from voice_compliance.validation.spec import SuiteSpec
 
 if TYPE_CHECKING:
     import duckdb
-    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +87,9 @@ def validate(
     policy = policy or load_policy()
     suites = list(suites) if suites is not None else load_suites(policy)
     validated_at = datetime.now(UTC)
+    outcomes: list[results.ExpectationOutcome] = []
+    # One read-only connection for all frames, each computed just before GX
+    # validates it and dropped after: one month's aggregate in memory at a time.
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         if not warehouse.table_exists(con, "compliance", "clause_outcomes"):
             raise ValidationError(
@@ -96,21 +98,11 @@ def validate(
         chosen = sorted(set(months)) if months else frames.months_in_marts(con)
         for month in chosen:
             frames.month_bounds(month)  # validates the form
-        batches = _frames(con, suites, policy, chosen)
-
-    project = gx_project.GxProject(gx_root(settings))
-    outcomes: list[results.ExpectationOutcome] = []
-    for suite, month, frame_or_error in batches:
-        if isinstance(frame_or_error, str):
-            outcomes.extend(
-                results.ExpectationOutcome.errored(suite, spec, month, frame_or_error)
-                for spec in suite.expectations
-            )
-            continue
-        project.register(suite)
-        outcomes.extend(
-            project.run(suite, frame_or_error, run_name=f"{run_id} {month or 'all'}", month=month)
-        )
+        project = gx_project.GxProject(gx_root(settings))
+        for suite in suites:
+            project.register(suite)
+            for month in chosen if suite.scope == "monthly" else [None]:
+                outcomes.extend(_validate_batch(con, project, suite, policy, month, run_id))
     docs = project.build_docs()
     start = frames.month_bounds(chosen[0])[0] if chosen else None
     end = frames.month_bounds(chosen[-1])[1] if chosen else None
@@ -132,19 +124,21 @@ def validate(
     return summary
 
 
-def _frames(
+def _validate_batch(
     con: duckdb.DuckDBPyConnection,
-    suites: Sequence[SuiteSpec],
+    project: gx_project.GxProject,
+    suite: SuiteSpec,
     policy: Policy,
-    months: Sequence[str],
-) -> list[tuple[SuiteSpec, str | None, pd.DataFrame | str]]:
-    """``(suite, month, frame or error text)`` for every batch to validate."""
-    batches: list[tuple[SuiteSpec, str | None, pd.DataFrame | str]] = []
-    for suite in suites:
-        for month in months if suite.scope == "monthly" else [None]:
-            try:
-                batches.append((suite, month, frames.compute_frame(con, suite, policy, month)))
-            except frames.FrameError as exc:
-                log.error("%s", exc)
-                batches.append((suite, month, str(exc)))
-    return batches
+    month: str | None,
+    run_id: str,
+) -> list[results.ExpectationOutcome]:
+    """The suite's outcomes on one frame; failed outcomes when the frame cannot be computed."""
+    try:
+        frame = frames.compute_frame(con, suite, policy, month)
+    except frames.FrameError as exc:
+        log.error("%s", exc)
+        return [
+            results.ExpectationOutcome.errored(suite, spec, month, str(exc))
+            for spec in suite.expectations
+        ]
+    return project.run(suite, frame, run_name=f"{run_id} {month or 'all'}", month=month)
