@@ -57,7 +57,7 @@ def raise_tickets(
     now = now or datetime.now(UTC)
     sink = TicketSinkSettings.from_env()
     dbt_docs, data_docs = docs_links(settings)
-    with warehouse.connect(settings.warehouse) as con:
+    with warehouse.open_warehouse(settings) as con:
         failing = results.failing_keys(con, run_id)
         changes = sync_tickets(
             con,
@@ -83,7 +83,7 @@ def build_report(
     from voice_compliance.tickets.store import ticket_counts
 
     dbt_docs, data_docs = docs_links(settings)
-    with warehouse.connect(settings.warehouse, read_only=True) as con:
+    with warehouse.open_warehouse(settings, read_only=True) as con:
         run = con.execute(
             "select validated_at, months from compliance.validation_runs where run_id = ?",
             [run_id],

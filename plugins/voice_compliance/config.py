@@ -15,6 +15,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository root (``plugins/voice_compliance`` lives two levels below)."""
 
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
+"""Fits the 8 GB budget of a whole run with Airflow, dbt and GX beside DuckDB;
+DuckDB spills to ``temp_directory`` beyond it."""
+DEFAULT_DUCKDB_THREADS = max(1, min(os.cpu_count() or 1, 8))
+
 
 def _env(name: str, *fallbacks: str) -> str | None:
     for key in (name, *fallbacks):
@@ -41,6 +46,30 @@ class Settings:
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     aws_conn_id: str | None = None
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    duckdb_threads: int = DEFAULT_DUCKDB_THREADS
+    duckdb_temp_directory: Path | None = None
+
+    @property
+    def duckdb_temp_dir(self) -> Path:
+        """Where DuckDB spills when a query outgrows ``duckdb_memory_limit``."""
+        return self.duckdb_temp_directory or self.data_dir / "duckdb_tmp"
+
+    def duckdb_config(self) -> dict[str, str]:
+        """DuckDB's resource settings, for ``duckdb.connect(config=...)``.
+
+        Every process that opens the warehouse (loaders, dbt, validation)
+        uses the same bounds, so a run's memory is set here, not left to
+        DuckDB's default of 80 % of the machine.
+        """
+        return {
+            "memory_limit": self.duckdb_memory_limit,
+            "threads": str(self.duckdb_threads),
+            "temp_directory": str(self.duckdb_temp_dir),
+            # Insertion order is not needed by any of our queries; dropping it
+            # lets DuckDB stream large inserts instead of buffering them.
+            "preserve_insertion_order": "false",
+        }
 
     @property
     def work_dir(self) -> Path:
@@ -69,9 +98,12 @@ class Settings:
             s3_endpoint_url=_env("VC_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
             s3_region=_env("VC_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
             aws_conn_id=_env("VC_AWS_CONN_ID"),
+            duckdb_memory_limit=_env("VC_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
+            duckdb_threads=int(_env("VC_DUCKDB_THREADS") or DEFAULT_DUCKDB_THREADS),
+            duckdb_temp_directory=_path_or_none(_env("VC_DUCKDB_TEMP_DIRECTORY")),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("warehouse", "data_dir", "airflow_home"):
+        for key in ("warehouse", "data_dir", "airflow_home", "duckdb_temp_directory"):
             if key in clean:
                 clean[key] = Path(str(clean[key]))
         if "landing" in clean:
@@ -87,6 +119,9 @@ class Settings:
             "VC_DATA_DIR": str(self.data_dir),
             "VC_AIRFLOW_HOME": str(self.airflow_home),
             "VC_DEFAULT_REGION": self.default_region,
+            "VC_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "VC_DUCKDB_THREADS": str(self.duckdb_threads),
+            "VC_DUCKDB_TEMP_DIRECTORY": str(self.duckdb_temp_dir),
         }
         if self.s3_endpoint_url:
             env["VC_S3_ENDPOINT_URL"] = self.s3_endpoint_url
@@ -95,6 +130,10 @@ class Settings:
         if self.aws_conn_id:
             env["VC_AWS_CONN_ID"] = self.aws_conn_id
         return env
+
+
+def _path_or_none(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def _normalize_landing(landing: str) -> str:

@@ -49,7 +49,7 @@ def ingest_source(settings: Settings, source: str) -> SourceLoadSummary:
     spec = sources.SOURCES[source]
     zone = open_landing(settings)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
-    with warehouse.connect(settings.warehouse) as con:
+    with warehouse.open_warehouse(settings) as con:
         results = loader.load_source(con, zone, spec, settings.work_dir)
         phone_dimension.update(con, spec, settings.default_region)
     loaded = [r for r in results if not r.skipped]
@@ -68,7 +68,7 @@ def build_registry_state(settings: Settings) -> dict[str, int]:
     """Rebuild registry membership and load history from the raw registry rows."""
     from voice_compliance.loading import registry_state
 
-    with warehouse.connect(settings.warehouse) as con:
+    with warehouse.open_warehouse(settings) as con:
         return registry_state.build(con)
 
 
@@ -76,7 +76,7 @@ def landing_summary(settings: Settings) -> str:
     """A plain-text table of files and rows per source from the load manifest."""
     if not settings.warehouse.exists():
         return f"no warehouse at {settings.warehouse}: run the pipeline first"
-    with warehouse.connect(settings.warehouse, read_only=True) as con:
+    with warehouse.open_warehouse(settings, read_only=True) as con:
         rows = con.execute(
             """
             select source, count(*) as files,

@@ -30,7 +30,7 @@ def clause_report(settings: Settings) -> str:
     """
     if not settings.warehouse.exists():
         return f"no warehouse at {settings.warehouse}: run the pipeline first"
-    with warehouse.connect(settings.warehouse, read_only=True) as con:
+    with warehouse.open_warehouse(settings, read_only=True) as con:
         if not warehouse.table_exists(con, "compliance", "clause_summary"):
             return "no compliance.clause_summary yet: the transform (dbt) has not run"
         has_tickets = warehouse.table_exists(con, "compliance", "tickets")

@@ -7,11 +7,16 @@ writers with the ``duckdb_writer`` pool.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
+
+if TYPE_CHECKING:
+    from voice_compliance.config import Settings
 
 SCHEMAS = ("raw", "compliance", "registry", "ref")
 
@@ -49,17 +54,31 @@ _SHARED_DDL = (
 )
 
 
+def open_warehouse(
+    settings: Settings, *, read_only: bool = False
+) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """``connect`` to the settings' warehouse with their DuckDB resource bounds."""
+    return connect(settings.warehouse, read_only=read_only, config=settings.duckdb_config())
+
+
 @contextmanager
-def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path | str,
+    *,
+    read_only: bool = False,
+    config: Mapping[str, str] | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse (creating its folder), in UTC, and close it on exit.
 
-    Writers also get the shared schemas and the manifest and quarantine
-    tables, so every job can assume they exist.
+    ``config`` carries DuckDB settings such as ``memory_limit``, ``threads``
+    and ``temp_directory`` (``Settings.duckdb_config``). Writers also get the
+    shared schemas and the manifest and quarantine tables, so every job can
+    assume they exist.
     """
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
     try:
         # Every timestamp in the warehouse is UTC (policy-rules.md conventions).
         con.execute("set TimeZone = 'UTC'")

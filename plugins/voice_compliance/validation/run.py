@@ -90,7 +90,7 @@ def validate(
     outcomes: list[results.ExpectationOutcome] = []
     # One read-only connection for all frames, each computed just before GX
     # validates it and dropped after: one month's aggregate in memory at a time.
-    with warehouse.connect(settings.warehouse, read_only=True) as con:
+    with warehouse.open_warehouse(settings, read_only=True) as con:
         if not warehouse.table_exists(con, "compliance", "clause_outcomes"):
             raise ValidationError(
                 f"no compliance.clause_outcomes in {settings.warehouse}: run the transform first"
@@ -107,7 +107,7 @@ def validate(
     start = frames.month_bounds(chosen[0])[0] if chosen else None
     end = frames.month_bounds(chosen[-1])[1] if chosen else None
     run = results.RunRecord(run_id, dag_id, validated_at, chosen, start, end, str(docs))
-    with warehouse.connect(settings.warehouse) as con:
+    with warehouse.open_warehouse(settings) as con:
         results.store(con, run, outcomes)
     failed = [o for o in outcomes if not o.success]
     summary = ValidationSummary(
