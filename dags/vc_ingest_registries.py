@@ -1,5 +1,4 @@
-"""Airflow DAG ``vc_ingest_registries``: land do-not-call registry files, then
-rebuild the registry state.
+"""Airflow DAG ``vc_ingest_registries``: land do-not-call registry files.
 
 The work is done by ``voice_compliance.ingest`` (tasks built by
 ``voice_compliance.dag_support``); this file only wires it into Airflow.
@@ -8,21 +7,15 @@ Nothing runs at import time: the loaders are imported inside the tasks.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from airflow.sdk import dag
 
-from airflow.sdk import dag, task
-
-from voice_compliance.assets import REGISTRY_SOURCES, REGISTRY_STATE_ASSET
+from voice_compliance.assets import REGISTRY_SOURCES
 from voice_compliance.dag_support import (
     START_DATE,
     default_args,
     ingest_task,
     ingestion_params,
-    settings_from_params,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dag(
@@ -42,32 +35,22 @@ def vc_ingest_registries() -> None:
     One task per registry (`us_national`, `uk_tps`, `uk_ctps`, `ca_dncl`)
     loads its full snapshots (`dnc/<registry>/full/<date>/`) and change lists
     (`dnc/<registry>/changes/<date>/`) into the raw layer (`raw.registry_entries`),
-    with the effective date from the folder. Then **`build_registry_state`**
-    replays snapshots and changes in date order into registry membership over
-    time (schema `registry`), which the DNC clauses join calls against.
+    with the effective date from the folder. `vc_transform` (dbt) replays
+    snapshots and changes in date order into point-in-time membership of the
+    called numbers, which the DNC clauses join calls against.
 
     * Every landed file gets one row in `compliance.load_manifest`; unchanged
       files are skipped on re-runs. Unparseable lines go to
       `compliance.quarantine`.
-    * All tasks share the one-slot pool `duckdb_writer`. The state is rebuilt
-      only when every registry loaded, so it never mixes old and new lists.
-    * Assets: `raw.registry_<registry>` per registry, `registry.state`.
+    * All tasks share the one-slot pool `duckdb_writer`.
+    * Assets: `raw.registry_<registry>` per registry; `vc_transform` waits
+      for all of them, so it never mixes old and new lists.
 
     **Params**: `landing` and `warehouse`; empty means `VC_LANDING` /
     `VC_WAREHOUSE` or the embedded defaults.
     """
 
-    @task(outlets=[REGISTRY_STATE_ASSET], multiple_outputs=False)
-    def build_registry_state(params: dict[str, Any] | None = None) -> dict[str, int]:
-        """Rebuild registry membership from the raw registry rows; return its counts."""
-        from voice_compliance.ingest import build_registry_state as build_state
-
-        settings = settings_from_params(params)
-        counts = build_state(settings)
-        log.info("Registry state rebuilt in %s: %s", settings.warehouse, counts)
-        return dict(counts)
-
-    [ingest_task(source) for source in REGISTRY_SOURCES] >> build_registry_state()
-
+    for source in REGISTRY_SOURCES:
+        ingest_task(source)
 
 vc_ingest_registries()

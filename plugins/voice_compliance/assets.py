@@ -1,10 +1,10 @@
 """Airflow Assets for the raw datasets the ingestion DAGs write.
 
 One Asset per landing source (``raw.<source>``: the source's rows in the raw
-layer) plus ``registry.state``, the registry membership rebuilt from the raw
-registry rows. Ingestion tasks name them as ``outlets``; transformation DAGs
-schedule on them, so ingestion, transformation and validation are chained by
-data, not by time. ``marts.compliance`` is what the transformation emits.
+layer); the registry state is derived by dbt, like every other model.
+Ingestion tasks name them as ``outlets``; transformation DAGs schedule on
+them, so ingestion, transformation and validation are chained by data, not
+by time. ``marts.compliance`` is what the transformation emits.
 
 The URIs use a private ``x-voice-compliance`` scheme: Airflow 3 accepts any
 scheme prefixed ``x-`` as is (no provider normalizer is looked up, no
@@ -59,13 +59,6 @@ def _make_asset(dataset: str) -> Asset:
 RAW_ASSETS: dict[str, Asset] = {source: _make_asset(source) for source in ALL_SOURCES}
 """One Asset per landing source, keyed by source name."""
 
-REGISTRY_STATE_ASSET: Asset = Asset(
-    name="registry.state", uri=f"{URI_SCHEME}://warehouse/registry/state", group=ASSET_GROUP
-)
-"""The registry membership and load history (schema ``registry``) that
-``build_registry_state`` rebuilds from the raw registry rows."""
-
-
 def raw_asset(source: str) -> Asset:
     """The Asset of landing source ``source``; raises ``KeyError`` for unknown names."""
     try:
@@ -84,7 +77,7 @@ MARTS_ASSET: Asset = Asset(
 ``clause_summary``) that ``vc_transform`` rebuilds with dbt; the validation
 DAG schedules on it."""
 
-INGESTION_ASSETS: tuple[Asset, ...] = (*RAW_ASSETS.values(), REGISTRY_STATE_ASSET)
+INGESTION_ASSETS: tuple[Asset, ...] = tuple(RAW_ASSETS.values())
 """Every Asset the ingestion DAGs update: what ``vc_transform`` waits for."""
 
 VALIDATION_ASSET: Asset = Asset(

@@ -1,5 +1,5 @@
-"""Entry points the ingestion DAGs call: load one landing source, build the
-registry state, summarize what landed.
+"""Entry points the ingestion DAGs call: load one landing source, summarize
+what landed. (The registry state is derived by dbt from the raw rows.)
 
 Each function opens the warehouse for writing, does its work and closes it,
 so Airflow tasks (serialized by the ``duckdb_writer`` pool) never hold the
@@ -62,14 +62,6 @@ def ingest_source(settings: Settings, source: str) -> SourceLoadSummary:
         rows_loaded=sum(r.rows_loaded for r in loaded),
         rows_quarantined=sum(r.rows_quarantined for r in loaded),
     )
-
-
-def build_registry_state(settings: Settings) -> dict[str, int]:
-    """Rebuild registry membership and load history from the raw registry rows."""
-    from voice_compliance.loading import registry_state
-
-    with warehouse.open_warehouse(settings) as con:
-        return registry_state.build(con)
 
 
 def landing_summary(settings: Settings) -> str:

@@ -150,22 +150,14 @@ def test_one_loading_task_per_source(parsed: dict[str, Any]) -> None:
     expected = {f"vc_ingest_calls.load_{s}" for s in assets.CALL_SOURCES}
     expected |= {f"vc_ingest_exports.load_{s}" for s in assets.EXPORT_SOURCES}
     expected |= {f"vc_ingest_registries.load_{s}" for s in assets.REGISTRY_SOURCES}
-    assert set(tasks) == expected | {"vc_ingest_registries.build_registry_state"}
+    assert set(tasks) == expected
 
 
 def test_outlets_are_our_assets(parsed: dict[str, Any]) -> None:
     for name, task in ingestion_tasks(parsed).items():
         task_id = name.split(".", 1)[1]
-        if task_id == "build_registry_state":
-            expected = assets.REGISTRY_STATE_ASSET
-        else:
-            expected = assets.raw_asset(task_id.removeprefix("load_"))
+        expected = assets.raw_asset(task_id.removeprefix("load_"))
         assert task["outlets"] == [{"type": "Asset", "name": expected.name, "uri": expected.uri}]
-
-
-def test_registry_state_waits_for_every_registry(parsed: dict[str, Any]) -> None:
-    build = parsed["dags"]["vc_ingest_registries"]["tasks"]["build_registry_state"]
-    assert build["upstream"] == sorted(f"load_{s}" for s in assets.REGISTRY_SOURCES)
 
 
 def test_parsing_does_no_work(parsed: dict[str, Any]) -> None:
@@ -190,7 +182,7 @@ def test_asset_sources_match_ingest() -> None:
 
 
 def test_asset_names_and_uris_are_unique_and_stable() -> None:
-    all_assets = [*assets.RAW_ASSETS.values(), assets.REGISTRY_STATE_ASSET]
+    all_assets = [*assets.RAW_ASSETS.values(), assets.MARTS_ASSET, assets.VALIDATION_ASSET]
     assert len({a.name for a in all_assets}) == len(all_assets)
     assert len({a.uri for a in all_assets}) == len(all_assets)
     assert assets.raw_asset("calls").name == "raw.calls"

@@ -120,7 +120,7 @@ def test_dag_settings(without_manifest: dict[str, Any]) -> None:
     assert dag["params"] == ["warehouse"]
     expected = sorted(a.name for a in assets.INGESTION_ASSETS)
     assert dag["schedule"] == expected
-    assert "registry.state" in expected and "raw.calls" in expected
+    assert "raw.registry_us_national" in expected and "raw.calls" in expected
 
 
 @pytest.mark.quick
@@ -233,7 +233,6 @@ def transformed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     generate(Path(settings.landing), 7, 500)
     for source in ingest.ALL_SOURCES:
         ingest.ingest_source(settings, source)
-    ingest.build_registry_state(settings)
     ensure_airflow(settings)
     run_dag(DAG_ID, settings)
     return settings

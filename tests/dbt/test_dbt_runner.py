@@ -267,7 +267,6 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     )
     for source in ingest.ALL_SOURCES:
         ingest.ingest_source(settings, source)
-    ingest.build_registry_state(settings)
     started = time.monotonic()
     result = dbt_runner.dbt_build(settings)
     print(f"\n{result} (wall {time.monotonic() - started:.1f} s)")

@@ -31,7 +31,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str,
     )
     for source in ingest.ALL_SOURCES:
         ingest.ingest_source(settings, source)
-    ingest.build_registry_state(settings)
     dbt_runner.dbt_build(settings)
     planted = json.loads((report.out / "_generator" / "planted.json").read_text())
     return settings, planted

@@ -86,7 +86,6 @@ def test_s3_landing_loads_detects_changes_and_reruns_idempotently(
 
     for source in ingest.ALL_SOURCES:
         ingest.ingest_source(settings, source)
-    ingest.build_registry_state(settings)
 
     manifest = _rows(
         settings,
@@ -102,10 +101,11 @@ def test_s3_landing_loads_detects_changes_and_reruns_idempotently(
     assert all(read == loaded + quarantined for _, _, read, loaded, quarantined in manifest)
     assert manifest[0][1:] == ("partial", 2, 1, 1)
     assert _rows(
-        settings, "select e164, listed_to is null from registry.membership order by 1"
+        settings, "select list_kind, e164, action from raw.registry_entries order by all"
     ) == [
-        ("+14155550101", True),
-        ("+14155550102", False),
+        ("changes", "+14155550102", "D"),
+        ("full", "+14155550101", "L"),
+        ("full", "+14155550102", "L"),
     ]
 
     before = _snapshot(settings)

@@ -401,45 +401,6 @@ def test_registry_files_load_in_every_contract_format(zone):
     ]
 
 
-def test_registry_membership_is_point_in_time(zone):
-    landing, settings = zone
-    _registry_files(landing)
-    _load(settings, *ingest.REGISTRY_SOURCES)
-
-    counts = ingest.build_registry_state(settings)
-
-    assert counts["membership"] > 0
-    membership = _query(
-        settings,
-        "select e164, listed_from, listed_to from registry.membership"
-        " where registry = 'us_national' order by all",
-    )
-    d = dt.date
-    assert membership == [
-        # listed by the first snapshot, deleted on the 10th, back with the 20th's
-        ("+14155550101", d(2026, 9, 1), d(2026, 9, 10)),
-        ("+14155550101", d(2026, 9, 20), None),
-        ("+14155550102", d(2026, 9, 1), d(2026, 9, 20)),  # dropped by the next snapshot
-        ("+14155550103", d(2026, 9, 10), None),  # added, then kept by the snapshot
-        ("+14155550104", d(2026, 9, 1), d(2026, 9, 20)),
-        ("+14155550105", d(2026, 9, 1), d(2026, 9, 20)),  # same-day change after snapshot
-    ]
-    history = _query(
-        settings,
-        "select day, newest_file_date, newest_file_kinds, latest_full_date, age_days"
-        " from registry.load_history where registry = 'us_national'"
-        " and day in ('2026-09-01', '2026-09-15', '2026-09-20') order by day",
-    )
-    assert history == [
-        (d(2026, 9, 1), d(2026, 9, 1), "full+changes", d(2026, 9, 1), 0),
-        (d(2026, 9, 15), d(2026, 9, 10), "changes", d(2026, 9, 1), 5),
-        (d(2026, 9, 20), d(2026, 9, 20), "full", d(2026, 9, 20), 0),
-    ]
-    assert _query(
-        settings, "select count(*) from registry.load_history where registry = 'uk_ctps'"
-    ) == [(0,)]
-
-
 def test_every_manifest_row_reconciles_and_phone_values_are_normalized(zone):
     landing, settings = zone
     _registry_files(landing)

@@ -25,7 +25,7 @@ country_registries as (
 
 membership as (
 
-    select registry, e164, listed_from, listed_to from {{ ref('stg_registry__membership') }}
+    select registry, e164, listed_from, listed_to from {{ ref('int_dnc_registry_membership') }}
 
 ),
 
