@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/plugins
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 
-.PHONY: setup demo run docs test test-quick lint bench lock clean
+.PHONY: setup demo run docs test test-quick lint bench bench-scale lock clean
 
 setup: $(INSTALLED)  ## Create .venv from the lock and prepare Airflow's home
 	$(PY) -m voice_compliance init
@@ -39,6 +39,9 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)  ## Phone-number normalization: vectorized vs phonenumbers per row
 	$(PY) benchmarks/bench_phones.py
+
+bench-scale: $(INSTALLED)  ## Scale benchmark: SIZE=small|250k|1M|national landing zone, bare scan, every DAG, one-day increment
+	$(PY) benchmarks/bench_scale.py --size $(or $(SIZE),small) $(BENCH_ARGS)
 
 lock:  ## Recompile requirements.lock from requirements.txt
 	$(VENV)/bin/uv pip compile requirements.txt --python-version 3.11 -o requirements.lock
