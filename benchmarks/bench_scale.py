@@ -377,6 +377,9 @@ def _machine() -> dict[str, Any]:
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True, check=False).stdout.strip()
+    if not commit and (REPO / ".bench-commit").exists():
+        # A snapshot made with `git archive` (see docs/performance.md) records its commit here.
+        commit = (REPO / ".bench-commit").read_text().strip()
     return {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
             "python": platform.python_version(), "duckdb": duckdb.__version__,
             "platform": platform.platform(), "commit": commit,
