@@ -30,16 +30,23 @@ from voice_compliance.loading.sources import Column
 # reading a file with it as the delimiter yields one column per physical line.
 _LINE_DELIM = "\\x01"
 _MAX_LINE_SIZE = 16 * 1024 * 1024
-_IS_OBJECT = """coalesce(
+LINE_READER = f"""columns = {{'text': 'VARCHAR'}}, header = false, auto_detect = false,
+    delim = e'{_LINE_DELIM}', quote = '', escape = '', strict_mode = false,
+    max_line_size = {_MAX_LINE_SIZE}"""
+"""``read_csv`` options that read every physical line as one ``text`` column."""
+CSV_DIALECT = f"""header = true, auto_detect = false,
+    delim = ',', quote = '"', escape = '"', max_line_size = {_MAX_LINE_SIZE}"""
+"""``read_csv`` options for contract CSV files (explicit dialect, no sniffing)."""
+IS_JSON_OBJECT = """coalesce(
     case when json_valid("text") then json_type("text") end = 'OBJECT', false)"""
 _NO_RECORDS = "select null::bigint as _line, null::varchar as _raw, null::json as rec where false"
 
 
-def _quote(identifier: str) -> str:
+def quote_ident(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _literal(value: str) -> str:
+def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -77,10 +84,7 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute(
         f"""
         create temp table _lines_raw as
-        select "text" from read_csv({_literal(str(path))},
-            columns = {{'text': 'VARCHAR'}}, header = false, auto_detect = false,
-            delim = e'{_LINE_DELIM}', quote = '', escape = '', strict_mode = false,
-            max_line_size = {_MAX_LINE_SIZE},
+        select "text" from read_csv({literal(str(path))}, {LINE_READER},
             store_rejects = true, rejects_table = '_lines_rej', rejects_scan = '_lines_scan')
         """
     )
@@ -139,7 +143,7 @@ def read_header(path: Path) -> list[str] | None:
     return [name.strip().lower() for name in row]
 
 
-def _unique(names: list[str]) -> list[str]:
+def unique_names(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
     for index, name in enumerate(names):
@@ -159,33 +163,21 @@ def stage_csv(
     DuckDB's reader (explicit dialect, no sniffing), records of the wrong
     width or with bad encoding land in its rejects table.
     """
-    names = _unique(header)
-    spec = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
+    names = unique_names(header)
+    spec = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
     con.execute(
         f"""
         create temp table _csv as
-        select * from read_csv({_literal(str(path))},
-            columns = {{{spec}}}, header = true, auto_detect = false,
-            delim = ',', quote = '"', escape = '"', max_line_size = {_MAX_LINE_SIZE},
+        select * from read_csv({literal(str(path))},
+            columns = {{{spec}}}, {CSV_DIALECT},
             store_rejects = true, rejects_table = '_csv_rej', rejects_scan = '_csv_scan')
         """
     )
     _number_csv_records(con, names)
-    declared = {c.name for c in columns}
-    extras = [n for n in names if n not in declared]
-    extra_sql = (
-        "json_object(" + ", ".join(f"{_literal(n)}, c.{_quote(n)}" for n in extras) + ")"
-        if extras
-        else "null::json"
-    )
-    selected = ", ".join(
-        (f"c.{_quote(c.name)}" if c.name in names else "null::varchar") + f" as {_quote(c.name)}"
-        for c in columns
-    )
     con.execute(
         f"""
         create temp table _stage as
-        select n._line, n._raw, {selected}, {extra_sql} as _extra
+        select n._line, n._raw, {csv_record_fields(columns, names)}
         from (select *, rowid - (select min(rowid) from _csv) + 1 as k from _csv) as c
         join _csv_numbers as n using (k)
         """
@@ -202,6 +194,24 @@ def stage_csv(
         having coalesce(trim(any_value(r.csv_line)), '') <> ''
         """
     )
+
+
+def csv_record_fields(columns: tuple[Column, ...], names: list[str]) -> str:
+    """SQL selecting the declared columns and ``_extra`` from a CSV record ``c``
+    whose file has the (unique) column ``names``."""
+    declared = {c.name for c in columns}
+    extras = [n for n in names if n not in declared]
+    extra_sql = (
+        "json_object(" + ", ".join(f"{literal(n)}, c.{quote_ident(n)}" for n in extras) + ")"
+        if extras
+        else "null::json"
+    )
+    selected = ", ".join(
+        (f"c.{quote_ident(c.name)}" if c.name in names else "null::varchar")
+        + f" as {quote_ident(c.name)}"
+        for c in columns
+    )
+    return f"{selected}, {extra_sql} as _extra"
 
 
 def _number_csv_records(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
@@ -229,7 +239,7 @@ def _number_csv_records(con: duckdb.DuckDBPyConnection, names: list[str]) -> Non
     assert counts is not None
     if counts[0] == counts[1]:
         return
-    fields = " || ',' || ".join(f"coalesce({_quote(n)}, '')" for n in names)
+    fields = " || ',' || ".join(f"coalesce({quote_ident(n)}, '')" for n in names)
     con.execute("drop table _csv_numbers")
     con.execute(
         f"""
@@ -256,7 +266,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...]) -> 
         select line_number, "text", 'invalid JSON: not a JSON object'
         from _lines
         where coalesce(trim("text"), '') <> ''
-          and not {_IS_OBJECT}
+          and not {IS_JSON_OBJECT}
         """
     )
     _stage_json_records(
@@ -267,7 +277,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...]) -> 
             case when json_valid("text") then "text" end::json as rec
         from _lines
         where coalesce(trim("text"), '') <> ''
-          and {_IS_OBJECT}
+          and {IS_JSON_OBJECT}
         """,
     )
 
@@ -282,7 +292,7 @@ def stage_json_page(
     """
     try:
         con.execute(
-            f"create temp table _page as select content from read_text({_literal(str(path))})"
+            f"create temp table _page as select content from read_text({literal(str(path))})"
         )
     except duckdb.Error as exc:
         con.execute(
@@ -326,21 +336,32 @@ def stage_json_page(
     return int(count[0]) if count else 0
 
 
-def _stage_json_records(
-    con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...], records_sql: str
-) -> None:
+def json_records(columns: tuple[Column, ...], records_sql: str, keep: str) -> str:
+    """SQL turning JSON records (a ``rec`` column) into staged rows.
+
+    Selects ``keep`` (other columns of ``records_sql``), one VARCHAR per
+    declared column and ``_extra``. All declared fields come from one
+    multi-path ``json_extract_string``: it parses each record once, where a
+    ``->>`` per field would parse it once per field.
+    """
+    paths = "[" + ", ".join(literal(f'$."{c.name}"') for c in columns) + "]"
+    selected = ", ".join(
+        f"_vc_fields[{i + 1}] as {quote_ident(c.name)}" for i, c in enumerate(columns)
+    )
     # json_merge_patch with nulls deletes the declared keys: what remains are
     # the fields the contract does not use, kept in the raw layer.
     drop_keys = "{" + ", ".join(f'"{c.name}": null' for c in columns) + "}"
-    selected = ", ".join(f"rec->>{_literal(c.name)} as {_quote(c.name)}" for c in columns)
-    con.execute(
-        f"""
-        create temp table _stage as
-        select _line, _raw, {selected},
-            nullif(json_merge_patch(rec, {_literal(drop_keys)}), '{{}}')::json as _extra
-        from ({records_sql})
-        """
-    )
+    extra = f"nullif(json_merge_patch(rec, {literal(drop_keys)}), '{{}}')::json"
+    return f"""
+        select {keep}, {selected}, {extra} as _extra
+        from (select *, json_extract_string(rec, {paths}) as _vc_fields from ({records_sql}))
+    """
+
+
+def _stage_json_records(
+    con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...], records_sql: str
+) -> None:
+    con.execute(f"create temp table _stage as {json_records(columns, records_sql, '_line, _raw')}")
 
 
 def stage_registry_lines(
@@ -351,27 +372,12 @@ def stage_registry_lines(
     ``e164_sql`` turns the captured number field (a column named ``number``)
     into E.164. Lines that match neither contract format are rejected.
     """
-    if registry in ("us_national", "ca_dncl"):
-        number = r"(\d{3}\s*,?\s*\d{7})"
-    else:
-        number = r"(0[0-9 ]{8,14}[0-9])"
-    if list_kind == "full":
-        pattern = rf"^\s*{number}\s*$"
-    else:
-        pattern = rf"^\s*{number}\s*,\s*([AaDd])\s*(?:,(.*))?$"
-    regex = _literal(pattern)
-    if list_kind == "changes":
-        action = f'upper(regexp_extract("text", {regex}, 2))'
-        extra = f"""nullif(regexp_extract("text", {regex}, 3), '')"""
-    else:
-        action, extra = "'L'", "null::varchar"
     con.execute(
         f"""
         create temp table _stage as
         with parsed as (
             select line_number as _line, "text" as _raw,
-                regexp_extract("text", {regex}, 1) as number,
-                {action} as action, {extra} as extra
+                {registry_line_fields(registry, list_kind)}
             from _lines
             where coalesce(trim("text"), '') <> ''
         )
@@ -387,3 +393,25 @@ def stage_registry_lines(
         """
     )
     con.execute("delete from _stage where e164 is null")
+
+
+def registry_line_fields(registry: str, list_kind: str) -> str:
+    """SQL parsing a registry line ``"text"`` into ``number, action, extra``.
+
+    ``number`` is empty when the line matches neither contract format.
+    """
+    if registry in ("us_national", "ca_dncl"):
+        number = r"(\d{3}\s*,?\s*\d{7})"
+    else:
+        number = r"(0[0-9 ]{8,14}[0-9])"
+    if list_kind == "full":
+        pattern = rf"^\s*{number}\s*$"
+    else:
+        pattern = rf"^\s*{number}\s*,\s*([AaDd])\s*(?:,(.*))?$"
+    regex = literal(pattern)
+    if list_kind == "changes":
+        action = f'upper(regexp_extract("text", {regex}, 2))'
+        extra = f"""nullif(regexp_extract("text", {regex}, 3), '')"""
+    else:
+        action, extra = "'L'", "null::varchar"
+    return f"""regexp_extract("text", {regex}, 1) as number, {action} as action, {extra} as extra"""

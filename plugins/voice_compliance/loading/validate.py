@@ -56,17 +56,28 @@ def sql_type(column: Column) -> str:
     }.get(column.kind, "varchar")
 
 
-def reason_expr(columns: tuple[Column, ...]) -> str:
-    """SQL yielding every reason a staged record ``s`` cannot load, or NULL."""
+def typed_name(column: Column) -> str:
+    """The column that holds ``typed_expr(column)`` once computed (see ``reason_expr``)."""
+    return _q(f"_vc_typed_{column.name}")
+
+
+def reason_expr(columns: tuple[Column, ...], *, precomputed: bool = False) -> str:
+    """SQL yielding every reason a staged record ``s`` cannot load, or NULL.
+
+    With ``precomputed``, the typed values are read from ``s``'s
+    ``typed_name`` columns instead of being parsed again (timestamp parsing
+    is the costly part of checking a record).
+    """
     checks = []
     for column in columns:
         v = _text(column)
+        typed = f"s.{typed_name(column)}" if precomputed else typed_expr(column)
         if column.required:
             checks.append(f"case when {v} is null then 'missing {column.name}' end")
         if column.kind != "text":
             what = "unknown" if column.kind == "enum" else "unparseable"
             checks.append(
-                f"case when {v} is not null and ({typed_expr(column)}) is null"
+                f"case when {v} is not null and ({typed}) is null"
                 f" then '{what} {column.name}: ' || left({v}, 80) end"
             )
         if column.kind in ("integer", "number") and column.name in (
@@ -74,5 +85,5 @@ def reason_expr(columns: tuple[Column, ...]) -> str:
             "queue_time",
             "cps_allotted",
         ):
-            checks.append(f"case when ({typed_expr(column)}) < 0 then 'negative {column.name}' end")
+            checks.append(f"case when ({typed}) < 0 then 'negative {column.name}' end")
     return "nullif(concat_ws('; ', " + ", ".join(checks) + "), '')"
