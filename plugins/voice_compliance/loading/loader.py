@@ -1,10 +1,18 @@
-"""Load landing files into the raw layer, one file per transaction.
+"""Load landing files into the raw layer, a batch of files per transaction.
 
 For every file of a source: skip it when its fingerprint (or, failing that,
 its checksum) is the one already loaded; otherwise stage it, type and check
 its records, replace whatever an earlier version of the same file loaded, and
 write its manifest row. Rows read = rows loaded + rows quarantined, always:
 the load refuses to commit otherwise.
+
+Small files are loaded in batches (``batches``): a fixed cost per statement
+paid once per batch instead of once per file. Batches are bounded by
+decompressed bytes and by file count, so memory stays bounded. Files the
+batch readers do not handle (unreadable, unrecognized, empty, truncated,
+headerless, or odd in another way) take the per-file path below, which is
+the reference behaviour; so does every file of a batch whose statements fail,
+after the batch is split in halves down to single files.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -25,33 +33,39 @@ from voice_compliance.landing import (
     cleanup,
     materialize,
 )
-from voice_compliance.loading import staging
+from voice_compliance.loading import batch_staging, staging
+from voice_compliance.loading.batch_staging import StagedFile
+from voice_compliance.loading.batches import PendingFile, load_batch
+from voice_compliance.loading.results import FileResult, ReconciliationError
 from voice_compliance.loading.sources import Source
 from voice_compliance.loading.validate import reason_expr, sql_type, typed_expr
 from voice_compliance.phones.vectorized import registry_e164_sql
 
+__all__ = [
+    "BATCH_BYTES",
+    "BATCH_FILES",
+    "FileResult",
+    "ReconciliationError",
+    "ensure_raw_table",
+    "file_id",
+    "load_source",
+]
+
 log = logging.getLogger(__name__)
+
+BATCH_BYTES = 256 * 1024 * 1024
+"""Default cap on a batch's decompressed bytes (what DuckDB reads at once)."""
+
+BATCH_FILES = 500
+"""Default cap on a batch's file count; 1 loads every file on its own."""
 
 _FILE_COLUMNS = (
     "_extra json, _file_id varchar not null, _source_file varchar not null,"
     " _source_line bigint, _loaded_at timestamptz not null"
 )
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """The outcome of loading one landing file."""
-
-    key: str
-    status: str
-    rows_read: int
-    rows_loaded: int
-    rows_quarantined: int
-    skipped: bool = False
-
-
-class ReconciliationError(RuntimeError):
-    """Rows read did not equal rows loaded plus rows quarantined."""
+# DuckDB expands these in file names passed to its readers; such files are
+# read on their own (as before) rather than risk a glob in a file list.
+_GLOB_CHARACTERS = frozenset("*?[]{}")
 
 
 def file_id(uri: str) -> str:
@@ -79,51 +93,162 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, source: Source) -> None:
 
 
 def load_source(
-    con: duckdb.DuckDBPyConnection, zone: LandingZone, source: Source, work_dir: Path
+    con: duckdb.DuckDBPyConnection,
+    zone: LandingZone,
+    source: Source,
+    work_dir: Path,
+    *,
+    batch_bytes: int = BATCH_BYTES,
+    batch_files: int = BATCH_FILES,
 ) -> list[FileResult]:
-    """Load every new or changed file of ``source``; return one result per file."""
+    """Load every new or changed file of ``source``; return one result per file.
+
+    ``batch_bytes`` and ``batch_files`` bound each batch (decompressed bytes,
+    file count); ``batch_files=1`` loads file by file.
+    """
     ensure_raw_table(con, source)
-    results = []
-    for obj in zone.list(source.prefix):
-        results.append(_load_object(con, zone, source, obj, work_dir))
-    return results
+    objects = zone.list(source.prefix)
+    previous = _manifest_rows(con, [file_id(o.uri) for o in objects])
+    results: dict[str, FileResult] = {}
+    batch: list[PendingFile] = []
+    batch_size = 0
+    for obj in objects:
+        pending = _prepare(con, zone, source, obj, previous.get(file_id(obj.uri)), work_dir)
+        if isinstance(pending, FileResult):
+            results[obj.key] = pending
+            continue
+        staged = _batchable(source, pending, batch_files)
+        if staged is None:
+            try:
+                results[obj.key] = _logged(_load_file(con, source, *pending))
+            finally:
+                cleanup(pending[1])
+            continue
+        batch.append(PendingFile(obj, pending[1], pending[2], pending[3], pending[4], staged))
+        batch_size += pending[1].path.stat().st_size
+        if len(batch) >= batch_files or batch_size >= batch_bytes:
+            _flush(con, source, batch, results)
+            batch, batch_size = [], 0
+    _flush(con, source, batch, results)
+    return [results[o.key] for o in objects]
 
 
-def _manifest_row(con: duckdb.DuckDBPyConnection, fid: str) -> tuple[str, str, int] | None:
-    row = con.execute(
-        "select fingerprint, checksum, load_count from compliance.load_manifest where file_id = ?",
-        [fid],
-    ).fetchone()
-    return (row[0], row[1], row[2]) if row else None
+_Prepared = tuple[LandedObject, MaterializedFile, str, int, dict[str, str]]
 
 
-def _load_object(
+def _manifest_rows(
+    con: duckdb.DuckDBPyConnection, fids: list[str]
+) -> dict[str, tuple[str, str, int]]:
+    """Fingerprint, checksum and load count of every listed file already loaded."""
+    rows = con.execute(
+        "select file_id, fingerprint, checksum, load_count from compliance.load_manifest"
+        " where file_id in (select unnest(?::varchar[]))",
+        [fids],
+    ).fetchall()
+    return {str(r[0]): (r[1], r[2], r[3]) for r in rows}
+
+
+def _prepare(
     con: duckdb.DuckDBPyConnection,
     zone: LandingZone,
     source: Source,
     obj: LandedObject,
+    previous: tuple[str, str, int] | None,
     work_dir: Path,
-) -> FileResult:
+) -> FileResult | _Prepared:
+    """Skip an unchanged file (its result), or materialize it for loading."""
     fid = file_id(obj.uri)
-    previous = _manifest_row(con, fid)
     if previous and previous[0] == obj.fingerprint:
         return FileResult(obj.key, "unchanged", 0, 0, 0, skipped=True)
     mat = materialize(zone, obj, work_dir)
-    try:
-        if previous and previous[1] == mat.sha256:
-            # Touched but identical (a re-upload, a copy): nothing to reload.
-            con.execute(
-                "update compliance.load_manifest set fingerprint = ? where file_id = ?",
-                [obj.fingerprint, fid],
-            )
-            return FileResult(obj.key, "unchanged", 0, 0, 0, skipped=True)
-        load_count = previous[2] + 1 if previous else 1
-        result = _load_file(con, source, obj, mat, fid, load_count)
-    finally:
+    if previous and previous[1] == mat.sha256:
+        # Touched but identical (a re-upload, a copy): nothing to reload.
         cleanup(mat)
+        con.execute(
+            "update compliance.load_manifest set fingerprint = ? where file_id = ?",
+            [obj.fingerprint, fid],
+        )
+        return FileResult(obj.key, "unchanged", 0, 0, 0, skipped=True)
+    load_count = previous[2] + 1 if previous else 1
+    match = source.matches(obj.key)
+    partitions = match.groupdict() if match else {}
+    return obj, mat, fid, load_count, partitions
+
+
+def _batchable(source: Source, prepared: _Prepared, batch_files: int) -> StagedFile | None:
+    """How the batch readers see the file, or None when it must load on its own."""
+    obj, mat, fid, _, partitions = prepared
+    if batch_files <= 1 or source.matches(obj.key) is None or mat.error or mat.truncated:
+        return None
+    path = str(mat.path)
+    if _GLOB_CHARACTERS & set(path) or not mat.path.exists() or mat.path.stat().st_size == 0:
+        return None
+    values = tuple(partitions[p] for p in source.partition_columns)
+    key = obj.key.removesuffix(".gz")
+    if source.format == "registry":
+        try:
+            dt.date.fromisoformat(partitions["effective_date"])
+        except ValueError:
+            return None
+        return StagedFile(fid, path, obj.uri, "registry", values)
+    if source.format == "calls" and key.endswith(".json"):
+        return StagedFile(fid, path, obj.uri, "page", values)
+    if key.endswith(".jsonl"):
+        return StagedFile(fid, path, obj.uri, "jsonl", values)
+    header = staging.read_header(mat.path)
+    if header is None or not batch_staging.csv_header_fits(header):
+        return None
+    return StagedFile(fid, path, obj.uri, "csv", values, tuple(header))
+
+
+def _flush(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    batch: list[PendingFile],
+    results: dict[str, FileResult],
+) -> None:
+    """Load a batch, then delete its materialized files."""
+    if not batch:
+        return
+    try:
+        _run_batch(con, source, batch, results)
+    finally:
+        batch_staging.clear(con)
+        for pending in batch:
+            cleanup(pending.mat)
+
+
+def _run_batch(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    batch: Sequence[PendingFile],
+    results: dict[str, FileResult],
+) -> None:
+    try:
+        loaded, alone = load_batch(con, source, batch)
+    except (duckdb.Error, ReconciliationError) as exc:
+        if len(batch) == 1:
+            loaded, alone = [], list(batch)
+        else:
+            # Isolate the file(s) the statement chokes on: halves, down to
+            # single files, which then take the per-file path.
+            log.warning("batch of %s %s files failed, splitting: %s", len(batch), source.name, exc)
+            middle = len(batch) // 2
+            _run_batch(con, source, batch[:middle], results)
+            _run_batch(con, source, batch[middle:], results)
+            return
+    for result in loaded:
+        results[result.key] = _logged(result)
+    for p in alone:
+        results[p.obj.key] = _logged(
+            _load_file(con, source, p.obj, p.mat, p.fid, p.load_count, p.partitions)
+        )
+
+
+def _logged(result: FileResult) -> FileResult:
     log.info(
         "loaded %s: %s read, %s loaded, %s quarantined (%s)",
-        obj.key,
+        result.key,
         result.rows_read,
         result.rows_loaded,
         result.rows_quarantined,
@@ -139,12 +264,12 @@ def _load_file(
     mat: MaterializedFile,
     fid: str,
     load_count: int,
+    partitions: dict[str, str],
 ) -> FileResult:
     # Staging uses temporary tables outside the transaction; only the swap of
     # this file's rows and its manifest row is atomic.
     staging.reset(con)
     match = source.matches(obj.key)
-    partitions = match.groupdict() if match else {}
     notes: list[str] = []
     if match is None:
         status_hint = "unrecognized"

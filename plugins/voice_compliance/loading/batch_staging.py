@@ -1,0 +1,410 @@
+"""Read a batch of materialized landing files into keyed temporary tables.
+
+The batch counterpart of ``staging``: the same DuckDB readers with the same
+options, but each runs once over a list of files (``filename = ...``) instead
+of once per file, so a batch of small files costs a few statements. Every
+table carries ``_fid`` (the file's id) and keeps per-file line numbers:
+
+- ``_bfiles(_fid, _path, uri, <partition columns>)``: the files of the batch;
+- ``_bstage``: one row per record read (``_fid, _line, _raw`` and the
+  source's fields, as ``staging`` leaves them in ``_stage``);
+- ``_bstage_rejects(_fid, _line, _raw, reason)``: records not read at all.
+
+Only the common shapes are handled here. A file that needs one of the rarer
+per-file paths (a JSON page that is not valid UTF-8 or has no ``calls``
+array, a CSV whose records span lines) is reported back so the caller loads
+it on its own with ``staging``; its rows are removed from the batch tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from voice_compliance.loading.sources import Column
+from voice_compliance.loading.staging import (
+    CSV_DIALECT,
+    IS_JSON_OBJECT,
+    LINE_READER,
+    csv_record_fields,
+    json_records,
+    literal,
+    quote_ident,
+    registry_line_fields,
+    unique_names,
+)
+
+_TABLES = (
+    "_bfiles",
+    "_bstage",
+    "_bstage_rejects",
+    "_bchecked",
+    "_blines",
+    "_blines_raw",
+    "_blines_rej",
+    "_blines_scan",
+    "_bcsv",
+    "_bcsv_raw",
+    "_bcsv_rej",
+    "_bcsv_scan",
+    "_bcsv_numbers",
+    "_bcsv_alone",
+    "_bpage",
+    "_bpage_items",
+)
+# Named so that no contract or extra CSV column can collide with it.
+_PATH_COLUMN = "_vc_batch_path"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """One file of a batch, as the batch readers need it."""
+
+    fid: str
+    path: str
+    uri: str
+    kind: str
+    """``page`` (Twilio list page), ``jsonl``, ``csv`` or ``registry``."""
+    partitions: tuple[str, ...]
+    """Values of the source's partition columns, in declaration order."""
+    header: tuple[str, ...] = ()
+    """CSV only: the header's column names, as ``staging.read_header`` gives them."""
+
+
+def _path_list(files: Sequence[StagedFile]) -> str:
+    return "[" + ", ".join(literal(f.path) for f in files) + "]"
+
+
+def _of_kind(kind: str) -> str:
+    # A semi-join on the small file table; a literal IN list of hundreds of
+    # ids would be compared row by row.
+    return f"_fid in (select _fid from _bfiles where kind = '{kind}')"
+
+
+def csv_header_fits(header: Sequence[str]) -> bool:
+    """Whether a CSV header can be read in a batch (no clash with the batch's path column)."""
+    return not any(name.startswith("_vc_") for name in unique_names(list(header)))
+
+
+def clear(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every batch table (frees their memory between batches)."""
+    for table in _TABLES:
+        con.execute(f"drop table if exists {table}")
+
+
+def reset(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[StagedFile],
+    partition_columns: tuple[str, ...],
+    stage_columns: str,
+) -> None:
+    """Drop what a previous batch left; create ``_bfiles``, ``_bstage``, ``_bstage_rejects``.
+
+    ``stage_columns`` is the DDL of ``_bstage``'s columns after ``_fid, _line, _raw``.
+    """
+    clear(con)
+    parts = "".join(
+        f", unnest(${i + 5}::varchar[]) as {quote_ident(p)}"
+        for i, p in enumerate(partition_columns)
+    )
+    # One statement for the whole list: unnest zips the parallel arrays.
+    con.execute(
+        f"""
+        create temp table _bfiles as
+        select unnest($1::varchar[]) as _fid, unnest($2::varchar[]) as _path,
+            unnest($3::varchar[]) as uri, unnest($4::varchar[]) as kind{parts}
+        """,
+        [
+            [f.fid for f in files],
+            [f.path for f in files],
+            [f.uri for f in files],
+            [f.kind for f in files],
+            *([f.partitions[i] for f in files] for i in range(len(partition_columns))),
+        ],
+    )
+    con.execute(
+        "create temp table _bstage_rejects (_fid varchar, _line bigint, _raw varchar,"
+        " reason varchar)"
+    )
+    con.execute(
+        f"create temp table _bstage (_fid varchar, _line bigint, _raw varchar, {stage_columns})"
+    )
+
+
+def record_columns_ddl(columns: tuple[Column, ...]) -> str:
+    """``_bstage`` columns for CSV and Call records: every field VARCHAR, then ``_extra``."""
+    return "".join(f"{quote_ident(c.name)} varchar, " for c in columns) + "_extra json"
+
+
+REGISTRY_COLUMNS_DDL = "action varchar, extra varchar, e164 varchar"
+
+
+def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile]) -> None:
+    """Create ``_blines(_fid, line_number, text)``: every physical line of ``files``.
+
+    Same reader and numbering as ``staging.read_lines``, per file: DuckDB
+    keeps insertion order, so within a file rowid order is line order, and
+    rejected lines (invalid UTF-8, oversized) leave gaps that are filled the
+    same way. Rejected lines go to ``_bstage_rejects``.
+    """
+    con.execute(
+        f"""
+        create temp table _blines_raw as
+        select "text", {_PATH_COLUMN} as _path
+        from read_csv({_path_list(files)}, {LINE_READER}, filename = '{_PATH_COLUMN}',
+            store_rejects = true, rejects_table = '_blines_rej', rejects_scan = '_blines_scan')
+        """
+    )
+    con.execute(
+        """
+        create temp table _blines as
+        with kept as (
+            select _path, "text",
+                row_number() over (partition by _path order by rowid) as k
+            from _blines_raw
+        ),
+        rejected as (
+            select distinct s.file_path as _path, r.line
+            from _blines_rej as r join _blines_scan as s using (scan_id, file_id)
+        ),
+        -- Only files with rejected lines need the gap-filling numbering;
+        -- everywhere else the k-th line read is line k.
+        totals as (
+            select _path, (select count(*) from kept where kept._path = b._path)
+                + count(*) as n
+            from rejected as b group by _path
+        ),
+        slots as (
+            select t._path, r.i as line_number,
+                row_number() over (partition by t._path order by r.i) as k
+            from totals as t, range(1, t.n + 1) as r(i)
+            where not exists (
+                select 1 from rejected as x where x._path = t._path and x.line = r.i)
+        )
+        select f._fid, coalesce(s.line_number, kept.k) as line_number,
+            rtrim(kept."text", e'\\r') as "text"
+        from kept
+        join _bfiles as f on f._path = kept._path
+        left join slots as s on s._path = kept._path and s.k = kept.k
+        """
+    )
+    con.execute(
+        """
+        insert into _bstage_rejects
+        select f._fid, r.line, string_agg(distinct r.csv_line, ' '), 'invalid text: '
+            || string_agg(distinct case when r.error_type = 'INVALID ENCODING'
+                then 'not valid UTF-8' else lower(r.error_type) end, ', ')
+        from _blines_rej as r
+        join _blines_scan as s using (scan_id, file_id)
+        join _bfiles as f on f._path = s.file_path
+        group by f._fid, r.line
+        """
+    )
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[StagedFile],
+    columns: tuple[Column, ...],
+) -> list[str]:
+    """Stage every CSV file of the batch; return the ids of files to load alone.
+
+    One read per distinct header (the header fixes the reader's schema), each
+    appending to one table in the staged shape, so the numbering and checks
+    that follow run once for the batch. Records are numbered as in
+    ``staging``: the non-blank lines after the header that neither reader
+    rejected, in order. A file whose record count differs (a quoted field
+    spanning lines) is handed back to the per-file path, which rebuilds such
+    records' text.
+    """
+    con.execute(f"create temp table _bcsv_raw (_path varchar, {record_columns_ddl(columns)})")
+    groups: dict[tuple[str, ...], list[StagedFile]] = {}
+    for f in files:
+        groups.setdefault(f.header, []).append(f)
+    for header, group in groups.items():
+        names = unique_names(list(header))
+        spec = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
+        # Insertion order is file order, so rowid later numbers each file's records.
+        con.execute(
+            f"""
+            insert into _bcsv_raw
+            select c.{_PATH_COLUMN}, {csv_record_fields(columns, names)}
+            from read_csv({_path_list(group)}, columns = {{{spec}}}, {CSV_DIALECT},
+                filename = '{_PATH_COLUMN}', store_rejects = true,
+                rejects_table = '_bcsv_rej', rejects_scan = '_bcsv_scan') as c
+            """
+        )
+    con.execute(
+        """
+        create temp table _bcsv as
+        select f._fid, c.* exclude (_path, rowid),
+            row_number() over (partition by f._fid order by c.rowid) as _vc_k
+        from (select *, rowid from _bcsv_raw) as c
+        join _bfiles as f on f._path = c._path
+        """
+    )
+    con.execute("drop table _bcsv_raw")
+    con.execute(
+        f"""
+        create temp table _bcsv_numbers as
+        with rejected as (
+            select f._fid, r.line
+            from _bcsv_rej as r
+            join _bcsv_scan as s using (scan_id, file_id)
+            join _bfiles as f on f._path = s.file_path
+        )
+        select l._fid, l.line_number as _line, l."text" as _raw,
+            row_number() over (partition by l._fid order by l.line_number) as k
+        from _blines as l
+        where l.{_of_kind("csv")}
+          and l.line_number > 1 and coalesce(trim(l."text"), '') <> ''
+          and not exists (select 1 from rejected as r
+                          where r._fid = l._fid and r.line = l.line_number)
+          and not exists (select 1 from _bstage_rejects as x
+                          where x._fid = l._fid and x._line = l.line_number)
+        """
+    )
+    con.execute(
+        """
+        create temp table _bcsv_alone as
+        select f._fid
+        from _bfiles as f
+        left join (select _fid, count(*) as n from _bcsv group by _fid) as c using (_fid)
+        left join (select _fid, count(*) as n from _bcsv_numbers group by _fid) as l
+            using (_fid)
+        where f.kind = 'csv' and coalesce(c.n, 0) <> coalesce(l.n, 0)
+        """
+    )
+    names = ", ".join(quote_ident(c.name) for c in columns)
+    con.execute(
+        f"""
+        insert into _bstage
+        select n._fid, n._line, n._raw, {names}, c._extra
+        from _bcsv as c join _bcsv_numbers as n on n._fid = c._fid and n.k = c._vc_k
+        where c._fid not in (select _fid from _bcsv_alone)
+        """
+    )
+    con.execute(
+        """
+        insert into _bstage_rejects
+        select f._fid, r.line, coalesce(l."text", any_value(r.csv_line)),
+            'malformed CSV record: ' || min(r.error_message)
+        from _bcsv_rej as r
+        join _bcsv_scan as s using (scan_id, file_id)
+        join _bfiles as f on f._path = s.file_path
+        left join _blines as l on l._fid = f._fid and l.line_number = r.line
+        where f._fid not in (select _fid from _bcsv_alone)
+          and not exists (select 1 from _bstage_rejects as x
+                          where x._fid = f._fid and x._line = r.line)
+        group by f._fid, r.line, l."text"
+        having coalesce(trim(any_value(r.csv_line)), '') <> ''
+        """
+    )
+    return [str(r[0]) for r in con.execute("select _fid from _bcsv_alone").fetchall()]
+
+
+def stage_jsonl(con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...]) -> None:
+    """Stage the batch's JSON Lines files (one Call resource per line) from ``_blines``."""
+    con.execute(
+        f"""
+        insert into _bstage_rejects
+        select _fid, line_number, "text", 'invalid JSON: not a JSON object'
+        from _blines
+        where {_of_kind("jsonl")} and coalesce(trim("text"), '') <> ''
+          and not {IS_JSON_OBJECT}
+        """
+    )
+    records = f"""
+        select _fid, line_number as _line, "text" as _raw,
+            case when json_valid("text") then "text" end::json as rec
+        from _blines
+        where {_of_kind("jsonl")} and coalesce(trim("text"), '') <> '' and {IS_JSON_OBJECT}
+    """
+    con.execute(f"insert into _bstage {json_records(columns, records, '_fid, _line, _raw')}")
+
+
+def stage_json_pages(
+    con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile], columns: tuple[Column, ...]
+) -> list[str]:
+    """Stage Twilio list pages; return the ids of pages to load alone.
+
+    ``read_blob`` plus a ``try`` decode reads every page in one statement
+    without one bad page failing the others (``read_text`` would). A page
+    that is not valid UTF-8, not valid JSON or has no ``calls`` array is
+    handed back: the per-file path records it with its exact reason.
+    """
+    con.execute(
+        f"""
+        create temp table _bpage as
+        select _fid, content, coalesce(
+            case when json_valid(content) then json_type(content, '$.calls') = 'ARRAY' end,
+            false) as ok
+        from (
+            select f._fid, try(decode(b.content)) as content
+            from read_blob({_path_list(files)}) as b join _bfiles as f on f._path = b.filename
+        )
+        """
+    )
+    rejected = [str(r[0]) for r in con.execute("select _fid from _bpage where not ok").fetchall()]
+    # One parse of each page: the array's elements, numbered by position.
+    con.execute(
+        """
+        create temp table _bpage_items as
+        select _fid, unnest(items) as rec, unnest(range(1, len(items) + 1)) as _line
+        from (select _fid, json_extract(content, '$.calls[*]') as items from _bpage where ok)
+        """
+    )
+    con.execute(
+        """
+        insert into _bstage_rejects
+        select _fid, _line, rec::varchar, 'invalid call: not a JSON object'
+        from _bpage_items where json_type(rec) <> 'OBJECT'
+        """
+    )
+    records = "select _fid, _line, rec::varchar as _raw, rec from _bpage_items"
+    records += " where json_type(rec) = 'OBJECT'"
+    con.execute(f"insert into _bstage {json_records(columns, records, '_fid, _line, _raw')}")
+    return rejected
+
+
+def stage_registry(
+    con: duckdb.DuckDBPyConnection, registry: str, list_kind: str, e164_sql: str
+) -> None:
+    """Stage the batch's registry files of one list kind from ``_blines`` (see ``staging``)."""
+    con.execute(
+        f"""
+        insert into _bstage
+        with parsed as (
+            select _fid, line_number as _line, "text" as _raw,
+                {registry_line_fields(registry, list_kind)}
+            from _blines
+            where _fid in (select _fid from _bfiles where list_kind = {literal(list_kind)})
+              and coalesce(trim("text"), '') <> ''
+        )
+        select _fid, _line, _raw, action, extra, {e164_sql} as e164
+        from parsed
+        """
+    )
+
+
+def finish_registry(con: duckdb.DuckDBPyConnection) -> None:
+    """Move registry lines that match no contract format to ``_bstage_rejects``."""
+    con.execute(
+        """
+        insert into _bstage_rejects
+        select _fid, _line, _raw, 'unparseable registry line: expected the contract format'
+        from _bstage where e164 is null
+        """
+    )
+    con.execute("delete from _bstage where e164 is null")
+
+
+def drop_files(con: duckdb.DuckDBPyConnection, fids: Sequence[str]) -> None:
+    """Remove files from the batch tables (they are loaded on their own instead)."""
+    if not fids:
+        return
+    listed = "(" + ", ".join(literal(f) for f in fids) + ")"
+    for table in ("_bfiles", "_bstage", "_bstage_rejects"):
+        con.execute(f"delete from {table} where _fid in {listed}")
