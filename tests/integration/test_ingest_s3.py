@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from batch_zone import mixed_zone, snapshot
 from s3_server import upload_tree
 from voice_compliance import ingest
 from voice_compliance.config import Settings
@@ -129,3 +130,45 @@ def test_s3_landing_loads_detects_changes_and_reruns_idempotently(
         settings,
         "select load_count, rows_read from compliance.load_manifest where source = 'consent'",
     ) == [(2, 2)]
+
+
+def test_s3_batches_match_per_file_loading(
+    moto_server: str, s3_bucket: tuple[Any, str], tmp_path: Path
+) -> None:
+    """Objects materialized from S3 load the same in batches as one by one."""
+    from voice_compliance import warehouse
+    from voice_compliance.landing import S3LandingZone, make_s3_client
+    from voice_compliance.loading import loader
+    from voice_compliance.loading.sources import SOURCES
+
+    client, bucket = s3_bucket
+    local = tmp_path / "landing"
+    mixed_zone(local)
+    upload_tree(client, bucket, "mixed", local)
+    settings = Settings.from_env(
+        landing=f"s3://{bucket}/mixed",
+        warehouse=str(tmp_path / "unused.duckdb"),
+        s3_endpoint_url=moto_server,
+        data_dir=tmp_path / "data",
+    )
+    zone = S3LandingZone(settings.landing, make_s3_client(settings))
+    outcomes = []
+    for name, batch_files in (("one", 1), ("batch", loader.BATCH_FILES)):
+        db = tmp_path / name / "w.duckdb"
+        with warehouse.connect(db) as con:
+            results = [
+                r
+                for source in ingest.ALL_SOURCES
+                for r in loader.load_source(
+                    con, zone, SOURCES[source], tmp_path / name / "work", batch_files=batch_files
+                )
+            ]
+        # Materialized copies are temporary: nothing stays in the work folder.
+        assert list((tmp_path / name / "work").iterdir()) == []
+        outcomes.append((results, snapshot(db)))
+
+    (one, one_tables), (batch, batch_tables) = outcomes
+    assert one == batch
+    for table, rows in one_tables.items():
+        assert set(rows) ^ set(batch_tables[table]) == set(), table
+    assert {r.status for r in batch} >= {"loaded", "partial", "unreadable", "empty"}

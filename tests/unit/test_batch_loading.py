@@ -7,7 +7,6 @@ quarantine, file by file, whatever mix of good and broken files a batch holds.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from batch_zone import assert_same, calls, mixed_zone, write
 from voice_compliance import warehouse
 from voice_compliance.generate import generate
 from voice_compliance.ingest import ALL_SOURCES
@@ -25,18 +25,6 @@ from voice_compliance.loading.results import FileResult
 from voice_compliance.loading.sources import SOURCES
 
 pytestmark = pytest.mark.quick
-
-RAW_TABLES = sorted({s.table for s in SOURCES.values()})
-
-
-def _write(root: Path, key: str, content: bytes | str) -> Path:
-    path = root / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode() if isinstance(content, str) else content
-    if key.endswith(".gz"):
-        data = gzip.compress(data, mtime=0)
-    path.write_bytes(data)
-    return path
 
 
 def _load(
@@ -50,113 +38,16 @@ def _load(
     return results
 
 
-def _snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Everything a load writes, minus its timestamps, in a stable order."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = {
-            t: con.execute(f"select * exclude (_loaded_at) from raw.{t} order by all").fetchall()
-            for t in RAW_TABLES
-            if con.execute(
-                "select count(*) from information_schema.tables"
-                " where table_schema = 'raw' and table_name = ?",
-                [t],
-            ).fetchone()
-            == (1,)
-        }
-        tables["manifest"] = con.execute(
-            "select * exclude (loaded_at) from compliance.load_manifest order by file_id"
-        ).fetchall()
-        tables["quarantine"] = con.execute(
-            "select * exclude (quarantined_at) from compliance.quarantine order by all"
-        ).fetchall()
-        return tables
-    finally:
-        con.close()
-
-
-def _assert_same(left: Path, right: Path) -> None:
-    a, b = _snapshot(left), _snapshot(right)
-    assert a.keys() == b.keys()
-    for table in a:
-        assert a[table] == b[table], f"{table} differs between per-file and batch loading"
-
-
-CALL = {
-    "sid": "CA1",
-    "account_sid": "AC1",
-    "from": "+14155550100",
-    "to": "+14155550101",
-    "status": "completed",
-    "direction": "outbound-api",
-    "start_time": "Tue, 01 Sep 2026 15:00:00 +0000",
-    "duration": "45",
-}
-
-
-def _calls(prefix: str, n: int, **fields: Any) -> list[dict[str, Any]]:
-    return [{**CALL, "sid": f"{prefix}{i}", **fields} for i in range(n)]
-
-
-def _mixed_zone(landing: Path) -> None:
-    """Good files of every format, plain and gzip, around broken ones."""
-    for i in range(6):
-        page = {"calls": [*_calls(f"CAP{i}-", 5), 7, {**CALL, "sid": ""}], "page": i}
-        suffix = ".gz" if i % 2 else ""
-        _write(landing, f"calls/region=us1/page-{i}.json{suffix}", json.dumps(page))
-        lines = [json.dumps(c) for c in _calls(f"CAL{i}-", 4)]
-        lines[1:1] = ["not json", "", json.dumps({**CALL, "sid": f"CAX{i}", "duration": "x"})]
-        _write(landing, f"calls/region=ie1/part-{i}.jsonl{suffix}", "\n".join(lines) + "\n")
-        header = "sid,account_sid,from,to,start_time,duration,custom_tag\n"
-        body = "".join(f"CAC{i}-{j},AC1,+1415555010{j},+14155550102,,{j},t{j}\n" for j in range(5))
-        _write(landing, f"calls/region=au1/export-{i}.csv{suffix}", header + body)
-    # Broken in every way the per-file path knows, spread across the batch.
-    _write(landing, "calls/region=us1/page-2b.json", '{"calls": [1, 2')
-    _write(landing, "calls/region=us1/page-2c.json", b'{"calls": ["\xff"]}')
-    _write(landing, "calls/region=us1/page-2d.json", '{"items": []}')
-    (landing / "calls/region=us1/page-3b.json.gz").write_bytes(b"not gzip")
-    _write(landing, "calls/region=us1/empty.jsonl", b"")
-    _write(landing, "calls/stray.json", json.dumps({"calls": _calls("CAS", 1)}))
-    _write(
-        landing,
-        "calls/region=au1/export-2b.csv",
-        b"sid,account_sid,duration\nCAB1,AC1,1\nCAB2,AC1\nCAB3,AC1,\xff\n\nCAB4,AC1,-3\n",
-    )
-    _write(
-        landing,
-        "calls/region=au1/export-2c.csv",
-        'sid,account_sid,caller_name\nCAQ1,AC1,"two\nlines"\nCAQ2,AC1,x\n',
-    )
-    _write(landing, "calls/region=au1/export-2d.csv", "sid,account_sid\n")
-    text = "sid,account_sid\n" + "".join(f"CAT{i},AC1\n" for i in range(300))
-    blob = gzip.compress(text.encode(), mtime=0)
-    path = landing / "calls/region=au1/export-3t.csv.gz"
-    path.write_bytes(blob[: len(blob) * 2 // 3])
-    _write(landing, "consent/c1.csv", "phone_number,brand\n+14155550101,Acme\n")
-    _write(
-        landing,
-        "consent/c2.csv.gz",
-        "phone_number,brand,consent_type,channel,granted_at\n"
-        "+14155550101,Acme,express,voice,2026-08-01T00:00:00Z\n"
-        "+14155550102,Acme,express,fax,2026-08-01T00:00:00Z\n",
-    )
-    _write(landing, "dnc/us_national/full/2026-09-01/a.txt", "4155550101\nnot-a-number\n")
-    _write(landing, "dnc/us_national/full/2026-09-01/b.txt.gz", "415,5550102\n\n4155550103\n")
-    _write(landing, "dnc/us_national/changes/2026-09-02/c.txt", "415,5550101,D,x\n415,555,A\n")
-    _write(landing, "dnc/us_national/full/not-a-date/d.txt", "4155550104\n")
-    _write(landing, "dnc/uk_tps/changes/2026-09-02/t.txt", "020 7946 0018,A\n\xff\n")
-
-
 @pytest.mark.parametrize("batch_files", [2, 7, loader.BATCH_FILES])
 def test_mixed_batches_match_per_file_loading(tmp_path: Path, batch_files: int) -> None:
     landing = tmp_path / "landing"
-    _mixed_zone(landing)
+    mixed_zone(landing)
 
     per_file = _load(landing, tmp_path / "a" / "w.duckdb", batch_files=1)
     batched = _load(landing, tmp_path / "b" / "w.duckdb", batch_files=batch_files)
 
     assert per_file == batched
-    _assert_same(tmp_path / "a" / "w.duckdb", tmp_path / "b" / "w.duckdb")
+    assert_same(tmp_path / "a" / "w.duckdb", tmp_path / "b" / "w.duckdb")
     statuses = {r.key: r.status for r in batched}
     assert statuses["calls/region=us1/page-3b.json.gz"] == "unreadable"
     assert statuses["calls/stray.json"] == "unrecognized"
@@ -169,7 +60,7 @@ def test_mixed_batches_match_per_file_loading(tmp_path: Path, batch_files: int) 
 
 def test_batch_quarantine_keeps_physical_lines_per_file(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
-    _mixed_zone(landing)
+    mixed_zone(landing)
     db = tmp_path / "w.duckdb"
 
     _load(landing, db, ("calls",))
@@ -203,13 +94,13 @@ def test_batch_quarantine_keeps_physical_lines_per_file(tmp_path: Path) -> None:
 def test_changed_file_in_a_batch_replaces_only_its_rows(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     for i in range(5):
-        _write(landing, f"calls/region=us1/p{i}.jsonl", json.dumps(_calls(f"CA{i}-", 1)[0]))
+        write(landing, f"calls/region=us1/p{i}.jsonl", json.dumps(calls(f"CA{i}-", 1)[0]))
     db = tmp_path / "w.duckdb"
     first = _load(landing, db, ("calls",))
     assert [r.status for r in first] == ["loaded"] * 5
 
     changed = landing / "calls/region=us1/p2.jsonl"
-    changed.write_text("\n".join(json.dumps(c) for c in _calls("CANEW-", 3)) + "\nbad\n")
+    changed.write_text("\n".join(json.dumps(c) for c in calls("CANEW-", 3)) + "\nbad\n")
     touched = landing / "calls/region=us1/p3.jsonl"
     os.utime(touched, ns=(1, 1))  # same bytes, new fingerprint: not reloaded
     second = _load(landing, db, ("calls",))
@@ -238,7 +129,7 @@ def test_changed_file_in_a_batch_replaces_only_its_rows(tmp_path: Path) -> None:
 def test_batches_are_bounded_by_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     landing = tmp_path / "landing"
     for i in range(6):
-        _write(landing, f"calls/region=us1/p{i}.jsonl", json.dumps(_calls(f"CA{i}-", 1)[0]))
+        write(landing, f"calls/region=us1/p{i}.jsonl", json.dumps(calls(f"CA{i}-", 1)[0]))
     sizes: list[int] = []
     real = loader.load_batch
 
@@ -259,7 +150,7 @@ def test_a_failing_batch_statement_falls_back_to_smaller_batches(
 ) -> None:
     landing = tmp_path / "landing"
     for i in range(4):
-        _write(landing, f"calls/region=us1/p{i}.jsonl", json.dumps(_calls(f"CA{i}-", 1)[0]))
+        write(landing, f"calls/region=us1/p{i}.jsonl", json.dumps(calls(f"CA{i}-", 1)[0]))
     real = loader.load_batch
     attempts: list[int] = []
 
@@ -290,4 +181,4 @@ def test_generated_zone_loads_the_same_in_batches_and_file_by_file(tmp_path: Pat
 
     assert per_file == batched
     assert any(r.rows_quarantined for r in batched)
-    _assert_same(tmp_path / "a" / "w.duckdb", tmp_path / "b" / "w.duckdb")
+    assert_same(tmp_path / "a" / "w.duckdb", tmp_path / "b" / "w.duckdb")

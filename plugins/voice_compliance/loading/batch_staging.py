@@ -190,6 +190,9 @@ def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile]) -> N
         left join slots as s on s._path = kept._path and s.k = kept.k
         """
     )
+    # Intermediate tables go as soon as they are used: a batch's memory is
+    # a few copies of its text, not one per step.
+    con.execute("drop table _blines_raw")
     con.execute(
         """
         insert into _bstage_rejects
@@ -302,6 +305,7 @@ def stage_csv(
         having coalesce(trim(any_value(r.csv_line)), '') <> ''
         """
     )
+    con.execute("drop table _bcsv; drop table _bcsv_numbers")
     return [str(r[0]) for r in con.execute("select _fid from _bcsv_alone").fetchall()]
 
 
@@ -356,6 +360,7 @@ def stage_json_pages(
         from (select _fid, json_extract(content, '$.calls[*]') as items from _bpage where ok)
         """
     )
+    con.execute("drop table _bpage")
     con.execute(
         """
         insert into _bstage_rejects
@@ -366,6 +371,7 @@ def stage_json_pages(
     records = "select _fid, _line, rec::varchar as _raw, rec from _bpage_items"
     records += " where json_type(rec) = 'OBJECT'"
     con.execute(f"insert into _bstage {json_records(columns, records, '_fid, _line, _raw')}")
+    con.execute("drop table _bpage_items")
     return rejected
 
 

@@ -76,12 +76,13 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, files: list[StagedFil
             if any(f.partitions[0] == list_kind for f in by_lines):
                 batch_staging.stage_registry(con, registry, list_kind, e164)
         batch_staging.finish_registry(con)
-        return alone
-    if any(f.kind == "jsonl" for f in by_lines):
-        batch_staging.stage_jsonl(con, source.columns)
-    csv = [f for f in by_lines if f.kind == "csv"]
-    if csv:
-        alone += batch_staging.stage_csv(con, csv, source.columns)
+    else:
+        if any(f.kind == "jsonl" for f in by_lines):
+            batch_staging.stage_jsonl(con, source.columns)
+        csv = [f for f in by_lines if f.kind == "csv"]
+        if csv:
+            alone += batch_staging.stage_csv(con, csv, source.columns)
+    con.execute("drop table _blines")
     return alone
 
 

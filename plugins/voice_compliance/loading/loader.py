@@ -53,8 +53,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BATCH_BYTES = 256 * 1024 * 1024
-"""Default cap on a batch's decompressed bytes (what DuckDB reads at once)."""
+BATCH_BYTES = 128 * 1024 * 1024
+"""Default cap on a batch's decompressed bytes. DuckDB holds a few copies of
+a batch's text at once (lines, records, typed rows), so this bounds memory."""
 
 BATCH_FILES = 500
 """Default cap on a batch's file count; 1 loads every file on its own."""
@@ -367,7 +368,8 @@ def _stage(
     key = obj.key.removesuffix(".gz")
     if source.format == "calls" and key.endswith(".json"):
         note = " (gzip member truncated)" if mat.truncated else ""
-        staging.stage_json_page(con, mat.path, source.columns, note)
+        shown_as = obj.uri if mat.temporary else None
+        staging.stage_json_page(con, mat.path, source.columns, note, shown_as)
         return
     remainder = _cut_partial_line(mat) if mat.truncated else None
     staging.read_lines(con, mat.path)

@@ -283,21 +283,28 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...]) -> 
 
 
 def stage_json_page(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[Column, ...], note: str
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: tuple[Column, ...],
+    note: str,
+    shown_as: str | None = None,
 ) -> int:
     """Stage a Twilio Calls list page (``{"calls": [...]}``).
 
     A page that is not valid JSON, or has no ``calls`` array, is one rejected
     record (it cannot be split into calls). Returns the records read.
+    ``shown_as`` replaces ``path`` in reasons (a temporary copy's name means
+    nothing once it is deleted, and would differ on every load).
     """
     try:
         con.execute(
             f"create temp table _page as select content from read_text({literal(str(path))})"
         )
     except duckdb.Error as exc:
+        message = str(exc).replace(str(path), shown_as) if shown_as else str(exc)
         con.execute(
             "insert into _stage_rejects values (1, null, ?)",
-            [f"unreadable JSON page: {exc}".splitlines()[0][:300]],
+            [f"unreadable JSON page: {message}".splitlines()[0][:300]],
         )
         _stage_json_records(con, columns, _NO_RECORDS)
         return 1
