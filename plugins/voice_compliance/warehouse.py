@@ -82,6 +82,8 @@ def connect(
     try:
         # Every timestamp in the warehouse is UTC (policy-rules.md conventions).
         con.execute("set TimeZone = 'UTC'")
+        # Task logs are files: no terminal progress bars in them.
+        con.execute("set enable_progress_bar = false")
         if not read_only:
             for schema in SCHEMAS:
                 con.execute(f"create schema if not exists {schema}")

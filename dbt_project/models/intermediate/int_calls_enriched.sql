@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('call_date') }}
 -- One row per outbound attempt, with the answered flag, the callee's country,
 -- time zones and US state, and the resolved campaign (policy "Campaign
 -- resolution": call_metadata first, else the caller number's inventory row of
@@ -8,6 +9,7 @@ with
 calls as (
     select * from {{ ref('stg_twilio__calls') }}
     where direction in ('{{ var("outbound_directions") | join("', '") }}')
+        and {{ vc_in_changed_days(vc_utc_date('started_at')) }}
 ),
 
 call_metadata as (select * from {{ ref('stg_exports__call_metadata') }}),

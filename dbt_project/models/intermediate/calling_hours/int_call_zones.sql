@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('call_date') }}
 {#-
     One row per telemarketing outbound attempt and time zone of its callee
     (phonenumbers may map a number to several zones; the call must be allowed
@@ -11,6 +12,7 @@ with
 calls as (
     select * from {{ ref('int_calls_enriched') }}
     where is_telemarketing and to_is_valid and callee_country is not null
+        and {{ vc_in_changed_days('call_date') }}
 ),
 
 scopes as (

@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('call_date') }}
 {#-
     Each (call, callee time zone) judged against the calling windows of its
     scope: the UTC start converted to the zone's local time; allowed when the
@@ -9,6 +10,7 @@ with
 
 call_zones as (
     select * from {{ ref('int_call_zones') }}
+    where {{ vc_in_changed_days('call_date') }}
 ),
 
 windows as (

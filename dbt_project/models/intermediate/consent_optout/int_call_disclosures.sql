@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('call_date') }}
 {#-
     One row per answered telemarketing call with its disclosure record, if
     any (has_disclosure_record = false when the call has none). The subjects
@@ -9,7 +10,7 @@ with
 calls as (
 
     select * from {{ ref('int_calls_enriched') }}
-    where is_telemarketing and is_answered
+    where is_telemarketing and is_answered and {{ vc_in_changed_days('call_date') }}
 
 ),
 

@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('call_date') }}
 {#-
     One row per telemarketing outbound attempt and per opt-out or internal
     do-not-call entry of its callee that applies to it (brand null = all
@@ -11,7 +12,7 @@ with
 calls as (
 
     select * from {{ ref('int_calls_enriched') }}
-    where is_telemarketing
+    where is_telemarketing and {{ vc_in_changed_days('call_date') }}
 
 ),
 

@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('call_date') }}
 {#-
     One row per telemarketing outbound attempt to a registry-covered country
     and per consent or EBR record of its callee and the call's brand that could
@@ -13,9 +14,10 @@ with
 
 calls as (
 
-    select call_sid, callee_country, to_e164, brand, started_at
+    select call_sid, callee_country, to_e164, brand, started_at, call_date
     from {{ ref('int_calls_enriched') }}
     where is_telemarketing and to_e164 is not null and brand is not null
+        and {{ vc_in_changed_days('call_date') }}
 
 ),
 
@@ -41,6 +43,7 @@ examined as (
     select
         calls.call_sid,
         calls.started_at,
+        calls.call_date,
         consent.consent_type,
         case
             when consent.consent_type in ('{{ exemption_types | join("', '") }}') then 'consent'
@@ -78,6 +81,7 @@ final as (
 
     select
         call_sid,
+        call_date,
         exemption_kind,
         consent_type,
         channel,

@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('call_date') }}
 {#-
     One row per telemarketing outbound attempt and per national registry of
     its callee's country that listed the callee at the call start: point-in-
@@ -13,7 +14,7 @@ calls as (
 
     select call_sid, callee_country, to_e164, call_date
     from {{ ref('int_calls_enriched') }}
-    where is_telemarketing and to_e164 is not null
+    where is_telemarketing and to_e164 is not null and {{ vc_in_changed_days('call_date') }}
 
 ),
 

@@ -1,3 +1,4 @@
+{{ config(materialized="view") }}
 {#- Every subject each clause checked, with its outcome: the union of the
     twelve clause marts listed in policy.yml (var('clauses')). -#}
 with

@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('period_start') }}
 {#-
     country.calling_hours: one row per telemarketing outbound attempt whose
     callee has a known time zone; a violation when, in any of the callee's
@@ -9,6 +10,7 @@ with
 
 call_zones as (
     select * from {{ ref('int_call_zones_checked') }}
+    where {{ vc_in_changed_days('call_date') }}
 ),
 
 zone_evidence as (

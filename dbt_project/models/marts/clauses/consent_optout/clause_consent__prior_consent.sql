@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('period_start') }}
 {#-
     consent.prior_consent: one row per telemarketing outbound attempt; a
     violation unless a consent row for (callee, call's brand) has a channel
@@ -12,7 +13,7 @@ with
 calls as (
 
     select * from {{ ref('int_calls_enriched') }}
-    where is_telemarketing
+    where is_telemarketing and {{ vc_in_changed_days('call_date') }}
 
 ),
 

@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('period_start') }}
 {#-
     disclosure.identity_purpose: one row per answered telemarketing call; a
     violation unless its disclosure record has both identity_disclosed_at_s
@@ -12,6 +13,7 @@ with
 calls as (
 
     select * from {{ ref('int_call_disclosures') }}
+    where {{ vc_in_changed_days('call_date') }}
 
 ),
 

@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('period_start') }}
 {#-
     optout.honored: one row per telemarketing outbound attempt; a violation
     when an opt-out or internal do-not-call entry of the callee that applies
@@ -11,7 +12,7 @@ with
 calls as (
 
     select * from {{ ref('int_calls_enriched') }}
-    where is_telemarketing
+    where is_telemarketing and {{ vc_in_changed_days('call_date') }}
 
 ),
 

@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('period_start') }}
 {#-
     optout.mechanism: one row per answered telemarketing call; a violation
     unless its disclosure record has opt_out_offered = true (a missing
@@ -10,6 +11,7 @@ with
 calls as (
 
     select * from {{ ref('int_call_disclosures') }}
+    where {{ vc_in_changed_days('call_date') }}
 
 ),
 

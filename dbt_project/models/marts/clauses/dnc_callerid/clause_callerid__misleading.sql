@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('period_start') }}
 {#-
     callerid.misleading: one row per outbound attempt; a violation when its
     `from` number is not a valid number (phonenumbers' is_valid_number false,
@@ -14,6 +15,7 @@ calls as (
 
     select call_sid, account_sid, from_raw, from_e164, from_is_valid, started_at, call_date
     from {{ ref('int_calls_enriched') }}
+    where {{ vc_in_changed_days('call_date') }}
 
 ),
 

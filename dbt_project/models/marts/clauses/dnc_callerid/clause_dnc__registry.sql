@@ -1,3 +1,4 @@
+{{ vc_incremental_by_day('period_start') }}
 {#-
     dnc.registry: one row per telemarketing outbound attempt to a country
     that dnc_registries_by_country covers; a violation when a registry of the
@@ -14,7 +15,7 @@ with
 calls as (
 
     select * from {{ ref('int_calls_enriched') }}
-    where is_telemarketing
+    where is_telemarketing and {{ vc_in_changed_days('call_date') }}
 
 ),
 

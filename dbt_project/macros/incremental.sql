@@ -1,0 +1,78 @@
+{#-
+    Incremental derivation by call day (see models/intermediate/changes).
+
+    A call-level model is materialized `incremental`; on an incremental run
+    it re-derives only the UTC call days listed in `int_days_changed` (the
+    days that new or changed landing files touched): a pre-hook deletes those
+    days from the model, then the model inserts them again. A full refresh
+    (`dbt build --full-refresh`, or the first run) derives everything, with
+    the same SQL and the same result.
+-#}
+
+{#- The model config of a call-day incremental model; `column` is its UTC
+    call date column. -#}
+{% macro vc_incremental_by_day(column) -%}
+    {#- Declares the dependency on the changed days (a ref() inside
+        is_incremental() alone is invisible when dbt parses the project). -#}
+    {%- set changed_days = ref('int_days_changed') -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=vc_delete_changed_days_sql(column),
+    ) }}
+{%- endmacro %}
+
+{#- The pre-hook text (rendered when the hook runs, where is_incremental()
+    is known). -#}
+{% macro vc_delete_changed_days_sql(column) -%}
+    {{ return("{{ vc_delete_changed_days('" ~ column ~ "') }}") }}
+{%- endmacro %}
+
+{% macro vc_delete_changed_days(column) -%}
+    {%- if vc_is_incremental() -%}
+        delete from {{ this }}
+        where {{ column }} in (select call_date from {{ ref('int_days_changed') }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A predicate: true on a full build; on an incremental run, true for the
+    rows of the days to re-derive. -#}
+{% macro vc_in_changed_days(column) -%}
+    {%- if vc_is_incremental() -%}
+        {{ column }} in (select call_date from {{ ref('int_days_changed') }})
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The applied manifest of the previous successful transform (the relation
+    int_manifest_applied), or an empty relation of the same shape on the
+    first run. Read by name, not ref(): it is written at the end of the run
+    that reads it at the start. -#}
+{% macro vc_previous_applied_manifest() -%}
+    {%- set previous = none -%}
+    {%- if execute -%}
+        {%- set previous = adapter.get_relation(
+            database=this.database, schema=this.schema, identifier='int_manifest_applied') -%}
+    {%- endif -%}
+    {%- if previous is not none -%}
+        select file_id, source, load_count, checksum, call_date from {{ previous }}
+    {%- else -%}
+        select
+            cast(null as {{ dbt.type_string() }}) as file_id,
+            cast(null as {{ dbt.type_string() }}) as source,
+            cast(null as {{ dbt.type_int() }}) as load_count,
+            cast(null as {{ dbt.type_string() }}) as checksum,
+            cast(null as date) as call_date
+        where 1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
+{#- is_incremental(), also where a model is rendered without a relation of
+    its own (dbt unit tests: those test the full derivation). -#}
+{% macro vc_is_incremental() -%}
+    {{ return(this is not none and is_incremental()) }}
+{%- endmacro %}

@@ -1,0 +1,170 @@
+{#-
+    The UTC call days that call-level models re-derive on an incremental run:
+    the days that new or changed landing files can change.
+    - a call file: the days it holds now and the days it held when last
+      derived (a reloaded file may have dropped a day);
+    - consent: every day from the earliest granted_at / revoked_at of its
+      rows; opt-outs and the internal list: from the earliest request;
+      a registry file: from its effective date;
+    - call metadata and disclosures: the days of the calls they name;
+    - complaints: no call day (they count per month, in tables rebuilt
+      every run);
+    - campaigns, numbers, accounts, any other source, and any replaced
+      (reloaded) export: every day.
+    On the first run and on a full refresh the call-level models derive
+    every day whatever this holds.
+-#}
+
+{%- set all_days = "cast('1900-01-01' as date)" -%}
+
+with
+
+snapshot as (
+
+    select * from {{ ref('int_manifest_snapshot') }}
+
+),
+
+previous as (
+
+    {{ vc_previous_applied_manifest() }}
+
+),
+
+changed_files as (
+
+    select distinct file_id, source, source_uri, was_applied
+    from snapshot
+    where is_changed
+
+),
+
+known_days as (
+
+    select call_date from snapshot where call_date is not null
+    union
+    select call_date from previous where call_date is not null
+
+),
+
+call_file_days as (
+
+    select snapshot.call_date
+    from snapshot
+    inner join changed_files on snapshot.file_id = changed_files.file_id
+    where changed_files.source = 'calls' and snapshot.call_date is not null
+    union
+    select previous.call_date
+    from previous
+    inner join changed_files on previous.file_id = changed_files.file_id
+    where changed_files.source = 'calls' and previous.call_date is not null
+
+),
+
+consent_from as (
+
+    select
+        _source_file,
+        min({{ vc_utc_date('least(granted_at, coalesce(revoked_at, granted_at))') }}) as from_day
+    from {{ ref('stg_exports__consent') }}
+    group by _source_file
+
+),
+
+optouts_from as (
+
+    select _source_file, min({{ vc_utc_date('requested_at') }}) as from_day
+    from {{ ref('stg_exports__optouts') }}
+    group by _source_file
+
+),
+
+dnc_internal_from as (
+
+    select _source_file, min({{ vc_utc_date('added_at') }}) as from_day
+    from {{ ref('stg_exports__dnc_internal') }}
+    group by _source_file
+
+),
+
+registry_from as (
+
+    select source_uri as _source_file, effective_date as from_day
+    from {{ ref('stg_registry__files') }}
+
+),
+
+dated_exports as (
+
+    select * from consent_from
+    union all
+    select * from optouts_from
+    union all
+    select * from dnc_internal_from
+    union all
+    select * from registry_from
+
+),
+
+export_thresholds as (
+
+    -- the first day each changed export can change; every day when unknown
+    select
+        changed_files.file_id,
+        case
+            when changed_files.was_applied then {{ all_days }}
+            when changed_files.source in ('consent', 'optouts', 'dnc_internal')
+                or changed_files.source like 'registry%'
+                then coalesce(min(dated_exports.from_day), {{ all_days }})
+            else {{ all_days }}
+        end as from_day
+    from changed_files
+    left join dated_exports on changed_files.source_uri = dated_exports._source_file
+    where changed_files.source not in ('calls', 'complaints')
+        and (
+            changed_files.source not in ('call_metadata', 'disclosures')
+            or changed_files.was_applied
+        )
+    group by changed_files.file_id, changed_files.source, changed_files.was_applied
+
+),
+
+threshold_days as (
+
+    select known_days.call_date
+    from known_days
+    inner join export_thresholds on known_days.call_date >= export_thresholds.from_day
+
+),
+
+call_references as (
+
+    select call_sid, _source_file from {{ ref('stg_exports__call_metadata') }}
+    union all
+    select call_sid, _source_file from {{ ref('stg_exports__disclosures') }}
+
+),
+
+referenced_days as (
+
+    select call_copies.call_date
+    from call_references
+    inner join changed_files
+        on call_references._source_file = changed_files.source_uri
+        and not changed_files.was_applied
+    inner join {{ ref('stg_twilio__call_copies') }} as call_copies
+        on call_references.call_sid = call_copies.call_sid
+
+),
+
+final as (
+
+    select call_date from call_file_days
+    union
+    select call_date from threshold_days
+    union
+    select call_date from referenced_days
+
+)
+
+select call_date from final where call_date is not null
