@@ -107,7 +107,14 @@ def mixed_zone(landing: Path) -> None:
     blob = gzip.compress(text.encode(), mtime=0)
     path = landing / "calls/region=au1/export-3t.csv.gz"
     path.write_bytes(blob[: len(blob) * 2 // 3])
+    write(
+        landing,
+        "calls/region=au1/export-4crlf.csv",
+        "account_sid,sid,duration\r\nAC1,CAR1,5\r\nAC1,CAR2,x\r\n\r\nAC1,CAR3\r\n",
+    )
+    write(landing, "calls/region=ie1/part-4crlf.jsonl", '{"sid": "CAJ1"}\r\n[]\r\n')
     write(landing, "consent/c1.csv", "phone_number,brand\n+14155550101,Acme\n")
+    write(landing, "consent/c3.csv", "\ufeffbrand,phone_number\r\nAcme,+14155550109\r\n")
     write(
         landing,
         "consent/c2.csv.gz",

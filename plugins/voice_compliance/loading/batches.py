@@ -35,7 +35,8 @@ class PendingFile:
     fid: str
     load_count: int
     partitions: dict[str, str]
-    staged: StagedFile
+    staged: StagedFile | None = None
+    """How the batch readers see the file; None when it must load on its own."""
 
 
 def load_batch(
@@ -46,7 +47,9 @@ def load_batch(
     Raises (``duckdb.Error``, ``ReconciliationError``) with nothing committed
     when a statement fails for the batch as a whole.
     """
-    staged = [f.staged for f in files]
+    staged = [f.staged for f in files if f.staged is not None]
+    if len(staged) != len(files):
+        raise ValueError("every file of a batch needs its batch reader description")
     alone = _stage(con, source, staged)
     batch_staging.drop_files(con, alone)
     kept = [f for f in files if f.fid not in set(alone)]

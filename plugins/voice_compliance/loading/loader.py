@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -118,23 +119,20 @@ def load_source(
         if isinstance(pending, FileResult):
             results[obj.key] = pending
             continue
-        staged = _batchable(source, pending, batch_files)
+        staged = _batchable(source, pending) if batch_files > 1 else None
         if staged is None:
             try:
-                results[obj.key] = _logged(_load_file(con, source, *pending))
+                results[obj.key] = _load_alone(con, source, pending)
             finally:
-                cleanup(pending[1])
+                cleanup(pending.mat)
             continue
-        batch.append(PendingFile(obj, pending[1], pending[2], pending[3], pending[4], staged))
-        batch_size += pending[1].path.stat().st_size
+        batch.append(replace(pending, staged=staged))
+        batch_size += pending.mat.path.stat().st_size
         if len(batch) >= batch_files or batch_size >= batch_bytes:
             _flush(con, source, batch, results)
             batch, batch_size = [], 0
     _flush(con, source, batch, results)
     return [results[o.key] for o in objects]
-
-
-_Prepared = tuple[LandedObject, MaterializedFile, str, int, dict[str, str]]
 
 
 def _manifest_rows(
@@ -156,7 +154,7 @@ def _prepare(
     obj: LandedObject,
     previous: tuple[str, str, int] | None,
     work_dir: Path,
-) -> FileResult | _Prepared:
+) -> FileResult | PendingFile:
     """Skip an unchanged file (its result), or materialize it for loading."""
     fid = file_id(obj.uri)
     if previous and previous[0] == obj.fingerprint:
@@ -173,13 +171,13 @@ def _prepare(
     load_count = previous[2] + 1 if previous else 1
     match = source.matches(obj.key)
     partitions = match.groupdict() if match else {}
-    return obj, mat, fid, load_count, partitions
+    return PendingFile(obj, mat, fid, load_count, partitions)
 
 
-def _batchable(source: Source, prepared: _Prepared, batch_files: int) -> StagedFile | None:
+def _batchable(source: Source, pending: PendingFile) -> StagedFile | None:
     """How the batch readers see the file, or None when it must load on its own."""
-    obj, mat, fid, _, partitions = prepared
-    if batch_files <= 1 or source.matches(obj.key) is None or mat.error or mat.truncated:
+    obj, mat, fid, partitions = pending.obj, pending.mat, pending.fid, pending.partitions
+    if source.matches(obj.key) is None or mat.error or mat.truncated:
         return None
     path = str(mat.path)
     if _GLOB_CHARACTERS & set(path) or not mat.path.exists() or mat.path.stat().st_size == 0:
@@ -240,10 +238,14 @@ def _run_batch(
             return
     for result in loaded:
         results[result.key] = _logged(result)
-    for p in alone:
-        results[p.obj.key] = _logged(
-            _load_file(con, source, p.obj, p.mat, p.fid, p.load_count, p.partitions)
-        )
+    for pending in alone:
+        results[pending.obj.key] = _load_alone(con, source, pending)
+
+
+def _load_alone(con: duckdb.DuckDBPyConnection, source: Source, pending: PendingFile) -> FileResult:
+    """Load one file in its own transaction (the reference, per-file path)."""
+    p = pending
+    return _logged(_load_file(con, source, p.obj, p.mat, p.fid, p.load_count, p.partitions))
 
 
 def _logged(result: FileResult) -> FileResult:
