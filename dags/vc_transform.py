@@ -1,24 +1,27 @@
-"""Airflow DAG ``vc_transform``: build the dbt project (staging -> clause marts)
-with Cosmos, then the dbt docs.
+"""Airflow DAG ``vc_transform``: build the dbt project (staging -> clause marts),
+report it per policy clause, then the dbt docs.
 
-Cosmos renders one task per dbt node from the manifest that
-``voice_compliance.dbt_runner`` publishes at ``<data_dir>/dbt/manifest.json``
-(``LoadMode.DBT_MANIFEST``: dbt is not called while the file is parsed).
-Without that manifest the DAG falls back to a single ``dbt build`` task (see
-the DAG doc). Cosmos is imported inside the functions below, when the DAG is
-built, not at module level.
+One task runs a single ``dbt build`` of the whole project (dbt's start-up
+paid once, not once per node); one light task per clause of
+``dbt_project/policy.yml`` (plus ``foundation`` and ``compliance``) then
+reports that clause's models and tests from the build's results and fails
+when any of them did not pass. See decision 0011 for the measurements.
+
+The graph is static: it comes from the policy file's clause ids, not from a
+dbt manifest, so parsing this file neither reads dbt artifacts nor walks the
+project. Cosmos (the docs task) is imported inside ``_docs_task``, when the
+DAG is built, not at module level.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, TaskGroup, TriggerRule, dag, task
 
 from voice_compliance import dbt_runner
 from voice_compliance.assets import INGESTION_ASSETS, MARTS_ASSET
-from voice_compliance.config import Settings
 from voice_compliance.dag_support import (
     START_DATE,
     WAREHOUSE_PARAM,
@@ -27,28 +30,35 @@ from voice_compliance.dag_support import (
 )
 from voice_compliance.policy import policy_vars
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from airflow.sdk import DAG
-
 log = logging.getLogger(__name__)
 
-DBT_GROUP_ID = "dbt"
+BUILD_TASK_ID = "dbt_build"
+CLAUSE_GROUP_ID = "clause"
+OUTCOMES_XCOM_KEY = "outcomes"
 
-# One retry: a lock held by another DuckDB process is transient; a model
-# error or a failed data test is not.
+# One retry for the build and the docs: a lock held by another DuckDB process
+# is transient. A failed model or data test is not: the build then fails
+# without retrying (AirflowFailException), and the report tasks, which only
+# read the build's results, never retry.
 DEFAULT_ARGS: dict[str, Any] = default_args(retries=1, retry_delay_s=15)
 
 PARAMS: dict[str, Param] = {"warehouse": WAREHOUSE_PARAM}
 
+DBT_SETTINGS_ENV: tuple[str, ...] = (
+    "VC_WAREHOUSE",
+    "VC_DUCKDB_MEMORY_LIMIT",
+    "VC_DUCKDB_THREADS",
+    "VC_DUCKDB_TEMP_DIRECTORY",
+)
+"""Settings ``profiles.yml`` reads: the warehouse file and DuckDB's resource bounds."""
+
 DBT_OPERATOR_ARGS: dict[str, Any] = {
     "install_deps": False,
     "append_env": True,
-    # profiles.yml reads the warehouse from VC_WAREHOUSE: the run's param, else
-    # the worker's environment (resolved when the task runs).
+    # profiles.yml reads these from the environment: the run's param for the
+    # warehouse, the worker's settings for the rest (resolved when the task runs).
     "env": {
-        "VC_WAREHOUSE": "{{ vc_warehouse(params) }}",
+        **{name: f"{{{{ vc_env(params, '{name}') }}}}" for name in DBT_SETTINGS_ENV},
         # No tracking calls (no internet) and no .user.yml in the project.
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_USE_COLORS": "false",
@@ -58,79 +68,71 @@ DBT_OPERATOR_ARGS: dict[str, Any] = {
 }
 
 
-def _warehouse(params: dict[str, Any] | None) -> str:
-    """Template macro ``vc_warehouse(params)``: the run's warehouse file."""
-    return str(settings_from_params(params).warehouse)
+def _setting_env(params: dict[str, Any] | None, name: str) -> str:
+    """Template macro ``vc_env(params, name)``: one setting of the run, as dbt sees it."""
+    return settings_from_params(params).to_env().get(name, "")
 
 
-def _cosmos_configs(manifest: Path | None = None) -> dict[str, Any]:
-    """Cosmos' project, profile and execution configuration (shared by all dbt tasks)."""
-    from cosmos.config import ExecutionConfig, ProfileConfig, ProjectConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, TestIndirectSelection
-
-    project = ProjectConfig(
-        dbt_project_path=dbt_runner.DBT_PROJECT_DIR,
-        manifest_path=manifest,
-        dbt_vars=policy_vars(),
-        install_dbt_deps=False,
-    )
-    if manifest is not None:
-        # Cosmos wraps it in an ObjectStoragePath, whose first use imports every
-        # provider's filesystem (seconds per parse); the attribute is typed
-        # ``Path | ObjectStoragePath`` and ours is a local file.
-        project.manifest_path = manifest
-    return {
-        "project_config": project,
-        "profile_config": ProfileConfig(
-            profile_name="voice_compliance",
-            target_name=dbt_runner.PROFILE_TARGET,
-            profiles_yml_filepath=dbt_runner.PROFILES_DIR / "profiles.yml",
-        ),
-        "execution_config": ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
-            # dbtRunner inside the task's process: no dbt start-up per task.
-            invocation_mode=InvocationMode.DBT_RUNNER,
-            dbt_executable_path=dbt_runner.VENV_BIN / "dbt",
-            # Tests over several models run in their own task (see RenderConfig).
-            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
-        ),
-    }
+def clause_ids() -> list[str]:
+    """The policy's clause ids, in the file's order: one report task each."""
+    return list(policy_vars()["clauses"])
 
 
-def _dbt_task_group(manifest: Path) -> Any:
-    """One Cosmos task per dbt node (``dbt build --select <node>``), from ``manifest``."""
-    from cosmos.airflow.task_group import DbtTaskGroup
-    from cosmos.config import RenderConfig
-    from cosmos.constants import LoadMode, SourceRenderingBehavior, TestBehavior
+@task(task_id=BUILD_TASK_ID)
+def dbt_build(params: dict[str, Any] | None = None, ti: Any = None) -> dict[str, int]:
+    """`dbt build` of the whole project (seeds, unit tests, models, data tests).
 
-    return DbtTaskGroup(
-        group_id=DBT_GROUP_ID,
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.BUILD,
-            should_detach_multiple_parents_tests=True,
-            source_rendering_behavior=SourceRenderingBehavior.NONE,
-            emit_datasets=False,
-        ),
-        operator_args=DBT_OPERATOR_ARGS,
-        default_args=DEFAULT_ARGS,
-        **_cosmos_configs(manifest),
-    )
+    Its node results, grouped per clause, go to XCom (`outcomes`) for the
+    report tasks, also when the build fails. A failed model or test fails
+    this task without a retry; a failure before any node ran (a lock held by
+    another DuckDB process) is retried.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    settings = settings_from_params(params)
+    try:
+        result = dbt_runner.dbt_build(settings)
+    except dbt_runner.DbtCommandFailed as failed:
+        outcomes = dbt_runner.build_outcomes(settings, clause_ids())
+        if failed.failures:
+            ti.xcom_push(key=OUTCOMES_XCOM_KEY, value=outcomes)
+            raise AirflowFailException(str(failed)) from failed
+        raise
+    ti.xcom_push(key=OUTCOMES_XCOM_KEY, value=dbt_runner.build_outcomes(settings, clause_ids()))
+    log.info("%s", result)
+    return dict(result.statuses)
+
+
+def _report_task(group: str, task_id: str, doc: str) -> Any:
+    """A task that passes when every node of ``group`` passed in the build."""
+
+    @task(task_id=task_id, trigger_rule=TriggerRule.ALL_DONE, retries=0, doc_md=doc)
+    def report(ti: Any = None) -> dict[str, int]:
+        outcomes = ti.xcom_pull(task_ids=BUILD_TASK_ID, key=OUTCOMES_XCOM_KEY)
+        return dbt_runner.check_group(outcomes, group)
+
+    return report()
 
 
 def _docs_task() -> Any:
     """``dbt docs generate --static`` through Cosmos, kept by ``dbt_runner.collect_docs``."""
+    from cosmos.config import ProfileConfig
+    from cosmos.constants import InvocationMode
     from cosmos.operators.local import DbtDocsLocalOperator
 
-    configs = _cosmos_configs()
     return DbtDocsLocalOperator(
         task_id="dbt_docs_generate",
         doc_md="Generate the dbt docs site; update the Asset `marts.compliance`.",
         project_dir=str(dbt_runner.DBT_PROJECT_DIR),
-        profile_config=configs["profile_config"],
-        vars=configs["project_config"].dbt_vars,
-        invocation_mode=configs["execution_config"].invocation_mode,
-        dbt_executable_path=str(configs["execution_config"].dbt_executable_path),
+        profile_config=ProfileConfig(
+            profile_name="voice_compliance",
+            target_name=dbt_runner.PROFILE_TARGET,
+            profiles_yml_filepath=dbt_runner.PROFILES_DIR / "profiles.yml",
+        ),
+        vars=policy_vars(),
+        # dbtRunner inside the task's process: dbt is already imported there.
+        invocation_mode=InvocationMode.DBT_RUNNER,
+        dbt_executable_path=str(dbt_runner.VENV_BIN / "dbt"),
         dbt_cmd_flags=["--static"],
         callback="voice_compliance.dbt_runner.collect_docs",
         outlets=[MARTS_ASSET],
@@ -146,12 +148,12 @@ def _docs_task() -> Any:
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     params=PARAMS,
-    user_defined_macros={"vc_warehouse": _warehouse},
+    user_defined_macros={"vc_env": _setting_env},
     tags=["voice-compliance", "transformation", "dbt"],
 )
 def vc_transform() -> None:
     """
-    ### Transform: dbt build of the compliance marts
+    ### Transform: dbt build of the compliance marts, reported per clause
 
     Runs the dbt project `dbt_project/` on the warehouse (staging views, the
     intermediate models, one mart per policy clause, `policy_violations`,
@@ -162,56 +164,42 @@ def vc_transform() -> None:
     * **Schedule**: data-aware, once *every* ingestion Asset (`raw.*` and
       `registry.state`) has been updated since the last run: after a complete
       ingestion cycle, never on a half-loaded warehouse.
-    * **Tasks** (group `dbt`): rendered by Cosmos from the dbt manifest, one
-      per model or seed, each running `dbt build --select <node>`: unit tests,
-      the node, its data tests. A failing test stops everything downstream,
-      as in `dbt build`. A test over several models runs in its own task once
-      all of them are built.
+    * **`dbt_build`**: one `dbt build` of the whole project, in dependency
+      order (unit tests, each model, its data tests; a failing test skips
+      what is downstream of it). Its log has dbt's whole output.
+    * **`clause.<clause_id>`**, one per clause of `policy.yml`: green when
+      every model and test tagged with that clause passed in the build; red
+      with the list of those that failed, errored, were skipped or not run.
+      **`foundation`** does the same for seeds, staging and shared models,
+      **`compliance`** for the cross-clause marts. They run whatever the
+      build's outcome, so the grid shows which clause broke.
     * **Policy**: every dbt command gets `dbt_project/policy.yml` as `--vars`.
     * **Pool**: every task runs in `duckdb_writer` (one slot): DuckDB allows
       one writer per file.
 
-    **Manifest** (`<data_dir>/dbt/manifest.json`): `python -m voice_compliance
-    run` runs `dbt parse` just before this DAG, so the graph matches the models
-    on disk; `dbt_docs_generate` refreshes it at the end of every run. Without
-    a manifest (a fresh deployment under a scheduler) the DAG shows one
-    `dbt_build` task that builds the whole project in a single `dbt build`
-    (same result, coarser tasks) and the docs task then writes the manifest,
-    so the next parse renders the per-node graph. The line below says which
-    graph this is.
-
     **Params**: `warehouse` (DuckDB file); empty means `VC_WAREHOUSE` or the
     embedded default.
     """
-    manifest = dbt_runner.manifest_path(Settings.from_env())
-    if manifest.is_file():
-        _dbt_task_group(manifest) >> _docs_task()
-        return
-
-    @task
-    def dbt_build(params: dict[str, Any] | None = None) -> dict[str, int]:
-        """No manifest yet: build the whole project in one `dbt build`."""
-        result = dbt_runner.dbt_build(settings_from_params(params))
-        log.info("%s", result)
-        return dict(result.statuses)
-
-    dbt_build() >> _docs_task()
-
-
-def _manifest_note(dag_object: DAG) -> None:
-    """Append the manifest's state to the DAG doc, so the UI says which graph this is."""
-    settings = Settings.from_env()
-    manifest = dbt_runner.manifest_path(settings)
-    if not manifest.is_file():
-        note = f"none at `{manifest}`: the single `dbt_build` task runs until one is written."
-    elif dbt_runner.manifest_is_current(settings):
-        note = f"`{manifest}`, up to date with `{dbt_runner.DBT_PROJECT_DIR.name}/`."
-    else:
-        note = (
-            f"`{manifest}` is **older than files in `{dbt_runner.DBT_PROJECT_DIR.name}/`**: "
-            "new or changed models appear after the next run (or `dbt parse`)."
-        )
-    dag_object.doc_md = f"{dag_object.doc_md or ''}\n**Manifest now**: {note}\n"
+    build = dbt_build()
+    foundation = _report_task(
+        dbt_runner.FOUNDATION_GROUP,
+        "foundation",
+        "Seeds, staging and shared models (no clause tag) and their tests.",
+    )
+    with TaskGroup(CLAUSE_GROUP_ID, tooltip="One task per clause of policy.yml") as clauses:
+        for clause_id in clause_ids():
+            _report_task(
+                clause_id,
+                clause_id,
+                f"Models and tests tagged `{clause_id}` (mart `clause_"
+                f"{clause_id.replace('.', '__')}`): did they all pass in `dbt_build`?",
+            )
+    compliance = _report_task(
+        dbt_runner.COMPLIANCE_GROUP,
+        "compliance",
+        "The cross-clause marts (`policy_violations`, `clause_summary`...) and their tests.",
+    )
+    build >> [foundation, clauses, compliance] >> _docs_task()
 
 
-_manifest_note(vc_transform())
+vc_transform()

@@ -181,12 +181,6 @@ def run_dag(
     """
     if conf is None:
         conf = {"landing": settings.landing, "warehouse": str(settings.warehouse)}
-    if dag_id == TRANSFORM_DAG:
-        # Cosmos renders vc_transform from the dbt manifest: refresh it first
-        # so the run matches the models on disk.
-        from voice_compliance.dbt_runner import dbt_parse
-
-        dbt_parse(settings)
     log_path = _log_path(settings, dag_id)
     command = [str(VENV_BIN / "airflow"), "dags", "test", dag_id, "--conf", json.dumps(dict(conf))]
     env = airflow_env(settings, dags_folder=dags_folder)

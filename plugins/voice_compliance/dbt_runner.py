@@ -326,6 +326,106 @@ def collect_docs(project_dir: str, context: Mapping[str, Any] | None = None, **_
     return docs_index(settings)
 
 
+# --- what a build did, per clause (vc_transform's report tasks) ---------------
+
+FOUNDATION_GROUP = "foundation"
+"""Nodes of no clause: seeds, staging, shared models such as ``int_calls_enriched``."""
+COMPLIANCE_GROUP = "compliance"
+"""The cross-clause marts (tag ``compliance``): ``policy_violations``, ``clause_summary``..."""
+PASSED_STATUSES = frozenset({"success", "pass", "warn"})
+_REPORTED_TYPES = frozenset({"model", "seed", "snapshot", "test", "unit_test"})
+
+
+def build_outcomes(settings: Settings, clause_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What the last ``dbt build`` did, per group: each clause, foundation, compliance.
+
+    Reads ``run_results.json`` and the ``manifest.json`` dbt wrote with it in
+    the target folder. A node belongs to every clause among its tags; else to
+    ``compliance`` when tagged so; a test or unit test without such a tag to
+    its parents' groups; anything else to ``foundation``. Each group maps to
+    ``{"nodes": n, "statuses": {status: count}, "problems": [...]}`` where a
+    problem is a node that failed or errored, was skipped (an upstream node
+    failed) or was not run at all (dbt stopped). Plain data: an XCom value.
+    """
+    clauses = list(clause_ids)
+    target = target_dir(settings)
+    try:
+        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    results = {str(r.get("unique_id")): r for r in _read_results(target / "run_results.json")}
+    project = (manifest.get("metadata") or {}).get("project_name")
+    nodes: dict[str, dict[str, Any]] = {
+        uid: node
+        for uid, node in {**manifest.get("nodes", {}), **manifest.get("unit_tests", {})}.items()
+        if node.get("resource_type") in _REPORTED_TYPES
+        and node.get("package_name") == project
+        and (node.get("config") or {}).get("materialized") != "ephemeral"
+    }
+    groups: dict[str, dict[str, Any]] = {
+        name: {"nodes": 0, "statuses": {}, "problems": []}
+        for name in (FOUNDATION_GROUP, *clauses, COMPLIANCE_GROUP)
+    }
+    for uid, node in sorted(nodes.items()):
+        result = results.get(uid)
+        status = str(result.get("status")) if result else "not run"
+        problem = _problem(uid, status, str((result or {}).get("message") or ""))
+        for name in _groups_of(node, nodes, clauses):
+            group = groups[name]
+            group["nodes"] += 1
+            group["statuses"][status] = group["statuses"].get(status, 0) + 1
+            if problem:
+                group["problems"].append(problem)
+    return groups
+
+
+def _groups_of(
+    node: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]], clauses: list[str]
+) -> list[str]:
+    tags = set(node.get("tags") or ()) | set((node.get("config") or {}).get("tags") or ())
+    own = [clause for clause in clauses if clause in tags]
+    if own:
+        return own
+    if COMPLIANCE_GROUP in tags:
+        return [COMPLIANCE_GROUP]
+    if node.get("resource_type") in {"test", "unit_test"}:
+        parents = [p for p in (node.get("depends_on") or {}).get("nodes", ()) if p in nodes]
+        inherited = {g for p in parents for g in _groups_of(nodes[p], nodes, clauses)}
+        if inherited:
+            return sorted(inherited, key=lambda g: (g != FOUNDATION_GROUP, g))
+    return [FOUNDATION_GROUP]
+
+
+def _problem(unique_id: str, status: str, message: str) -> str | None:
+    if status in PASSED_STATUSES:
+        return None
+    if status == "skipped":
+        return f"{unique_id} [skipped: an upstream node failed]"
+    if status == "not run":
+        return f"{unique_id} [not run: dbt build stopped before it]"
+    return str(NodeFailure(unique_id, status, message))
+
+
+class GroupFailed(RuntimeError):
+    """Nodes of one group (a clause, foundation, compliance) did not pass in the build."""
+
+
+def check_group(outcomes: Mapping[str, Any] | None, group: str) -> dict[str, int]:
+    """The node counts of ``group`` in ``build_outcomes``; ``GroupFailed`` lists its problems."""
+    if outcomes is None:
+        raise GroupFailed("dbt build reported no node results (it failed before running dbt)")
+    if group not in outcomes:
+        raise GroupFailed(f"dbt build reported nothing for {group!r}: known {sorted(outcomes)}")
+    report = outcomes[group]
+    problems: list[str] = list(report["problems"])
+    if problems:
+        detail = "\n".join(f"  - {p}" for p in problems)
+        counts = f"{len(problems)} of {report['nodes']} node(s)"
+        raise GroupFailed(f"{group}: {counts} did not pass:\n{detail}")
+    log.info("%s: all %d node(s) passed %s", group, report["nodes"], report["statuses"])
+    return dict(report["statuses"])
+
+
 def _stream(command: list[str], env: Mapping[str, str]) -> tuple[int, list[str]]:
     """Run ``command``, logging each output line; return (exit code, last lines)."""
     tail: deque[str] = deque(maxlen=_OUTPUT_TAIL_LINES)
