@@ -1,0 +1,173 @@
+"""Incremental derivation ends where one full derivation does.
+
+A generated landing zone is delivered in steps, as a real deployment receives
+it: the exports and the registry files effective so far, then the call files
+day by day (grouped into a few steps to stay quick), a consent export that
+arrives late, then a late correction (an early call file re-exported with a
+call changed and one dropped, and the opt-out export replaced). After each
+step the raw layer is loaded and dbt runs incrementally on the same
+warehouse. The outputs must equal, row for row, those of a fresh warehouse
+built once from the final landing zone, and those of a full refresh.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from voice_compliance import dbt_runner, ingest
+from voice_compliance.config import Settings
+from voice_compliance.generate import generate
+
+pytestmark = [pytest.mark.dbt, pytest.mark.slow]
+
+COMPARED = (
+    "compliance.policy_violations",
+    "compliance.clause_outcomes",
+    "compliance.clause_summary",
+    "metrics.metric_number_month",
+    "metrics.metric_registry_coverage",
+    "metrics.metric_unclassified_calls",
+    "metrics.metric_calling_hours_unknown_tz",
+)
+CALL_STEPS = 4
+# Models and seeds only: the data tests are another test's business here.
+BUILD = ["build", "--exclude-resource-type", "test", "unit_test"]
+
+
+def _settings(root: Path, landing: Path) -> Settings:
+    return Settings.from_env(
+        landing=str(landing), warehouse=str(root / "wh.duckdb"), data_dir=root / "data"
+    )
+
+
+def _land(source: Path, target: Path, keys: list[str]) -> None:
+    for key in keys:
+        destination = target / key
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / key, destination)
+
+
+def _derive(settings: Settings, *extra: str) -> None:
+    for name in ingest.ALL_SOURCES:
+        ingest.ingest_source(settings, name)
+    dbt_runner.run_dbt(settings, [*BUILD, *extra])
+
+
+def _tables(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return {t: con.execute(f"select * from {t} order by all").fetchall() for t in COMPARED}
+    finally:
+        con.close()
+
+
+def _changed_days(settings: Settings) -> int:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        row = con.execute("select count(*) from intermediate.int_days_changed").fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        con.close()
+
+
+def _correct_early_call_file(landing: Path, key: str) -> None:
+    """Re-export a call file: the first call becomes a 'busy' attempt, the last is dropped."""
+    path = landing / key
+    calls = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    assert len(calls) >= 2, key
+    calls[0]["status"] = "busy"
+    calls[0]["duration"] = "0"
+    path.write_text("".join(json.dumps(call) + "\n" for call in calls[:-1]))
+
+
+def _replace_optouts(landing: Path) -> None:
+    """Re-export the opt-outs without their first request."""
+    for path in sorted((landing / "optouts").glob("*.csv")):
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join(lines[:1] + lines[2:]))
+
+
+@pytest.fixture(scope="module")
+def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("incremental")
+    report = generate(root / "generated", seed=23, calls=1_500)
+    source = report.out
+    keys = sorted(
+        str(p.relative_to(source))
+        for p in source.rglob("*")
+        if p.is_file() and not str(p.relative_to(source)).startswith("_")
+    )
+    call_keys = [k for k in keys if k.startswith("calls/")]
+    call_days = sorted({Path(k).name.split("_")[1] for k in call_keys})
+    late_consent = sorted(k for k in keys if k.startswith("consent/"))[-1]
+    registry_keys = [k for k in keys if k.startswith("dnc/") and not k.startswith("dnc/internal")]
+    export_keys = [k for k in keys if k not in call_keys + registry_keys + [late_consent]]
+
+    landing = root / "landing"
+    incremental = _settings(root / "incremental", landing)
+    _land(source, landing, export_keys)
+    chunk = -(-len(call_days) // CALL_STEPS)
+    changed_days: list[int] = []
+    for step in range(CALL_STEPS):
+        days = call_days[step * chunk : (step + 1) * chunk]
+        last_day = days[-1]
+        _land(source, landing, [k for k in call_keys if Path(k).name.split("_")[1] in days])
+        _land(source, landing, [k for k in registry_keys if k.split("/")[3] <= last_day])
+        _derive(incremental)
+        changed_days.append(_changed_days(incremental))
+    _land(source, landing, [k for k in registry_keys if k.split("/")[3] > call_days[-1]])
+    _land(source, landing, [late_consent])
+    _derive(incremental)
+    changed_days.append(_changed_days(incremental))
+
+    early_jsonl = next(
+        k for k in call_keys if k.endswith(".jsonl") and Path(k).name.split("_")[1] == call_days[0]
+    )
+    _correct_early_call_file(landing, early_jsonl)
+    _derive(incremental)
+    corrected_days = _changed_days(incremental)
+    _replace_optouts(landing)
+    _derive(incremental)
+    after_incremental = _tables(incremental)
+
+    full = _settings(root / "full", landing)
+    _derive(full)
+    refreshed = _settings(root / "incremental", landing)
+    dbt_runner.run_dbt(refreshed, [*BUILD, "--full-refresh"])
+    return {
+        "incremental": after_incremental,
+        "full": _tables(full),
+        "refreshed": _tables(refreshed),
+        "changed_days": changed_days,
+        "corrected_days": corrected_days,
+        "call_days": call_days,
+    }
+
+
+def test_incremental_steps_end_equal_to_one_full_run(sequence: dict[str, Any]) -> None:
+    full, incremental = sequence["full"], sequence["incremental"]
+    assert full["compliance.policy_violations"], "the generated zone plants violations"
+    for table in COMPARED:
+        assert incremental[table] == full[table], table
+
+
+def test_full_refresh_gives_identical_results(sequence: dict[str, Any]) -> None:
+    for table in COMPARED:
+        assert sequence["refreshed"][table] == sequence["full"][table], table
+
+
+def test_each_step_re_derives_only_the_days_it_touched(sequence: dict[str, Any]) -> None:
+    all_days = len(sequence["call_days"])
+    first, *later_call_steps = sequence["changed_days"][:CALL_STEPS]
+    # the first run derives everything (no earlier state); later call steps
+    # touch their own days (and the days after a registry file's date)
+    assert first > 0
+    assert all(0 < days < all_days for days in later_call_steps)
+    # the correction of one early file re-derives the days it holds, not the month
+    assert 0 < sequence["corrected_days"] <= 2
