@@ -369,6 +369,8 @@ def run(size: str, out: Path, seed: int, stages: Sequence[str], keep: bool) -> d
 def _add_ratios(result: dict[str, Any], scan_wall: dict[str, float]) -> None:
     total = sum(scan_wall.values())
     for row in [*result["pipeline"], *result["incremental"]]:
+        if row["stage"] == "land day":
+            continue
         base = scan_wall.get(row["stage"]) or total
         row["scan_ratio"] = round(row["wall_s"] / base, 1) if base else None
 
@@ -414,11 +416,14 @@ def table_rows(result: dict[str, Any]) -> list[list[str]]:
     for s in result.get("scan", []):
         rows.append([f"bare scan: {s['stage']}", f"{s['wall_s']:.1f}", f"{s['cpu_s']:.1f}",
                      f"{s['peak_rss_mb']:.0f}", _fmt_rows(s["rows"]), "1.0"])
+    scan_wall = {s["stage"]: s["wall_s"] for s in result.get("scan", [])}
     for label, key in (("", "pipeline"), ("incremental: ", "incremental")):
         steps = result.get(key, [])
         for s in steps:
-            ratio = "" if s.get("scan_ratio") is None else f"{s['scan_ratio']:.1f}"
-            rows.append([f"{label}{s['stage']}", f"{s['wall_s']:.1f}", f"{s['cpu_s']:.1f}",
+            base = scan_wall.get(s["stage"]) or sum(scan_wall.values())
+            ratio = f"{s['wall_s'] / base:.1f}" if base and s["stage"] != "land day" else ""
+            name = s.get("dag_id") or s["stage"]
+            rows.append([f"{label}{name}", f"{s['wall_s']:.1f}", f"{s['cpu_s']:.1f}",
                          f"{s['peak_rss_mb']:.0f}", _fmt_rows(s.get("rows")), ratio])
         dags = [s for s in steps if s["stage"] != "land day"]
         if dags:
