@@ -1,10 +1,11 @@
-"""``vc_transform``: what Airflow parses with and without the dbt manifest, and
-one run through ``airflow dags test``.
+"""``vc_transform``: what Airflow parses (a static graph: one ``dbt build``, one
+report task per policy clause, the docs), and runs through ``airflow dags test``:
+the marts and docs of a generated warehouse, and a broken model and a failing
+data test failing exactly their clauses' tasks.
 
 As in ``test_dagbag``, the DagBag is loaded in a child process whose
 environment (``airflow_env``) points at a temporary data folder; the child
-reports what it parsed as JSON. The manifest comes from a real ``dbt parse``
-of the project (tests marked ``dbt``).
+reports what it parsed as JSON.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from voice_compliance.airflow_runner import (
     run_dag,
 )
 from voice_compliance.config import Settings
+from voice_compliance.policy import CLAUSE_IDS, policy_vars
 
 DAG_ID = "vc_transform"
 
@@ -60,7 +62,7 @@ if dag is not None:
                 "outlets": [getattr(o, "name", None) for o in t.outlets],
                 "upstream": sorted(t.upstream_task_ids),
                 "downstream": sorted(t.downstream_task_ids),
-                "select": getattr(t, "select", None),
+                "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule),
                 "env": getattr(t, "env", None),
                 "vars": getattr(t, "vars", None),
             }
@@ -81,19 +83,13 @@ def make_settings(tmp: Path) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def without_manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return parse_dags(PROBE, make_settings(tmp_path_factory.mktemp("no_manifest")))
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A fresh deployment: no dbt artifacts at all (the graph needs none)."""
+    return parse_dags(PROBE, make_settings(tmp_path_factory.mktemp("parse")))
 
 
-@pytest.fixture(scope="module")
-def with_manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Parse after a real ``dbt parse``; also return the manifest it rendered from."""
-    settings = make_settings(tmp_path_factory.mktemp("manifest"))
-    manifest = json.loads(dbt_runner.dbt_parse(settings).read_text())
-    return {**parse_dags(PROBE, settings), "manifest": manifest}
-
-
-# --- no manifest yet: the single-task fallback --------------------------------
+CLAUSE_TASKS = [f"clause.{clause_id}" for clause_id in CLAUSE_IDS]
+REPORT_TASKS = ["foundation", *CLAUSE_TASKS, "compliance"]
 
 
 @pytest.mark.quick
@@ -102,125 +98,78 @@ def test_transform_runs_right_after_ingestion() -> None:
 
 
 @pytest.mark.quick
-def test_without_manifest_one_dbt_build_task(without_manifest: dict[str, Any]) -> None:
-    assert without_manifest["import_errors"] == {}
-    assert without_manifest["warnings"] == {}
-    dag = without_manifest["dag"]
-    assert set(dag["tasks"]) == {"dbt_build", "dbt_docs_generate"}
-    assert dag["tasks"]["dbt_docs_generate"]["upstream"] == ["dbt_build"]
-    assert "**Manifest now**: none at" in dag["doc_md"]
+def test_parse_is_clean_fast_and_imports_no_dbt(parsed: dict[str, Any]) -> None:
+    assert parsed["import_errors"] == {}
+    assert parsed["warnings"] == {}
+    assert parsed["modules"] == [], "parsing the DAG imported dbt, duckdb or pandas"
+    assert parsed["parse_seconds"] < 20  # generous: the machine is shared
 
 
 @pytest.mark.quick
-def test_dag_settings(without_manifest: dict[str, Any]) -> None:
-    dag = without_manifest["dag"]
+def test_dag_settings(parsed: dict[str, Any]) -> None:
+    dag = parsed["dag"]
     assert {"voice-compliance", "transformation"} <= set(dag["tags"])
     assert dag["catchup"] is False
     assert dag["max_active_runs"] == 1
     assert dag["params"] == ["warehouse"]
     expected = sorted(a.name for a in assets.INGESTION_ASSETS)
     assert dag["schedule"] == expected
-    assert "raw.registry_us_national" in expected and "raw.calls" in expected
+    assert "raw.calls" in expected
 
 
 @pytest.mark.quick
-def test_docs_task_emits_the_marts_asset(without_manifest: dict[str, Any]) -> None:
-    tasks = without_manifest["dag"]["tasks"]
-    assert tasks["dbt_docs_generate"]["outlets"] == [assets.MARTS_ASSET.name]
+def test_one_build_then_one_report_per_clause_then_docs(parsed: dict[str, Any]) -> None:
+    tasks = parsed["dag"]["tasks"]
+
+    assert set(tasks) == {"dbt_build", *REPORT_TASKS, "dbt_docs_generate"}
+    assert list(policy_vars()["clauses"]) == list(CLAUSE_IDS)
+    assert tasks["dbt_build"]["upstream"] == []
+    assert sorted(tasks["dbt_build"]["downstream"]) == sorted(REPORT_TASKS)
+    for name in REPORT_TASKS:
+        # They run whatever the build's outcome, to say which clause broke.
+        assert tasks[name]["upstream"] == ["dbt_build"], name
+        assert tasks[name]["trigger_rule"] == "all_done", name
+        assert tasks[name]["retries"] == 0, name  # they only read the build's results
+    assert tasks["dbt_docs_generate"]["upstream"] == sorted(REPORT_TASKS)
+    assert tasks["dbt_docs_generate"]["trigger_rule"] == "all_success"
+
+
+@pytest.mark.quick
+def test_every_task_in_the_writer_pool(parsed: dict[str, Any]) -> None:
+    tasks = parsed["dag"]["tasks"]
+    for task_id, task in tasks.items():
+        assert task["pool"] == WRITER_POOL, task_id
+    # A lock held by another DuckDB process is transient: the dbt tasks retry.
+    assert tasks["dbt_build"]["retries"] >= 1
+    assert tasks["dbt_docs_generate"]["retries"] >= 1
+
+
+@pytest.mark.quick
+def test_docs_task_gets_policy_vars_settings_and_emits_the_marts(parsed: dict[str, Any]) -> None:
+    tasks = parsed["dag"]["tasks"]
+    docs = tasks["dbt_docs_generate"]
+
+    assert docs["type"] == "DbtDocsLocalOperator"
+    assert docs["vars"] == policy_vars()
+    for name in ("VC_WAREHOUSE", "VC_DUCKDB_MEMORY_LIMIT", "VC_DUCKDB_THREADS"):
+        assert docs["env"][name] == f"{{{{ vc_env(params, '{name}') }}}}"
+    assert docs["outlets"] == [assets.MARTS_ASSET.name]
     assert all(t["outlets"] == [] for name, t in tasks.items() if name != "dbt_docs_generate")
     assert assets.MARTS_ASSET.uri == "x-voice-compliance://warehouse/marts/compliance"
 
 
-@pytest.mark.quick
-def test_parsing_imports_no_dbt(without_manifest: dict[str, Any]) -> None:
-    assert without_manifest["modules"] == []
+# --- runs through Airflow -------------------------------------------------------
 
 
-# --- with the manifest: one Cosmos task per dbt node ---------------------------
-
-
-def rendered_nodes(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Models and seeds of our project, by name."""
-    return {
-        node["name"]: node
-        for node in manifest["nodes"].values()
-        if node["resource_type"] in {"model", "seed", "snapshot"}
-        and node["package_name"] == "voice_compliance"
-        and node["config"].get("materialized") != "ephemeral"
-    }
-
-
-@pytest.mark.dbt
-def test_manifest_parse_is_clean_and_fast(with_manifest: dict[str, Any]) -> None:
-    assert with_manifest["import_errors"] == {}
-    assert with_manifest["warnings"] == {}
-    assert with_manifest["modules"] == [], "parsing the DAG imported dbt, duckdb or pandas"
-    # Generous: the machine is shared; dbt ls at parse time would take much longer.
-    assert with_manifest["parse_seconds"] < 20
-    assert "up to date" in with_manifest["dag"]["doc_md"]
-
-
-@pytest.mark.dbt
-def test_one_build_task_per_model_and_seed(with_manifest: dict[str, Any]) -> None:
-    tasks = with_manifest["dag"]["tasks"]
-    nodes = rendered_nodes(with_manifest["manifest"])
-
-    assert nodes, "the project has no models"
-    for name, node in nodes.items():
-        task = tasks[f"dbt.{name}_{node['resource_type']}_build"]
-        assert task["type"] == "DbtBuildLocalOperator"
-        assert task["select"] == f"fqn:{'.'.join(node['fqn'])}"
-    assert "dbt_build" not in tasks
-
-
-@pytest.mark.dbt
-def test_every_task_in_the_writer_pool_with_retries(with_manifest: dict[str, Any]) -> None:
-    for task_id, task in with_manifest["dag"]["tasks"].items():
-        assert task["pool"] == WRITER_POOL, task_id
-        assert task["retries"] >= 1, task_id
-
-
-@pytest.mark.dbt
-def test_dbt_tasks_get_policy_vars_and_warehouse(with_manifest: dict[str, Any]) -> None:
-    from voice_compliance.policy import policy_vars
-
-    for task_id, task in with_manifest["dag"]["tasks"].items():
-        if task["type"].startswith("Dbt"):
-            assert task["vars"] == policy_vars(), task_id
-            assert task["env"]["VC_WAREHOUSE"] == "{{ vc_warehouse(params) }}", task_id
-
-
-@pytest.mark.dbt
-def test_docs_run_last_and_emit_the_marts(with_manifest: dict[str, Any]) -> None:
-    tasks = with_manifest["dag"]["tasks"]
-    docs = tasks["dbt_docs_generate"]
-    leaves = {name for name, t in tasks.items() if not t["downstream"]} - {"dbt_docs_generate"}
-
-    assert leaves == set(), f"tasks not upstream of the docs: {sorted(leaves)}"
-    assert docs["outlets"] == [assets.MARTS_ASSET.name]
-    assert docs["type"] == "DbtDocsLocalOperator"
-
-
-@pytest.mark.dbt
-def test_every_data_test_runs_somewhere(with_manifest: dict[str, Any]) -> None:
-    """Cosmos runs a test inside its model's `dbt build`, or (several parents)
-    in a detached task; a test on sources only would never run."""
-    manifest, tasks = with_manifest["manifest"], with_manifest["dag"]["tasks"]
-    nodes = manifest["nodes"]
-    orphans = []
-    for test in (n for n in nodes.values() if n["resource_type"] == "test"):
-        parents = [p for p in test["depends_on"]["nodes"] if p in nodes]
-        if len(parents) == 1:
-            continue
-        if len(parents) > 1 and any(
-            t["select"] in (test["name"], [test["name"]]) for t in tasks.values()
-        ):
-            continue
-        orphans.append(test["unique_id"])
-    assert orphans == []
-
-
-# --- a run through Airflow ------------------------------------------------------
+def task_states(settings: Settings) -> dict[str, str]:
+    """Task id -> state of the latest vc_transform run in the Airflow database."""
+    with sqlite3.connect(settings.airflow_home / "airflow.db") as con:
+        rows = con.execute(
+            "select task_id, state from task_instance where dag_id = ? and run_id ="
+            " (select run_id from dag_run where dag_id = ? order by id desc limit 1)",
+            (DAG_ID, DAG_ID),
+        ).fetchall()
+    return {str(task_id): str(state) for task_id, state in rows}
 
 
 @pytest.fixture(scope="module")
@@ -258,6 +207,13 @@ def test_airflow_run_builds_the_models_and_docs(transformed: Settings) -> None:
 
 
 @pytest.mark.airflow
+def test_airflow_run_reports_every_clause_green(transformed: Settings) -> None:
+    states = task_states(transformed)
+
+    assert states == dict.fromkeys(["dbt_build", *REPORT_TASKS, "dbt_docs_generate"], "success")
+
+
+@pytest.mark.airflow
 def test_airflow_run_records_the_marts_asset_event(transformed: Settings) -> None:
     database = transformed.airflow_home / "airflow.db"
     with sqlite3.connect(database) as con:
@@ -269,15 +225,37 @@ def test_airflow_run_records_the_marts_asset_event(transformed: Settings) -> Non
     assert events is not None and events[0] >= 1
 
 
+# A project whose clauses are two of the policy's: one with a model that does
+# not compile against the warehouse, one whose data test fails; a third clause
+# is fine, and a compliance mart depends on the failing test's model.
 BROKEN_PROJECT = {
     "dbt_project.yml": "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: voice_compliance\n",
-    "models/ok.sql": "select {{ var('complaints_min_count') }} as threshold",
-    "models/broken.sql": "select no_such_column from {{ ref('ok') }}",
+    "models/base.sql": "select {{ var('complaints_min_count') }} as threshold",
+    "models/clause_dnc__registry.sql": "select no_such_column from {{ ref('base') }}",
+    "models/clause_complaints__rate.sql": "select threshold from {{ ref('base') }}",
+    "models/clause_optout__mechanism.sql": "select 1 as ok",
+    "models/clause_summary.sql": "select * from {{ ref('clause_complaints__rate') }}",
+    "models/schema.yml": """version: 2
+models:
+  - name: clause_dnc__registry
+    config: {tags: ["dnc.registry"]}
+  - name: clause_complaints__rate
+    config: {tags: ["complaints.rate"]}
+    columns:
+      - name: threshold
+        data_tests:
+          - accepted_values:
+              arguments: {values: [99]}
+  - name: clause_optout__mechanism
+    config: {tags: ["optout.mechanism"]}
+  - name: clause_summary
+    config: {tags: ["compliance"]}
+""",
 }
 
 
 @pytest.mark.airflow
-def test_a_failing_model_fails_the_run_and_names_it(
+def test_failing_model_and_test_fail_their_clauses_tasks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = tmp_path / "tiny"
@@ -286,15 +264,26 @@ def test_a_failing_model_fails_the_run_and_names_it(
         (project / name).write_text(text)
     (project / "profiles.yml").write_text((dbt_runner.PROFILES_DIR / "profiles.yml").read_text())
     monkeypatch.setenv("VC_DBT_PROJECT_DIR", str(project))  # the Airflow child's
-    monkeypatch.setattr(dbt_runner, "DBT_PROJECT_DIR", project)  # run_dag's dbt parse
-    monkeypatch.setattr(dbt_runner, "PROFILES_DIR", project)
     settings = make_settings(tmp_path)
     ensure_airflow(settings)
 
     with pytest.raises(DagRunFailed) as failed:
         run_dag(DAG_ID, settings)
 
-    assert failed.value.reason.startswith("task dbt.broken_model_build: ")
-    assert "Runtime Error in model broken (models/broken.sql)" in failed.value.reason
-    assert 'column "no_such_column" not found' in failed.value.log_path.read_text()
+    states = task_states(settings)
+    log = failed.value.log_path.read_text()
+    assert states["dbt_build"] == "failed"
+    assert states["clause.dnc.registry"] == "failed"
+    assert states["clause.complaints.rate"] == "failed"
+    assert states["compliance"] == "failed"  # clause_summary: skipped after the failed test
+    assert states["clause.optout.mechanism"] == "success"
+    assert states["foundation"] == "success"  # base and its (no) tests passed
+    # Clauses with no node in this project have nothing to fail.
+    assert states["clause.cps.multi_region"] == "success"
+    assert states["dbt_docs_generate"] == "upstream_failed"
+    assert 'column "no_such_column" not found' in log
+    assert "model.tiny.clause_dnc__registry [error]" in log
+    assert "test.tiny.accepted_values_clause_complaints__rate_threshold__99." in log
+    assert "model.tiny.clause_summary [skipped: an upstream node failed]" in log
+    assert "task dbt_build" in failed.value.reason
     assert not dbt_runner.docs_index(settings).exists()

@@ -12,7 +12,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -96,6 +96,104 @@ def test_environment_carries_the_warehouse(settings: Settings) -> None:
     assert env["VC_WAREHOUSE"] == str(settings.warehouse)
     assert env["PATH"] == "/usr/bin"
     assert env["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "false"
+
+
+@pytest.mark.quick
+def test_environment_carries_the_duckdb_resource_settings(settings: Settings) -> None:
+    env = dbt_runner.dbt_env(settings, base={})
+
+    # profiles.yml reads these (memory_limit, threads, temp_directory).
+    for name in ("VC_DUCKDB_MEMORY_LIMIT", "VC_DUCKDB_THREADS", "VC_DUCKDB_TEMP_DIRECTORY"):
+        assert env[name] == settings.to_env()[name], name
+
+
+def node(
+    uid: str, tags: list[str], parents: Sequence[str] = (), **config: str
+) -> dict[str, object]:
+    kind = uid.split(".")[0]
+    return {
+        "resource_type": kind,
+        "package_name": "voice_compliance",
+        "tags": tags,
+        "config": {"tags": tags, **config},
+        "depends_on": {"nodes": list(parents)},
+    }
+
+
+def write_build(
+    settings: Settings, nodes: dict[str, dict[str, object]], results: dict[str, str]
+) -> None:
+    target = dbt_runner.target_dir(settings)
+    target.mkdir(parents=True)
+    unit = {k: v for k, v in nodes.items() if k.startswith("unit_test.")}
+    manifest = {
+        "metadata": {"project_name": "voice_compliance"},
+        "nodes": {k: v for k, v in nodes.items() if k not in unit},
+        "unit_tests": unit,
+    }
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    run = [{"unique_id": u, "status": s, "message": f"{u} said {s}"} for u, s in results.items()]
+    (target / "run_results.json").write_text(json.dumps({"results": run}))
+
+
+@pytest.mark.quick
+def test_build_outcomes_group_nodes_by_clause(settings: Settings) -> None:
+    p = "model.voice_compliance."
+    nodes = {
+        p + "stg": node(p + "stg", ["staging"]),
+        p + "shared": node(p + "shared", ["a.one", "b.two"], [p + "stg"]),
+        p + "clause_a": node(p + "clause_a", ["a.one"], [p + "shared"]),
+        p + "clause_b": node(p + "clause_b", ["b.two"], [p + "shared"]),
+        p + "eph": node(p + "eph", ["b.two"], materialized="ephemeral"),
+        p + "summary": node(p + "summary", ["compliance"], [p + "clause_a", p + "clause_b"]),
+        # An untagged test belongs to its parent's groups; a tagged one to its tags.
+        "test.voice_compliance.t_a": node("test.voice_compliance.t_a", [], [p + "clause_a"]),
+        "test.voice_compliance.t_stg": node("test.voice_compliance.t_stg", [], [p + "stg"]),
+        "unit_test.voice_compliance.u_b": node("unit_test.voice_compliance.u_b", ["b.two"]),
+    }
+    write_build(
+        settings,
+        nodes,
+        {
+            p + "stg": "success",
+            p + "shared": "success",
+            p + "clause_a": "success",
+            "test.voice_compliance.t_a": "fail",
+            "test.voice_compliance.t_stg": "pass",
+            "unit_test.voice_compliance.u_b": "error",
+            p + "clause_b": "skipped",
+            # summary: never reached (dbt stopped)
+        },
+    )
+
+    outcomes = dbt_runner.build_outcomes(settings, ["a.one", "b.two", "c.three"])
+
+    assert list(outcomes) == ["foundation", "a.one", "b.two", "c.three", "compliance"]
+    assert outcomes["foundation"] == {
+        "nodes": 2,
+        "statuses": {"success": 1, "pass": 1},
+        "problems": [],
+    }
+    assert outcomes["a.one"]["nodes"] == 3  # shared, clause_a, t_a
+    assert outcomes["a.one"]["problems"] == [
+        "test.voice_compliance.t_a [fail]: test.voice_compliance.t_a said fail"
+    ]
+    assert outcomes["b.two"]["problems"] == [
+        f"{p}clause_b [skipped: an upstream node failed]",
+        "unit_test.voice_compliance.u_b [error]: unit_test.voice_compliance.u_b said error",
+    ]
+    assert outcomes["c.three"] == {"nodes": 0, "statuses": {}, "problems": []}
+    assert outcomes["compliance"]["problems"] == [
+        f"{p}summary [not run: dbt build stopped before it]"
+    ]
+    json.dumps(outcomes)  # an XCom value
+
+    assert dbt_runner.check_group(outcomes, "foundation") == {"success": 1, "pass": 1}
+    assert dbt_runner.check_group(outcomes, "c.three") == {}
+    with pytest.raises(dbt_runner.GroupFailed, match=r"b.two: 2 of 3 node\(s\) did not pass"):
+        dbt_runner.check_group(outcomes, "b.two")
+    with pytest.raises(dbt_runner.GroupFailed, match="no node results"):
+        dbt_runner.check_group(None, "a.one")
 
 
 @pytest.mark.quick
