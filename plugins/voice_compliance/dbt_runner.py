@@ -10,9 +10,10 @@ with ``VC_WAREHOUSE`` (read by ``profiles.yml``) and the other settings in its
 environment. A child process rather than ``dbtRunner`` in this process: dbt
 keeps global state (adapters, logging, flags) between in-process calls, and
 the command line and the Airflow DAG processor must not import dbt at all.
-This serves the command line, tests and ``vc_transform``'s no-manifest
-fallback; the DAG's per-node tasks run dbt through Cosmos (``dbtRunner`` in
-each task's process) and hand their docs to ``collect_docs``.
+This serves the command line, tests and ``vc_transform``'s ``dbt_build``
+task, whose report tasks check each clause with ``build_outcomes`` and
+``check_group``; the DAG's docs task runs dbt through Cosmos and hands its
+docs to ``collect_docs``.
 
 **Target path**: ``<data_dir>/dbt/target``, next to the warehouse, not
 ``dbt_project/target``: the repository stays clean, each deployment (and each
@@ -20,12 +21,11 @@ test's temporary data folder) has its own artifacts, and concurrent runs on
 different warehouses do not share partial-parse state.
 
 **Manifest**: after a successful command the target's ``manifest.json`` is
-*published* to ``<data_dir>/dbt/manifest.json`` (copy, then atomic rename) for
-the Cosmos DAG, which renders its tasks from it (``LoadMode.DBT_MANIFEST``).
-The DAG processor may read that file at any moment, so it must never see a
-half-written one. The published file's modification time is the moment dbt
-*started* reading the project, so ``manifest_is_current`` detects an edit made
-while dbt was parsing.
+*published* to ``<data_dir>/dbt/manifest.json`` (copy, then atomic rename),
+so readers never see a half-written one (``vc_transform`` no longer renders
+from it: its graph comes from ``policy.yml``). The published file's
+modification time is the moment dbt *started* reading the project, so
+``manifest_is_current`` detects an edit made while dbt was parsing.
 
 On failure ``DbtCommandFailed`` names the failing nodes from
 ``run_results.json`` (or the last lines of dbt's output when dbt stopped
