@@ -19,6 +19,10 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 """Fits the 8 GB budget of a whole run with Airflow, dbt and GX beside DuckDB;
 DuckDB spills to ``temp_directory`` beyond it."""
 DEFAULT_DUCKDB_THREADS = max(1, min(os.cpu_count() or 1, 8))
+DEFAULT_LOAD_BATCH_BYTES = 128 * 1024 * 1024
+"""Decompressed bytes of landing files loaded per DuckDB batch (bounds memory)."""
+DEFAULT_LOAD_BATCH_FILES = 500
+"""Landing files per batch; 1 loads every file on its own."""
 
 
 def _env(name: str, *fallbacks: str) -> str | None:
@@ -49,6 +53,8 @@ class Settings:
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     duckdb_threads: int = DEFAULT_DUCKDB_THREADS
     duckdb_temp_directory: Path | None = None
+    load_batch_bytes: int = DEFAULT_LOAD_BATCH_BYTES
+    load_batch_files: int = DEFAULT_LOAD_BATCH_FILES
 
     @property
     def duckdb_temp_dir(self) -> Path:
@@ -101,6 +107,8 @@ class Settings:
             duckdb_memory_limit=_env("VC_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
             duckdb_threads=int(_env("VC_DUCKDB_THREADS") or DEFAULT_DUCKDB_THREADS),
             duckdb_temp_directory=_path_or_none(_env("VC_DUCKDB_TEMP_DIRECTORY")),
+            load_batch_bytes=int(_env("VC_LOAD_BATCH_BYTES") or DEFAULT_LOAD_BATCH_BYTES),
+            load_batch_files=int(_env("VC_LOAD_BATCH_FILES") or DEFAULT_LOAD_BATCH_FILES),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         for key in ("warehouse", "data_dir", "airflow_home", "duckdb_temp_directory"):
@@ -122,6 +130,8 @@ class Settings:
             "VC_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "VC_DUCKDB_THREADS": str(self.duckdb_threads),
             "VC_DUCKDB_TEMP_DIRECTORY": str(self.duckdb_temp_dir),
+            "VC_LOAD_BATCH_BYTES": str(self.load_batch_bytes),
+            "VC_LOAD_BATCH_FILES": str(self.load_batch_files),
         }
         if self.s3_endpoint_url:
             env["VC_S3_ENDPOINT_URL"] = self.s3_endpoint_url

@@ -50,7 +50,14 @@ def ingest_source(settings: Settings, source: str) -> SourceLoadSummary:
     zone = open_landing(settings)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     with warehouse.open_warehouse(settings) as con:
-        results = loader.load_source(con, zone, spec, settings.work_dir)
+        results = loader.load_source(
+            con,
+            zone,
+            spec,
+            settings.work_dir,
+            batch_bytes=settings.load_batch_bytes,
+            batch_files=settings.load_batch_files,
+        )
         phone_dimension.update(con, spec, settings.default_region)
     loaded = [r for r in results if not r.skipped]
     return SourceLoadSummary(
