@@ -42,7 +42,17 @@ OUTCOMES_XCOM_KEY = "outcomes"
 # read the build's results, never retry.
 DEFAULT_ARGS: dict[str, Any] = default_args(retries=1, retry_delay_s=15)
 
-PARAMS: dict[str, Param] = {"warehouse": WAREHOUSE_PARAM}
+PARAMS: dict[str, Param] = {
+    "warehouse": WAREHOUSE_PARAM,
+    "full_refresh": Param(
+        False,
+        type="boolean",
+        description=(
+            "Re-derive every incremental model from the whole raw layer (same results) "
+            "instead of only the call days that new or changed files touched."
+        ),
+    ),
+}
 
 DBT_SETTINGS_ENV: tuple[str, ...] = (
     "VC_WAREHOUSE",
@@ -91,7 +101,8 @@ def dbt_build(params: dict[str, Any] | None = None, ti: Any = None) -> dict[str,
 
     settings = settings_from_params(params)
     try:
-        result = dbt_runner.dbt_build(settings)
+        full_refresh = bool((params or {}).get("full_refresh"))
+        result = dbt_runner.dbt_build(settings, full_refresh=full_refresh)
     except dbt_runner.DbtCommandFailed as failed:
         outcomes = dbt_runner.build_outcomes(settings, clause_ids())
         if failed.failures:
@@ -161,8 +172,8 @@ def vc_transform() -> None:
     warehouse catalog at `<data_dir>/dbt/target/static_index.html`. That last
     task updates the Asset **`marts.compliance`**, which validation schedules on.
 
-    * **Schedule**: data-aware, once *every* ingestion Asset (`raw.*` and
-      `registry.state`) has been updated since the last run: after a complete
+    * **Schedule**: data-aware, once *every* ingestion Asset (`raw.*`) has
+      been updated since the last run: after a complete
       ingestion cycle, never on a half-loaded warehouse.
     * **`dbt_build`**: one `dbt build` of the whole project, in dependency
       order (unit tests, each model, its data tests; a failing test skips
@@ -177,8 +188,12 @@ def vc_transform() -> None:
     * **Pool**: every task runs in `duckdb_writer` (one slot): DuckDB allows
       one writer per file.
 
+    **Incremental**: call-level models re-derive only the call days that new
+    or changed landing files touched (decision 0012); the param
+    `full_refresh` re-derives everything, with identical results.
+
     **Params**: `warehouse` (DuckDB file); empty means `VC_WAREHOUSE` or the
-    embedded default.
+    embedded default. `full_refresh` (default false).
     """
     build = dbt_build()
     foundation = _report_task(

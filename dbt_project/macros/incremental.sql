@@ -10,8 +10,10 @@
 -#}
 
 {#- The model config of a call-day incremental model; `column` is its UTC
-    call date column. -#}
-{% macro vc_incremental_by_day(column) -%}
+    call date column. With grain='month', `column` is a month-start date and
+    the model re-derives the whole months that hold a changed day (for
+    aggregates per month). -#}
+{% macro vc_incremental_by_period(column, grain='day') -%}
     {#- Declares the dependency on the changed days (a ref() inside
         is_incremental() alone is invisible when dbt parses the project). -#}
     {%- set changed_days = ref('int_days_changed') -%}
@@ -19,20 +21,20 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook=vc_delete_changed_days_sql(column),
+        pre_hook=vc_delete_changed_days_sql(column, grain),
     ) }}
 {%- endmacro %}
 
 {#- The pre-hook text (rendered when the hook runs, where is_incremental()
     is known). -#}
-{% macro vc_delete_changed_days_sql(column) -%}
-    {{ return("{{ vc_delete_changed_days('" ~ column ~ "') }}") }}
+{% macro vc_delete_changed_days_sql(column, grain) -%}
+    {{ return("{{ vc_delete_changed_days('" ~ column ~ "', '" ~ grain ~ "') }}") }}
 {%- endmacro %}
 
-{% macro vc_delete_changed_days(column) -%}
+{% macro vc_delete_changed_days(column, grain='day') -%}
     {%- if vc_is_incremental() -%}
         delete from {{ this }}
-        where {{ column }} in (select call_date from {{ ref('int_days_changed') }})
+        where {{ column }} in ({{ vc_changed_periods(grain) }})
     {%- else -%}
         select 1
     {%- endif -%}
@@ -42,10 +44,34 @@
     rows of the days to re-derive. -#}
 {% macro vc_in_changed_days(column) -%}
     {%- if vc_is_incremental() -%}
-        {{ column }} in (select call_date from {{ ref('int_days_changed') }})
+        {{ column }} in ({{ vc_changed_periods('day') }})
     {%- else -%}
         1 = 1
     {%- endif -%}
+{%- endmacro %}
+
+{#- The same for the months that hold a changed day; `column` is a date (or
+    timestamp) whose month is compared. -#}
+{% macro vc_in_changed_months(column) -%}
+    {%- if vc_is_incremental() -%}
+        {{ vc_month_start_of(column) }} in ({{ vc_changed_periods('month') }})
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The changed periods as a one-column subquery: call days, or the first
+    day of the months holding them. -#}
+{% macro vc_changed_periods(grain) -%}
+    {%- if grain == 'month' -%}
+        select distinct {{ vc_month_start_of('call_date') }} from {{ ref('int_days_changed') }}
+    {%- else -%}
+        select call_date from {{ ref('int_days_changed') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro vc_month_start_of(date_column) -%}
+    cast({{ dbt.date_trunc('month', date_column) }} as date)
 {%- endmacro %}
 
 {#- The applied manifest of the previous successful transform (the relation

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from voice_compliance.airflow_runner import (
     PIPELINE_DAGS,
+    TRANSFORM_DAG,
     AirflowRunError,
     ensure_airflow,
     run_dag,
@@ -56,7 +57,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run every pipeline DAG through Airflow on the given landing zone."""
     settings = Settings.from_env(landing=args.landing, warehouse=args.warehouse)
-    _run_pipeline(settings)
+    _run_pipeline(settings, full_refresh=args.full_refresh)
     _print_summary(settings)
     return 0
 
@@ -95,15 +96,24 @@ def _generate(out: Path, seed: int, calls: int | None, violations: bool = True) 
     )
 
 
-def _run_pipeline(settings: Settings) -> None:
-    """Prepare Airflow, then run ``PIPELINE_DAGS`` in order; stop at the first failure."""
+def _run_pipeline(settings: Settings, *, full_refresh: bool = False) -> None:
+    """Prepare Airflow, then run ``PIPELINE_DAGS`` in order; stop at the first failure.
+
+    ``full_refresh`` makes the transform re-derive every incremental model.
+    """
     _progress(f"airflow home {settings.airflow_home}; warehouse {settings.warehouse}")
     started = time.monotonic()
     ensure_airflow(settings)
     _progress(f"airflow ready ({time.monotonic() - started:.1f} s)")
     for dag_id in PIPELINE_DAGS:
         started = time.monotonic()
-        log_path = run_dag(dag_id, settings)
+        conf: dict[str, object] = {
+            "landing": settings.landing,
+            "warehouse": str(settings.warehouse),
+        }
+        if dag_id == TRANSFORM_DAG and full_refresh:
+            conf["full_refresh"] = True
+        log_path = run_dag(dag_id, settings, conf)
         _progress(f"{dag_id}: success ({time.monotonic() - started:.1f} s, log {log_path})")
 
 
@@ -168,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the pipeline through Airflow")
     run.add_argument("--landing", help="folder or s3://bucket/prefix (default: VC_LANDING)")
     run.add_argument("--warehouse", help="DuckDB file (default: VC_WAREHOUSE)")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="re-derive every dbt model from the whole raw layer (default: only changed days)",
+    )
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="generate sample data, run everything, summarize")

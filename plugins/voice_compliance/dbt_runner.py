@@ -267,14 +267,20 @@ def dbt_parse(settings: Settings) -> Path:
 
 
 def dbt_build(
-    settings: Settings, select: str | Iterable[str] | None = None, exclude: str | None = None
+    settings: Settings,
+    select: str | Iterable[str] | None = None,
+    exclude: str | None = None,
+    *,
+    full_refresh: bool = False,
 ) -> DbtResult:
     """``dbt build`` (seeds, models, snapshots and their tests, in DAG order).
 
     ``select``/``exclude`` take dbt selection syntax (a string, or several
-    selectors). Raises ``DbtCommandFailed`` listing failing models and tests.
+    selectors). ``full_refresh`` re-derives the incremental models from the
+    whole raw layer instead of the changed days (decision 0012). Raises
+    ``DbtCommandFailed`` listing failing models and tests.
     """
-    command = ["build"]
+    command = ["build", *(["--full-refresh"] if full_refresh else [])]
     if select:
         command += ["--select", *([select] if isinstance(select, str) else select)]
     if exclude:

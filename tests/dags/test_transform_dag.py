@@ -111,7 +111,7 @@ def test_dag_settings(parsed: dict[str, Any]) -> None:
     assert {"voice-compliance", "transformation"} <= set(dag["tags"])
     assert dag["catchup"] is False
     assert dag["max_active_runs"] == 1
-    assert dag["params"] == ["warehouse"]
+    assert dag["params"] == ["full_refresh", "warehouse"]
     expected = sorted(a.name for a in assets.INGESTION_ASSETS)
     assert dag["schedule"] == expected
     assert "raw.calls" in expected

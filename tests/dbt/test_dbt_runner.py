@@ -221,6 +221,19 @@ def test_success_publishes_the_manifest_and_counts_statuses(
 
 
 @pytest.mark.quick
+def test_full_refresh_reaches_dbt(settings: Settings, fake_dbt: dict[str, Path]) -> None:
+    fake_results(fake_dbt["results"], ("model.voice_compliance.a", "success", ""))
+
+    dbt_runner.dbt_build(settings, full_refresh=True)
+    refreshed = fake_dbt["log"].read_text().splitlines()
+    dbt_runner.dbt_build(settings)
+    incremental = fake_dbt["log"].read_text().splitlines()
+
+    assert refreshed[:2] == ["build", "--full-refresh"]
+    assert "--full-refresh" not in incremental
+
+
+@pytest.mark.quick
 def test_failure_names_the_failing_nodes(
     settings: Settings, fake_dbt: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('call_date') }}
+{{ vc_incremental_by_period('call_date') }}
 -- One row per outbound attempt, with the answered flag, the callee's country,
 -- time zones and US state, and the resolved campaign (policy "Campaign
 -- resolution": call_metadata first, else the caller number's inventory row of

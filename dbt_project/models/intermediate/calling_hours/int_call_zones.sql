@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('call_date') }}
+{{ vc_incremental_by_period('call_date') }}
 {#-
     One row per telemarketing outbound attempt and time zone of its callee
     (phonenumbers may map a number to several zones; the call must be allowed

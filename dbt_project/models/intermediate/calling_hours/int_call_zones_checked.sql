@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('call_date') }}
+{{ vc_incremental_by_period('call_date') }}
 {#-
     Each (call, callee time zone) judged against the calling windows of its
     scope: the UTC start converted to the zone's local time; allowed when the

@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('call_date') }}
+{{ vc_incremental_by_period('call_date') }}
 {#-
     One row per answered telemarketing call with its disclosure record, if
     any (has_disclosure_record = false when the call has none). The subjects

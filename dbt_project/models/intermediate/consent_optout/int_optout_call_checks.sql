@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('call_date') }}
+{{ vc_incremental_by_period('call_date') }}
 {#-
     One row per telemarketing outbound attempt and per opt-out or internal
     do-not-call entry of its callee that applies to it (brand null = all

@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('call_date') }}
+{{ vc_incremental_by_period('call_date') }}
 {#-
     One row per telemarketing outbound attempt to a registry-covered country
     and per consent or EBR record of its callee and the call's brand that could

@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('call_date') }}
+{{ vc_incremental_by_period('call_date') }}
 {#-
     One row per telemarketing outbound attempt and per national registry of
     its callee's country that listed the callee at the call start: point-in-

@@ -1,3 +1,4 @@
+{{ vc_incremental_by_period('month_start', grain='month') }}
 {#-
     Outbound attempts per account and UTC month: the answered calls and their
     total duration (duration.average) and the unclassified attempts (calls
@@ -8,7 +9,7 @@ with
 calls as (
 
     select * from {{ ref('int_calls_enriched') }}
-    where started_at is not null
+    where started_at is not null and {{ vc_in_changed_months('call_date') }}
 
 ),
 

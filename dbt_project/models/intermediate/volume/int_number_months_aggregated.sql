@@ -1,3 +1,4 @@
+{{ vc_incremental_by_period('month_start', grain='month') }}
 {#-
     Outbound attempts per originating number (E.164) and UTC month: the
     denominators of complaints.rate, the subjects of unanswered.volume and
@@ -10,7 +11,7 @@ with
 calls as (
 
     select * from {{ ref('int_calls_enriched') }}
-    where from_e164 is not null
+    where from_e164 is not null and {{ vc_in_changed_months('call_date') }}
         and started_at is not null
 
 ),

@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('period_start') }}
+{{ vc_incremental_by_period('period_start') }}
 {#-
     country.calling_hours: one row per telemarketing outbound attempt whose
     callee has a known time zone; a violation when, in any of the callee's

@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('period_start') }}
+{{ vc_incremental_by_period('period_start') }}
 {#-
     consent.prior_consent: one row per telemarketing outbound attempt; a
     violation unless a consent row for (callee, call's brand) has a channel

@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('period_start') }}
+{{ vc_incremental_by_period('period_start') }}
 {#-
     disclosure.identity_purpose: one row per answered telemarketing call; a
     violation unless its disclosure record has both identity_disclosed_at_s

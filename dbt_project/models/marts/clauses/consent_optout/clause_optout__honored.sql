@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('period_start') }}
+{{ vc_incremental_by_period('period_start') }}
 {#-
     optout.honored: one row per telemarketing outbound attempt; a violation
     when an opt-out or internal do-not-call entry of the callee that applies

@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('period_start') }}
+{{ vc_incremental_by_period('period_start') }}
 {#-
     optout.mechanism: one row per answered telemarketing call; a violation
     unless its disclosure record has opt_out_offered = true (a missing

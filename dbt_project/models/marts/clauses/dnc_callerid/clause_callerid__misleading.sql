@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('period_start') }}
+{{ vc_incremental_by_period('period_start') }}
 {#-
     callerid.misleading: one row per outbound attempt; a violation when its
     `from` number is not a valid number (phonenumbers' is_valid_number false,

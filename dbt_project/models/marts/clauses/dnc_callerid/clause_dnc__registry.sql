@@ -1,4 +1,4 @@
-{{ vc_incremental_by_day('period_start') }}
+{{ vc_incremental_by_period('period_start') }}
 {#-
     dnc.registry: one row per telemarketing outbound attempt to a country
     that dnc_registries_by_country covers; a violation when a registry of the
