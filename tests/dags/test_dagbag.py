@@ -134,10 +134,20 @@ def test_ingestion_dags_settings(parsed: dict[str, Any]) -> None:
         assert dag["param_defaults"]["warehouse"] is None
 
 
+def _reports_build_results(dag_id: str, task_id: str) -> bool:
+    """vc_transform's per-clause tasks only read the build's results: a retry changes nothing."""
+    return dag_id == "vc_transform" and (
+        task_id in ("foundation", "compliance") or task_id.startswith("clause.")
+    )
+
+
 def test_every_task_retries(parsed: dict[str, Any]) -> None:
     for dag_id, dag in parsed["dags"].items():
         for task_id, task in dag["tasks"].items():
-            assert task["retries"] >= 1, f"{dag_id}.{task_id}"
+            if _reports_build_results(dag_id, task_id):
+                assert task["retries"] == 0, f"{dag_id}.{task_id}"
+            else:
+                assert task["retries"] >= 1, f"{dag_id}.{task_id}"
 
 
 def test_loading_tasks_use_the_writer_pool(parsed: dict[str, Any]) -> None:
