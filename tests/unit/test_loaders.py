@@ -429,3 +429,35 @@ def test_every_manifest_row_reconciles_and_phone_values_are_normalized(zone):
         )
     )
     assert normalized == {"(415) 555-0101": "+14155550101", "+14155550100": "+14155550100"}
+
+
+def test_phone_dimension_reads_only_rows_loaded_since_its_last_scan(zone):
+    landing, settings = zone
+    header = "phone_number,brand,requested_at,method,call_sid\n"
+    _write(landing, "optouts/a.csv", header + "(415) 555-0111,Acme,2026-09-01T10:00:00Z,dtmf,\n")
+    _load(settings, "optouts")
+    # A load that died after writing its rows but before its phone scan:
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        con.execute(
+            "insert into raw.optouts (phone_number, brand, requested_at, method,"
+            " _file_id, _source_file, _source_line, _loaded_at)"
+            " values ('(415) 555-0112', 'Acme', now(), 'web', 'x', 'x', 2, now())"
+        )
+    finally:
+        con.close()
+    _write(landing, "optouts/b.csv", header + "(415) 555-0113,Acme,2026-09-02T10:00:00Z,web,\n")
+
+    _load(settings, "optouts")
+
+    normalized = dict(
+        _query(settings, "select raw, e164 from ref.phone_numbers where region = 'US'")
+    )
+    assert normalized == {
+        "(415) 555-0111": "+14155550111",
+        "(415) 555-0112": "+14155550112",
+        "(415) 555-0113": "+14155550113",
+    }
+    scanned = _query(settings, "select scanned_through from ref.phone_number_scans")
+    newest = _query(settings, "select max(_loaded_at) from raw.optouts")
+    assert scanned == newest
