@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -52,6 +53,15 @@ def _failing_row(driver: WebDriver) -> WebElement | bool:
     return False
 
 
+def _open_failing_row(driver: WebDriver) -> bool:
+    """Click the failing suite's row once the search filter shows it."""
+    row = _failing_row(driver)
+    if not isinstance(row, WebElement):
+        return False
+    row.find_element(By.TAG_NAME, "td").click()
+    return True
+
+
 def test_data_docs_lead_to_a_failing_clause_suite(
     pipeline_run: dict[str, Any],
     browser: WebDriver,
@@ -63,9 +73,11 @@ def test_data_docs_lead_to_a_failing_clause_suite(
     browser.get_log("browser")  # only this page's messages count below
     browser.get(index.as_uri())
     browser.find_element(By.CSS_SELECTOR, "input.search-input").send_keys(FAILING_SUITE)
-    row = WebDriverWait(browser, WAIT_S).until(_failing_row)
-    assert isinstance(row, WebElement)
-    row.find_element(By.TAG_NAME, "td").click()
+    # The table re-renders while the search filter applies: a row found a
+    # moment ago may be gone (stale); look again until the click lands.
+    WebDriverWait(
+        browser, WAIT_S, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(_open_failing_row)
     WebDriverWait(browser, WAIT_S).until(lambda d: "/validations/" in d.current_url)
 
     text = body_text(browser)
