@@ -12,22 +12,13 @@ from typing import Any
 import duckdb
 import pytest
 
+from batch_zone import write as _write
 from voice_compliance import ingest
 from voice_compliance.config import Settings
 
 pytestmark = pytest.mark.quick
 
 UTC = dt.UTC
-
-
-def _write(root: Path, key: str, content: bytes | str) -> Path:
-    path = root / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode() if isinstance(content, str) else content
-    if key.endswith(".gz"):
-        data = gzip.compress(data, mtime=0)
-    path.write_bytes(data)
-    return path
 
 
 @pytest.fixture
