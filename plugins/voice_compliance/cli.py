@@ -31,6 +31,7 @@ from voice_compliance.airflow_runner import (
 )
 from voice_compliance.config import Settings
 from voice_compliance.dbt_runner import DbtCommandFailed, dbt_parse
+from voice_compliance.masking import install_log_masking
 
 DEMO_SEED = 7
 
@@ -202,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command; return the process exit code."""
+    install_log_masking()  # before anything logs: no full phone number in any log line
     args = build_parser().parse_args(argv)
     command: Callable[[argparse.Namespace], int] = args.func
     try:

@@ -18,8 +18,12 @@ from airflow.sdk import Param
 
 from voice_compliance.airflow_runner import WRITER_POOL
 from voice_compliance.config import Settings
+from voice_compliance.masking import install_log_masking
 
 log = logging.getLogger(__name__)
+# Every DAG file imports this module, so every Airflow process that parses or
+# runs our tasks (dag processor, task processes) masks its log lines.
+install_log_masking()
 START_DATE = pendulum.datetime(2025, 1, 1, tz="UTC")
 OWNER = "data-engineering"
 

@@ -63,3 +63,45 @@ def test_log_records_are_masked(caplog: pytest.LogCaptureFixture) -> None:
 
     assert caplog.records[0].getMessage() == "calling ***0123 from ***0100"
     assert not FULL_NUMBER.search(caplog.text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("export_+14155550199.csv", "export_***0199.csv"),
+        ("x+14155550199", "x***0199"),
+        ("a14155550199", "a***0199"),
+        ("calls/export_14155550199/part.csv", "calls/export_***0199/part.csv"),
+        ("s3://landing/calls/+14155550199_calls.jsonl", "s3://landing/calls/***0199_calls.jsonl"),
+        ("loaded calls/x+14155550199.csv: 3 rows", "loaded calls/x***0199.csv: 3 rows"),
+        ("key=14155550199&b=1", "key=***0199&b=1"),
+        ("DEADBEEF14155550199", "DEADBEEF***0199"),  # upper case: not a hex digest
+        ("+14155550123 2026-10-14", "***0123 2026-10-14"),  # the date stays a date
+    ],
+)
+def test_numbers_glued_to_words_are_masked(text: str, expected: str) -> None:
+    assert mask_text(text) == expected
+    assert mask_text(expected) == expected  # masking twice changes nothing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CA1234567890abcdef0123456789abcdef",  # a SID with ten digits in a row
+        "export_CA1234567890abcdef0123456789abcdef.json",
+        "PN9876543210fedcba9876543210fedcba/2026-10",
+        "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",  # sha256
+        "sha1=1234567890123456789012345678901234567abc",
+        "file_id 1234567890123456789a",  # 20 hex
+        "ticket vc-1234567890123abc",  # a fingerprint
+        "12345678-1234-1234-1234-123456789012",  # a UUID
+        "2026-11-29T20:11:39.217724+00:00",
+        "2026-10-14 08:00:01,123 INFO loaded",
+        "at 20:11:39.217724",
+        "calls_2026-10-03.jsonl",
+        "took 12.3456789 s",
+        "1,234,567 rows",
+    ],
+)
+def test_sids_checksums_and_timestamps_stay_whole(text: str) -> None:
+    assert mask_text(text) == text

@@ -4,8 +4,13 @@ Payloads are plain dicts (``{"text": fallback, "blocks": [...]}``) that an
 incoming webhook accepts as they are. They stay within Slack's limits by
 construction (at most 50 blocks, 3000 characters per text, 150 per header)
 and end long lists with "… and n more" rather than letting Slack reject the
-whole message. Masking is not done here: ``notify`` masks every payload
-before it is written or sent, whoever built it.
+whole message.
+
+Every value taken from the run (ids, severities, data-quality lines, the
+exception) goes into a text through ``text_value``: masked, neutralised
+against spreadsheet formulas (``voice_compliance.sanitize``) and escaped for
+mrkdwn. The whole payload is made outbound once more where it leaves
+(the outbox file, the webhook post), whoever built it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from voice_compliance.notify.report import ClauseLine, RunReport
+from voice_compliance.sanitize import outbound_text
 
 MAX_BLOCKS = 50
 """Slack's limit on blocks per message."""
@@ -52,6 +58,12 @@ _SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITY_EMOJI)}
 def escape(text: str) -> str:
     """``text`` with the three characters Slack's mrkdwn reserves escaped."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def text_value(value: str) -> str:
+    """A value as it may appear in a message: outbound (masked, formula
+    neutralised), then mrkdwn-escaped."""
+    return escape(outbound_text(value))
 
 
 def clip(text: str, limit: int) -> str:
@@ -152,7 +164,7 @@ def _link_blocks(links: Sequence[tuple[str, str, str]]) -> list[dict[str, Any]]:
         if url and is_web_url(url)
     ]
     texts = [
-        f"*{escape(label)}:* `{escape(url)}`"
+        f"*{text_value(label)}:* `{text_value(url)}`"
         for label, url, _ in links
         if url and not is_web_url(url)
     ]
@@ -167,7 +179,7 @@ def _link_blocks(links: Sequence[tuple[str, str, str]]) -> list[dict[str, Any]]:
 def _clause_line(line: ClauseLine) -> str:
     emoji = SEVERITY_EMOJI.get(line.severity.lower(), ":white_circle:")
     parts = [
-        f"{emoji} `{escape(line.clause_id)}` _{escape(line.severity)}_: "
+        f"{emoji} `{text_value(line.clause_id)}` _{text_value(line.severity)}_: "
         f"*{_count(line.violations, 'violation')}* of {line.subjects_checked:,} checked"
     ]
     if line.failed_expectations:
@@ -231,7 +243,7 @@ def build_run_message(report: RunReport) -> dict[str, Any]:
     )
     if report.data_quality_failures:
         blocks += pack_lines(
-            [f"• {escape(f)}" for f in report.data_quality_failures],
+            [f"• {text_value(f)}" for f in report.data_quality_failures],
             title=f"*:warning: Data quality: {len(report.data_quality_failures):,} failed*",
             max_sections=_DATA_QUALITY_SECTIONS,
         )
@@ -245,7 +257,7 @@ def build_run_message(report: RunReport) -> dict[str, Any]:
     blocks.append(
         _context(
             [
-                f"Run `{escape(report.run_id)}` · DAG `{escape(report.dag_id)}`"
+                f"Run `{text_value(report.run_id)}` · DAG `{text_value(report.dag_id)}`"
                 f" · validated {_when(report.validated_at)}"
             ]
         )
@@ -273,7 +285,7 @@ def build_failure_message(
     button when it is a web URL, plain text otherwise.
     """
     # Triple backticks inside the exception would close the code block early.
-    detail = escape(exception.strip() or "(no exception recorded)").replace("```", "'''")
+    detail = text_value(exception.strip() or "(no exception recorded)").replace("```", "'''")
     try_text = str(try_number) if try_number is not None else "?"
     headline = f"Voice compliance: task {dag_id}.{task_id} failed"
     blocks: list[dict[str, Any]] = [
@@ -281,7 +293,7 @@ def build_failure_message(
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": clip(f"*{name}*\n`{escape(value)}`", MAX_FIELD)}
+                {"type": "mrkdwn", "text": clip(f"*{name}*\n`{text_value(value)}`", MAX_FIELD)}
                 for name, value in (
                     ("DAG", dag_id),
                     ("Task", task_id),

@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from voice_compliance.config import Settings
-from voice_compliance.masking import MaskingFilter, mask_text
+from voice_compliance.masking import mask_text
 from voice_compliance.notify.blocks import build_failure_message
 from voice_compliance.notify.slack import NotifySettings, notify
 
 log = logging.getLogger(__name__)
-log.addFilter(MaskingFilter())
 
 
 def describe_exception(exception: object) -> str:

@@ -1,9 +1,11 @@
 """JSON-lines files for Slack messages: the outbox (pending) and the sent log.
 
 One JSON object per line: ``{"key", "created_at", "attempts", "last_error",
-"payload"}`` (the sent log adds ``sent_at``). Appends go to the end of the
-file; the outbox is rewritten whole through a temporary file and a rename,
-so a crash leaves either the old or the new outbox, never half of one.
+"payload"}`` (the sent log adds ``sent_at``), every string in it masked and
+formula-neutralised (``voice_compliance.sanitize.outbound``) as it is
+written. Appends go to the end of the file; the outbox is rewritten whole
+through a temporary file and a rename, so a crash leaves either the old or
+the new outbox, never half of one.
 
 Several Airflow task processes may notify at once (failure callbacks of
 parallel tasks), so every read-modify-write holds an exclusive ``flock`` on a
@@ -22,19 +24,21 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from voice_compliance.masking import MaskingFilter
+from voice_compliance.sanitize import outbound
 
 log = logging.getLogger(__name__)
-log.addFilter(MaskingFilter())
 
 Entry = dict[str, Any]
 """One outbox or sent-log line, decoded."""
 
 
 def _dumps(entry: Entry) -> str:
+    # Every line written to the outbox or the sent log passes here: the one
+    # place where a message leaves for a file, so the one place it is made
+    # outbound (masked, formulas neutralised), whoever queued it.
     # ensure_ascii=False keeps emoji and "…" readable in the embedded
     # default, where people read the outbox file itself.
-    return json.dumps(entry, ensure_ascii=False, default=str)
+    return json.dumps(outbound(entry), ensure_ascii=False, default=str)
 
 
 @contextlib.contextmanager

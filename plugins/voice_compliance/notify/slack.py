@@ -26,14 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voice_compliance.masking import MaskingFilter, mask_text, mask_value
+from voice_compliance.masking import mask_text
 from voice_compliance.notify import outbox
+from voice_compliance.sanitize import outbound, outbound_text
 
 if TYPE_CHECKING:
     from slack_sdk import WebhookClient
 
 log = logging.getLogger(__name__)
-log.addFilter(MaskingFilter())
 
 # slack_sdk logs the webhook URL (a secret) at debug level and one error per
 # failed attempt; we log one masked warning per message instead.
@@ -140,11 +140,12 @@ def _safe_error(exc: BaseException) -> str:
 def notify(message: Mapping[str, Any], *, key: str, settings: NotifySettings) -> NotifyResult:
     """Queue ``message`` in the outbox under ``key`` (once), then flush the outbox.
 
-    The message is masked before it is written. A key already present in the
-    outbox or the sent log adds nothing, so an Airflow retry of the same run
-    never sends twice. Never raises.
+    The message is masked and formula-neutralised as it is written (and again
+    as it is posted). A key already present in the outbox or the sent log adds
+    nothing, so an Airflow retry of the same run never sends twice. Never raises.
     """
-    safe_key = mask_text(key)
+    # The key as the outbox stores it, so the duplicate check compares like with like.
+    safe_key = outbound_text(key)
     try:
         with outbox.locked(settings.outbox):
             known = outbox.read_keys(settings.outbox) | outbox.read_keys(settings.sent_log)
@@ -155,7 +156,7 @@ def notify(message: Mapping[str, Any], *, key: str, settings: NotifySettings) ->
                     "created_at": _now(),
                     "attempts": 0,
                     "last_error": None,
-                    "payload": mask_value(dict(message)),
+                    "payload": dict(message),
                 }
                 outbox.append_entries(settings.outbox, [entry])
     except Exception as exc:  # a full disk must not fail the calling task
@@ -193,8 +194,12 @@ def _client(settings: NotifySettings) -> WebhookClient | None:
 
 
 def _post(client: WebhookClient, payload: Mapping[str, Any]) -> None:
-    """Post once; raise ``_Permanent`` for a refusal, anything else for a transient failure."""
-    response = client.send_dict(dict(payload))
+    """Post once; raise ``_Permanent`` for a refusal, anything else for a transient failure.
+
+    The one place a message leaves for Slack: the payload is made outbound
+    (masked, formulas neutralised) here, whoever built or queued it.
+    """
+    response = client.send_dict(outbound(dict(payload)))
     if response.status_code == 200:
         return
     detail = f"HTTP {response.status_code}: {str(response.body)[:200]}"
@@ -269,7 +274,7 @@ def _flush(settings: NotifySettings) -> FlushResult:
         for index, entry in enumerate(pending):
             attempts = int(entry.get("attempts") or 0) + 1
             try:
-                _deliver(client, mask_value(entry["payload"]), settings)
+                _deliver(client, entry["payload"], settings)
             except Exception as exc:
                 failed += 1
                 error = _safe_error(exc)
