@@ -40,7 +40,7 @@ MASK = "***"
 # alternative never sees the digits inside it.
 _TOKEN = re.compile(
     r"""
-    (?P<sid>[A-Z]{2}(?=[0-9a-f]{0,31}[a-f])[0-9a-f]{32}(?![0-9a-f]))
+    (?P<sid>[A-Z]{2}[0-9a-f]{32}(?![0-9a-f]))
     | (?P<uuid>(?<![0-9A-Za-z])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
         (?![0-9A-Za-z]))
     | (?P<hex>(?<![0-9A-Za-z])(?=[0-9a-f]*[a-f])[0-9a-f]{16,}(?![0-9A-Za-z]))

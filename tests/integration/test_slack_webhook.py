@@ -3,6 +3,7 @@ real HTTP receiver on 127.0.0.1 standing in for Slack's incoming webhook."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -213,3 +214,21 @@ def test_message_already_in_sent_log_is_dropped_not_posted_again(
     assert (result.reason, result.delivered, result.pending) == ("ok", 0, 0)
     assert receiver.bodies == []
     assert read_lines(settings.outbox) == []
+
+
+def test_receiver_gets_a_formula_call_sid_neutralised(
+    receiver: Receiver, settings: NotifySettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrange
+    use_webhook(monkeypatch, receiver.url)
+    formula = '=HYPERLINK("http://evil.example/x","sid")'
+    report = dataclasses.replace(make_report(), data_quality_failures=[formula])
+
+    # Act
+    result = notify(build_run_message(report), key=report.key, settings=settings)
+
+    # Assert
+    assert result.flush.delivered == 1
+    posted = json.dumps(receiver.bodies[0])
+    assert json.dumps("• '" + formula)[1:-1] in posted
+    assert re.search(r"(?<!')=HYPERLINK", posted) is None

@@ -431,3 +431,63 @@ def test_connection_is_read_through_airflow_in_a_plain_process(
     with warehouse.connect(db, read_only=True) as con:
         row = con.execute("select status, attempts from compliance.ticket_deliveries").fetchone()
     assert row == ("delivered", 2)
+
+
+FORMULA_SID = '=HYPERLINK("http://evil.example/x","sid")'
+FORMULA = re.compile(r"(?<!')=HYPERLINK")
+
+
+def _add_formula_subject(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "insert into compliance.policy_violations values "
+        "(?, 'call', ?, ?, timestamp '2026-10-02', 'critical', '{}')",
+        [CLAUSE, FORMULA_SID, ACCOUNT],
+    )
+
+
+@pytest.mark.quick
+def test_a_formula_call_sid_reaches_the_webhook_neutralised(
+    con: duckdb.DuckDBPyConnection, fake: FakeServer
+) -> None:
+    # Arrange: a call sid that a spreadsheet would run as a formula
+    _add_formula_subject(con)
+    _sync(con, 1, 3, "webhook")
+    settings = _settings("webhook", fake.port, endpoint="/hooks/tickets")
+
+    # Act
+    report = deliver_pending(con, settings, now=T0)
+
+    # Assert
+    assert report.delivered == 1
+    body = fake.requests[0].body
+    assert body["ticket"]["example_subjects"] == [
+        "***0123/2026-10",
+        "***0123/2026-10",
+        "'" + FORMULA_SID,
+    ]
+    assert FORMULA.search(json.dumps(body)) is None
+    assert not FULL_NUMBER.search(json.dumps(body))
+
+
+@pytest.mark.quick
+def test_a_formula_call_sid_reaches_jira_neutralised(
+    con: duckdb.DuckDBPyConnection, fake: FakeServer
+) -> None:
+    # Arrange
+    _add_formula_subject(con)
+    settings = _settings("jira", fake.port, project_key="VC")
+    _sync(con, 1, 3, "jira")
+    deliver_pending(con, settings, now=T0)
+
+    # Act: a later run comments with the examples
+    _sync(con, 2, 4, "jira")
+    report = deliver_pending(con, settings, now=T0)
+
+    # Assert
+    assert report.delivered == 1
+    created, comment = fake.requests[0].body, fake.requests[1].body
+    assert "* '" + FORMULA_SID in created["fields"]["description"]
+    assert "'" + FORMULA_SID in comment["body"]
+    for request in fake.requests:
+        assert FORMULA.search(json.dumps(request.body)) is None
+        assert not FULL_NUMBER.search(json.dumps(request.body))

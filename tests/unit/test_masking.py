@@ -88,6 +88,7 @@ def test_numbers_glued_to_words_are_masked(text: str, expected: str) -> None:
     "text",
     [
         "CA1234567890abcdef0123456789abcdef",  # a SID with ten digits in a row
+        "CA" + "1" * 32,  # a SID that is all digits (test fixtures have them)
         "export_CA1234567890abcdef0123456789abcdef.json",
         "PN9876543210fedcba9876543210fedcba/2026-10",
         "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",  # sha256

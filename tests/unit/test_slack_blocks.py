@@ -284,3 +284,70 @@ def test_failure_callback_never_raises_on_a_broken_context(
 
     # Assert
     assert all(FULL_NUMBER.search(r.getMessage()) is None for r in caplog.records)
+
+
+FORMULA_SID = '=HYPERLINK("http://evil.example/x","sid")'
+FORMULA = re.compile(r"(?<!')=HYPERLINK")
+ANY_NUMBER = re.compile(r"\d{7,}")
+
+
+def test_formula_values_reach_the_slack_message_neutralised(tmp_path: Path) -> None:
+    # Arrange: a data-quality line that is a formula call sid, a clause id that starts with "+"
+    report = make_report(
+        data_quality_failures=[FORMULA_SID, "-1 rows for x+14155550123"],
+        clauses=[ClauseLine("+cmd", "high", 10, 1, 0, 0)],
+    )
+    settings = settings_in(tmp_path)
+
+    # Act
+    payload = build_run_message(report)
+    notify(payload, key=report.key, settings=settings)
+
+    # Assert: in the message as built and in the outbox as written
+    texts = "\n".join(all_texts(payload))
+    assert "• '" + FORMULA_SID in texts
+    assert "• '-1 rows for x***0123" in texts
+    assert "`'+cmd`" in texts
+    assert FORMULA.search(texts) is None
+    written = settings.outbox.read_text(encoding="utf-8")
+    assert FORMULA.search(written) is None
+    assert "'=HYPERLINK" in written
+    assert ANY_NUMBER.search(written) is None
+
+
+def test_a_message_built_elsewhere_is_neutralised_where_it_leaves(tmp_path: Path) -> None:
+    # Arrange: a payload that did not go through the block builders
+    settings = settings_in(tmp_path)
+    message = {"text": FORMULA_SID, "blocks": [{"type": "section", "text": "+14155550199"}]}
+
+    # Act
+    notify(message, key="custom:1", settings=settings)
+
+    # Assert: the formula gets its quote, the number is masked (not quoted)
+    entry = json.loads(settings.outbox.read_text(encoding="utf-8"))
+    assert entry["payload"]["text"] == "'" + FORMULA_SID
+    assert entry["payload"]["blocks"][0]["text"] == "***0199"
+
+
+def test_failure_callback_masks_a_number_glued_to_a_file_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrange
+    monkeypatch.setenv("VC_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VC_SLACK_CONN_ID", "vc_slack_not_defined_in_tests")
+    ti = SimpleNamespace(dag_id="vc_ingest", task_id="load_calls", try_number=1, map_index=-1)
+    context = {
+        "ti": ti,
+        "dag_run": SimpleNamespace(run_id="manual__2026-10-02T00:00:00+00:00"),
+        "exception": FileNotFoundError(
+            "s3://landing/calls/export_+14155550199.csv (key a14155550198)"
+        ),
+    }
+
+    # Act
+    task_failure_callback(context)
+
+    # Assert
+    text = (tmp_path / "notifications" / "slack_outbox.jsonl").read_text(encoding="utf-8")
+    assert "calls/export_***0199.csv (key a***0198)" in text
+    assert ANY_NUMBER.search(text) is None

@@ -463,3 +463,36 @@ def test_sink_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VC_TICKET_RETRIES", "many")
     with pytest.raises(ValueError, match="VC_TICKET_RETRIES"):
         TicketSinkSettings.from_env()
+
+
+def test_formula_values_are_neutralised_in_the_ticket_table_and_payloads(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # Arrange: a call sid and an account id a spreadsheet would run as formulas
+    formula_sid = '=HYPERLINK("http://evil.example/x","sid")'
+    formula_account = "@SUM(1+1)*cmd|' /C calc'!A0"
+    _violations(
+        con,
+        [
+            (CONSENT, "call", formula_sid, formula_account, "2026-10-03"),
+            (CONSENT, "number_month", "x+14155550123/2026-10", formula_account, "2026-10-01"),
+        ],
+    )
+    fp = fingerprint(CONSENT, formula_account, "2026-10")
+
+    # Act
+    changes = _sync(con, "run-1", _at(0), [_group(2, account_sid=formula_account)], sink="webhook")
+
+    # Assert: the table keeps the real key, the texts that leave are neutralised
+    ticket = _ticket(con, fp)
+    assert ticket["account_sid"] == formula_account
+    assert json.loads(ticket["example_subjects"]) == ["'" + formula_sid, "x***0123/2026-10"]
+    opened = changes.opened[0]
+    assert opened["account_sid"] == "'" + formula_account
+    assert opened["example_subjects"] == ["'" + formula_sid, "x***0123/2026-10"]
+    payload = con.execute("select payload from compliance.ticket_deliveries").fetchone()
+    assert payload is not None
+    body = json.loads(payload[0])
+    assert body["ticket"]["account_sid"] == "'" + formula_account
+    assert body["ticket"]["example_subjects"][0] == "'" + formula_sid
+    assert not re.search(r"\d{7,}", payload[0])

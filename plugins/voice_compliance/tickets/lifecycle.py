@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from voice_compliance.masking import mask_text
+from voice_compliance.sanitize import outbound_text
 from voice_compliance.tickets import store
 from voice_compliance.tickets.settings import SINKS
 from voice_compliance.tickets.store import TicketKey
@@ -61,7 +61,8 @@ class TicketLinks:
 
 @dataclass
 class TicketChanges:
-    """What one sync did: changed tickets (masked dicts) and totals."""
+    """What one sync did: changed tickets (outbound dicts: masked, formulas neutralised)
+    and totals."""
 
     opened: list[dict[str, Any]] = field(default_factory=list)
     reopened: list[dict[str, Any]] = field(default_factory=list)
@@ -91,7 +92,7 @@ def ticket_title(clause_id: str, account_sid: str | None, month: str, violations
     """A one-line summary, e.g. ``consent.prior_consent: 4 violations, account AC…, 2026-10``."""
     noun = "violation" if violations == 1 else "violations"
     account = f", account {account_sid}" if account_sid else ""
-    return mask_text(f"{clause_id}: {violations} {noun}{account}, {month}")
+    return outbound_text(f"{clause_id}: {violations} {noun}{account}, {month}")
 
 
 def _utc(now: datetime) -> datetime:

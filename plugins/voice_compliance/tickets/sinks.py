@@ -20,6 +20,7 @@ import duckdb
 import requests
 
 from voice_compliance.masking import mask_text
+from voice_compliance.sanitize import outbound
 from voice_compliance.tickets import store
 from voice_compliance.tickets.settings import (
     SinkConfigError,
@@ -75,6 +76,12 @@ class _Http:
         self.session.close()
 
     def request(self, method: str, path: str, body: Any = None) -> requests.Response:
+        """Send ``body`` (made outbound: masked, formulas neutralised) with retries.
+
+        Every ticket a tracker receives leaves through here, so this is where
+        its text is made safe, whichever sender built it.
+        """
+        body = outbound(body)
         url = self.connection.url(path)
         headers = {"Accept": "application/json", **self.connection.headers}
         error = ""
@@ -190,7 +197,11 @@ class _JiraSender:
 
 
 def _description(ticket: dict[str, Any]) -> str:
-    """Jira wiki-markup body: counts, masked examples, the evidence query, links."""
+    """Jira wiki-markup body: counts, examples, the evidence query, links.
+
+    The ticket's values are outbound already (``store.public_ticket``), and
+    the request makes the whole body outbound again as it leaves.
+    """
     account = ticket.get("account_sid") or "all accounts"
     examples = ticket.get("example_subjects") or []
     lines = [
@@ -212,13 +223,13 @@ def _description(ticket: dict[str, Any]) -> str:
         f"*dbt docs:* {ticket.get('dbt_docs_url') or '-'}",
         f"*Data Docs:* {ticket.get('data_docs_url') or '-'}",
     ]
-    return mask_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _comment(delivery: dict[str, Any]) -> str:
     ticket = delivery["payload"]["ticket"]
     examples = ", ".join(ticket.get("example_subjects") or []) or "(none)"
-    return mask_text(
+    return (
         f"Validation run {delivery['run_id']}: {ticket['violation_count']} violations now "
         f"(last seen {ticket.get('last_seen_at')}). Examples: {examples}"
     )

@@ -23,7 +23,8 @@ from typing import Any
 
 import duckdb
 
-from voice_compliance.masking import mask_text, mask_value
+from voice_compliance.masking import mask_text
+from voice_compliance.sanitize import outbound, outbound_text
 from voice_compliance.warehouse import table_exists
 
 TicketKey = tuple[str, str | None, str]
@@ -169,7 +170,8 @@ def dbt_docs_url(base: str) -> str | None:
 def example_subjects(
     con: duckdb.DuckDBPyConnection, keys: Iterable[TicketKey], limit: int
 ) -> dict[TicketKey, list[str]]:
-    """The first ``limit`` subject ids (by subject_id, masked) of each key's violations.
+    """The first ``limit`` subject ids (by subject_id, outbound: masked and
+    formula-neutralised) of each key's violations.
 
     Every key gets a list, empty when ``compliance.policy_violations`` does
     not exist (the transform has not run) or holds nothing for it.
@@ -209,7 +211,7 @@ def example_subjects(
     for clause_id, account_sid, month, subject_id in rows:
         key = (clause_id, account_sid or None, month)
         if key in result:
-            result[key].append(mask_text(str(subject_id)))
+            result[key].append(outbound_text(str(subject_id)))
     return result
 
 
@@ -307,7 +309,7 @@ def enqueue_delivery(
     payload: Mapping[str, Any],
     at: datetime,
 ) -> None:
-    """Queue ``payload`` (masked here, once more) for ``sink``; a repeat keeps one row.
+    """Queue ``payload`` (made outbound here, once more) for ``sink``; a repeat keeps one row.
 
     A still-pending repeat takes the newer payload; a delivered one is never
     sent again.
@@ -320,7 +322,7 @@ def enqueue_delivery(
             set payload = excluded.payload
             where status = 'pending'
         """,
-        [fingerprint_, run_id, event, sink, json.dumps(mask_value(dict(payload))), at],
+        [fingerprint_, run_id, event, sink, json.dumps(outbound(dict(payload))), at],
     )
 
 
@@ -407,7 +409,8 @@ def ticket_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
 
 
 def public_ticket(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A ticket row as JSON-ready, masked values (timestamps in ISO 8601)."""
+    """A ticket row as JSON-ready, outbound values: masked, formulas neutralised
+    (``voice_compliance.sanitize``), timestamps in ISO 8601."""
     ticket: dict[str, Any] = {}
     for name in TICKET_COLUMNS:
         value = row.get(name)
@@ -416,5 +419,5 @@ def public_ticket(row: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(value, datetime | date):
             value = value.isoformat()
         ticket[name] = value
-    masked: dict[str, Any] = mask_value(ticket)
-    return masked
+    safe: dict[str, Any] = outbound(ticket)
+    return safe
