@@ -1,19 +1,34 @@
-"""Plain-text reports of what the warehouse says: violations per clause."""
+"""Plain-text reports of what the warehouse says: violations per clause.
+
+Every cell is masked (no full phone number reaches the terminal); counts are
+printed with thousands separators, which also keeps a large count from
+looking like a phone number to the masking.
+"""
 
 from __future__ import annotations
 
 from voice_compliance import warehouse
 from voice_compliance.config import Settings
+from voice_compliance.masking import mask_text
 from voice_compliance.tickets.store import ticket_counts
 
 
+def _cell(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return mask_text(str(value))
+
+
 def format_table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> list[str]:
-    """Left-aligned first column, right-aligned numbers, a rule under the header."""
-    table = [header, *rows]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    """Left-aligned first column, right-aligned numbers, a rule under the header.
+
+    Cells are masked; integers get thousands separators (``1,234,567``).
+    """
+    table = [tuple(_cell(v) for v in row) for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = [
         "  ".join(
-            str(v).rjust(w) if i else str(v).ljust(w)
+            v.rjust(w) if i else v.ljust(w)
             for i, (v, w) in enumerate(zip(row, widths, strict=True))
         )
         for row in table
@@ -45,10 +60,10 @@ def clause_report(settings: Settings) -> str:
             for row in rows
         ]
     lines = format_table(header, rows)
-    count = total[0] if total else 0
+    count = int(total[0]) if total else 0
     note = "" if has_tickets else " (no tickets yet: validation has not run)"
     return "\n".join(
-        [f"Policy violations per clause ({count} in compliance.policy_violations){note}", *lines]
+        [f"Policy violations per clause ({count:,} in compliance.policy_violations){note}", *lines]
     )
 
 
