@@ -8,6 +8,7 @@ plain process, as a task without a metastore would.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -26,7 +27,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from slack_receiver import Receiver, use_webhook
 from voice_compliance import warehouse
+from voice_compliance.notify import NotifySettings, flush_outbox, notify
+from voice_compliance.notify.outbox import read_entries
 from voice_compliance.tickets import (
     FailingGroup,
     SinkConnection,
@@ -491,3 +495,103 @@ def test_a_formula_call_sid_reaches_jira_neutralised(
     for request in fake.requests:
         assert FORMULA.search(json.dumps(request.body)) is None
         assert not FULL_NUMBER.search(json.dumps(request.body))
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("sink", ["jira", "webhook"])
+def test_slack_and_ticket_sink_down_for_a_whole_run_then_back_lose_and_repeat_nothing(
+    con: duckdb.DuckDBPyConnection,
+    fake: FakeServer,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sink: str,
+) -> None:
+    # Arrange: both receivers answer 500 to every request of the first run
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)  # slack_sdk ignores NO_PROXY
+    use_webhook(monkeypatch, receiver.url)
+    slack = NotifySettings(
+        conn_id="vc_slack",
+        outbox=tmp_path / "notifications" / "slack_outbox.jsonl",
+        sent_log=tmp_path / "notifications" / "slack_sent.jsonl",
+        retries=1,
+        backoff_s=0.01,
+        timeout_s=2.0,
+    )
+    extra = {"project_key": "VC"} if sink == "jira" else {"endpoint": "/hooks/tickets"}
+    settings = _settings(sink, fake.port, **extra)
+    down = True
+    receiver.respond = lambda body, n: 500 if down else 200
+    fake.fail_next = [500] * 1000
+    groups = [
+        FailingGroup(CLAUSE, ACCOUNT, MONTH, 2, "critical", "ops", "suite", "exp"),
+        FailingGroup(CLAUSE, None, MONTH, 1, "critical", "ops", "suite", "exp"),
+    ]
+    messages = [(f"failure:vc_ingest:run-1:load_{n}:1", {"text": f"load_{n} failed"}) for n in "ab"]
+    messages.append(("run:vc_validate:run-1", {"text": "validation run-1: 2 tickets opened"}))
+
+    # Act 1: a whole run while both are down (tickets synced twice, three Slack messages)
+    for run, violations in ((1, (2, 1)), (2, (3, 1))):
+        sync_tickets(
+            con,
+            run_id=f"run-{run}",
+            now=T0 + dt.timedelta(days=run),
+            validated=[(CLAUSE, MONTH)],
+            failing=[
+                dataclasses.replace(g, violations=v)
+                for g, v in zip(groups, violations, strict=True)
+            ],
+            links=LINKS,
+            sink=sink,
+        )
+        first = deliver_pending(con, settings, now=T0)
+        assert first.delivered == 0 and first.failed >= 1
+    results = [notify(message, key=key, settings=slack) for key, message in messages]
+
+    # Assert 1: nothing got through, everything waits
+    assert all(r.queued and r.flush.delivered == 0 for r in results)
+    assert len(read_entries(slack.outbox)) == 3
+    assert [row[1] for row in _deliveries(con)] == ["pending"] * 3
+    assert fake.issues == {}
+
+    # Act 2: both are back; the next run delivers what waits
+    down = False
+    fake.fail_next = []
+    slack_seen, sink_seen = len(receiver.bodies), len(fake.requests)
+    tickets_back = deliver_pending(con, settings, now=T0)
+    slack_back = flush_outbox(slack)
+
+    # Assert 2: every message once, in order
+    assert tickets_back.counts() == {"delivered": 3, "failed": 0, "waiting": 0, "other_sink": 0}
+    assert (slack_back.delivered, slack_back.pending, slack_back.reason) == (3, 0, "ok")
+    assert [b["text"] for b in receiver.bodies[slack_seen:]] == [m["text"] for _, m in messages]
+    delivered = [(r.method, r.path) for r in fake.requests[sink_seen:]]
+    if sink == "jira":
+        # The comment (run 2's new count) goes to the account's issue, after it exists.
+        key = con.execute("select external_key from compliance.tickets where fingerprint = ?", [FP])
+        (issue,) = key.fetchone() or (None,)
+        assert delivered == [
+            ("POST", "/rest/api/2/issue"),
+            ("POST", "/rest/api/2/issue"),
+            ("POST", f"/rest/api/2/issue/{issue}/comment"),
+        ]
+        assert len(fake.issues) == 2
+    else:
+        assert delivered == [("POST", "/hooks/tickets")] * 3
+        events = [r.body["event"] for r in fake.requests[sink_seen:]]
+        assert events == ["opened", "opened", "updated"]
+    assert [row[1] for row in _deliveries(con)] == ["delivered"] * 3
+
+    # Act 3: one more run, and an Airflow retry that notifies the same keys again
+    seen_after = len(receiver.bodies), len(fake.requests)
+    tickets_again = deliver_pending(con, settings, now=T0)
+    retried = [notify(message, key=key, settings=slack) for key, message in messages]
+    slack_again = flush_outbox(slack)
+
+    # Assert 3: nothing new is sent
+    assert tickets_again.delivered == 0 and slack_again.delivered == 0
+    assert all(r.duplicate for r in retried)
+    assert (len(receiver.bodies), len(fake.requests)) == seen_after
+    assert read_entries(slack.outbox) == []
+    assert sorted(e["key"] for e in read_entries(slack.sent_log)) == sorted(k for k, _ in messages)
