@@ -9,13 +9,21 @@ DAG run ends failed, so a failing task surfaces here as ``DagRunFailed``.
 Airflow reads its configuration when it is first imported, so this module
 never imports Airflow: it only builds the child's environment and runs the
 venv's own ``airflow`` binary.
+
+Every child runs in its own session (process group) under a small guardian
+process, so that stopping a run stops everything it started (see
+``_GUARD_SCRIPT`` and ``stop_process_tree``): no ``airflow dags test`` or
+``dbt build`` is left writing the warehouse after the CLI is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -57,6 +65,52 @@ Pool.create_or_update_pool(pool, slots, "Serializes DuckDB writers", include_def
 print(f"Pool {pool} has {slots} slot(s)")
 """
 _LOG_TAIL_LINES = 40
+
+# Why a guardian process, and not only PR_SET_PDEATHSIG on the Airflow child:
+# the parent-death signal is a per-process attribute that fork() clears, so it
+# would kill ``airflow dags test`` when the CLI dies, but not the ``dbt build``
+# that process starts (vc_transform runs dbt as a grandchild writing the
+# warehouse), which would be re-parented to init and go on writing. Polling
+# for the orphan from inside the task code would need every task's
+# cooperation. Instead every child command runs under this guardian: it leads
+# its own session (start_new_session), the kernel sends it SIGUSR1 the moment
+# the CLI dies, however it dies, SIGKILL included (prctl(PR_SET_PDEATHSIG),
+# set between fork and exec, so there is no window), and it then SIGKILLs its
+# whole process group: Airflow and everything Airflow started (subprocess.Popen
+# keeps the group). The getppid() check covers a CLI that died before the
+# prctl took effect. The guardian ignores SIGTERM/SIGINT/SIGHUP (the CLI's
+# orderly stop signals the whole group; the command handles them itself) and
+# its command gets PR_SET_PDEATHSIG(SIGKILL) too, so even a guardian killed on
+# its own takes the command with it. Linux only; elsewhere the command runs in
+# its own session without the guardian, and only the CLI's orderly stop
+# (stop_process_tree) applies.
+_PARENT_DEATH_SIGNAL = signal.SIGUSR1
+_GUARD_SCRIPT = """# voice_compliance guardian: kills its process group when the CLI dies
+import ctypes, os, signal, subprocess, sys
+
+def kill_group(*_):
+    os.killpg(0, signal.SIGKILL)
+
+signal.signal(signal.SIGUSR1, kill_group)
+if os.getppid() != int(sys.argv[1]):
+    kill_group()
+for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(signum, lambda *_: None)
+prctl = ctypes.CDLL(None, use_errno=True).prctl
+child = subprocess.Popen(sys.argv[2:], preexec_fn=lambda: prctl(1, signal.SIGKILL, 0, 0, 0))
+code = child.wait()
+sys.exit(code if code >= 0 else 128 - code)
+"""
+_PR_SET_PDEATHSIG = 1
+_LIBC_PRCTL = None
+if sys.platform.startswith("linux"):
+    try:
+        _LIBC_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - no prctl in this libc
+        _LIBC_PRCTL = None
+
+_RUNNING: dict[int, str] = {}
+"""Child processes running now: pid -> what it is (for the CLI's stop message)."""
 
 
 class AirflowRunError(RuntimeError):
@@ -155,7 +209,8 @@ def ensure_airflow(settings: Settings) -> None:
     home.mkdir(parents=True, exist_ok=True)
     log_path = _log_path(settings, "airflow-setup")
     command = [sys.executable, "-c", _SETUP_SCRIPT, WRITER_POOL, str(WRITER_POOL_SLOTS)]
-    if _run_logged(command, airflow_env(settings), log_path) != 0:
+    what = "airflow db migrate"
+    if _run_logged(command, airflow_env(settings), log_path, what, settings.stop_grace) != 0:
         raise AirflowSetupFailed(
             f"airflow db migrate or pool creation failed; log: {log_path}",
             log_path,
@@ -184,7 +239,8 @@ def run_dag(
     log_path = _log_path(settings, dag_id)
     command = [str(VENV_BIN / "airflow"), "dags", "test", dag_id, "--conf", json.dumps(dict(conf))]
     env = airflow_env(settings, dags_folder=dags_folder)
-    if _run_logged(command, env, log_path) != 0:
+    what = f"airflow dags test {dag_id}"
+    if _run_logged(command, env, log_path, what, settings.stop_grace) != 0:
         text = _read(log_path)
         raise DagRunFailed(dag_id, log_path, _tail(text), _failure_reason(text))
     return log_path
@@ -197,25 +253,124 @@ def _log_path(settings: Settings, name: str) -> Path:
     return log_dir / f"{name}.{stamp}.log"
 
 
-def _run_logged(command: list[str], env: Mapping[str, str], log_path: Path) -> int:
-    """Run ``command``, appending its output to ``log_path``; return its exit code."""
+def running() -> list[str]:
+    """What the child processes running now are (empty when none is)."""
+    return list(_RUNNING.values())
+
+
+def _run_logged(
+    command: list[str],
+    env: Mapping[str, str],
+    log_path: Path,
+    what: str,
+    stop_grace: float,
+) -> int:
+    """Run ``command``, appending its output to ``log_path``; return its exit code.
+
+    The command runs in its own session under the guardian (``_GUARD_SCRIPT``).
+    If waiting for it is interrupted (the CLI's signal handler raises, or
+    KeyboardInterrupt), the whole process tree is stopped first
+    (``stop_process_tree``: SIGTERM, then SIGKILL after ``stop_grace``
+    seconds) and the exception goes on.
+    """
     with log_path.open("a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(command)}\n")
         log.flush()
         started = time.monotonic()
-        completed = subprocess.run(
-            command,
-            env=dict(env),
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-        log.write(
-            f"\n[exit code {completed.returncode} after {time.monotonic() - started:.1f} s]\n"
-        )
-    return completed.returncode
+        process: subprocess.Popen[bytes] | None = None
+        try:
+            process = _start(command, env, log)
+            _RUNNING[process.pid] = f"{what} (pid {process.pid}, log {log_path})"
+            returncode = process.wait()
+        except BaseException as exc:
+            if process is not None:
+                how = stop_process_tree(process, stop_grace)
+                log.write(f"\n[stopped ({type(exc).__name__}): {how}]\n")
+            raise
+        finally:
+            if process is not None:
+                _RUNNING.pop(process.pid, None)
+        log.write(f"\n[exit code {returncode} after {time.monotonic() - started:.1f} s]\n")
+    return returncode
+
+
+def _start(command: list[str], env: Mapping[str, str], log: Any) -> subprocess.Popen[bytes]:
+    guarded = command
+    preexec = None
+    if _LIBC_PRCTL is not None:
+        guarded = [sys.executable, "-c", _GUARD_SCRIPT, str(os.getpid()), *command]
+        preexec = _set_parent_death_signal
+    return subprocess.Popen(
+        guarded,
+        env=dict(env),
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=preexec,
+    )
+
+
+def _set_parent_death_signal() -> None:
+    """In the forked child, before exec: signal it when this process dies."""
+    assert _LIBC_PRCTL is not None
+    _LIBC_PRCTL(_PR_SET_PDEATHSIG, int(_PARENT_DEATH_SIGNAL), 0, 0, 0)
+
+
+def stop_process_tree(process: subprocess.Popen[Any], grace: float) -> str:
+    """Stop ``process`` (a session leader) and every process it started; reap it.
+
+    SIGTERM to its process group and to every descendant (psutil finds those
+    that left the group), then SIGKILL to whatever is still alive after
+    ``grace`` seconds. Returns how it went, for the log.
+    """
+    import psutil
+
+    try:
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(True)]
+    except psutil.Error:
+        tree = []
+    _signal_tree(process.pid, tree, signal.SIGTERM)
+    started = time.monotonic()
+    deadline = started + grace
+    while time.monotonic() < deadline and _alive(process, tree):
+        time.sleep(0.05)
+    how = f"SIGTERM; the process tree exited in {time.monotonic() - started:.1f} s"
+    if _alive(process, tree):
+        # Descendants started after the first snapshot are in the group too.
+        _signal_tree(process.pid, tree, signal.SIGKILL)
+        how = f"SIGTERM, then SIGKILL after {grace:g} s"
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _alive(process, tree):
+            time.sleep(0.05)
+    process.wait()
+    return how
+
+
+def _signal_tree(pgid: int, tree: list[Any], signum: int) -> None:
+    import psutil
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+    for proc in tree:
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(signum)
+
+
+def _alive(process: subprocess.Popen[Any], tree: list[Any]) -> bool:
+    """True while the child or any descendant found before is still running."""
+    import psutil
+
+    if process.poll() is None:
+        return True
+    for proc in tree[1:]:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.Error:
+            continue
+    return False
 
 
 def _read(path: Path) -> str:

@@ -5,23 +5,37 @@
   warehouse, then print what landed.
 - ``demo``: the embedded default end to end: generate, run, summary.
 - ``summary``: print what the warehouse holds.
+- ``verify-warehouse``: read every block of every table, checking checksums.
 - ``init``: prepare Airflow's home (metadata database, the writer pool).
 
 Each command is one small function; heavy modules (the generator, the
 loaders) are imported inside them so ``--help`` stays instant. Failures
 print one ``error:`` line and exit non-zero (``VC_DEBUG=1`` adds the
 traceback).
+
+SIGTERM, SIGINT and SIGHUP stop a command cleanly: its child processes
+(``airflow dags test`` and whatever they started) are stopped and waited
+for, one ``stopped by SIG...`` line says what was running, and the exit
+code is 128 + the signal number. ``run`` and ``demo`` hold the warehouse's
+run lock (``warehouse.run_lock``) from start to end, so a second run on the
+same warehouse waits for the first (``VC_RUN_LOCK_TIMEOUT`` seconds) or
+fails with one clear line.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
+from voice_compliance import airflow_runner
 from voice_compliance.airflow_runner import (
     PIPELINE_DAGS,
     TRANSFORM_DAG,
@@ -36,8 +50,35 @@ from voice_compliance.masking import install_log_masking
 DEMO_SEED = 7
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+RESUME_HINT = "re-run to resume — loads are idempotent"
+
+
 class CommandError(Exception):
     """A user-facing error: printed as one line, no traceback."""
+
+
+class Stopped(BaseException):
+    """A stop signal arrived (raised by the signal handler in the main thread).
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so no ``except
+    Exception`` on the way swallows it; the Airflow runner stops its child
+    process tree as it passes.
+    """
+
+    def __init__(self, signum: int, running: str) -> None:
+        self.signum = signum
+        self.running = running
+        super().__init__(f"stopped by {signal.Signals(signum).name}: {running}")
+
+
+_doing = "starting"
+"""What the command is doing now, for the stop message when no child runs."""
+
+
+def _set_doing(what: str) -> None:
+    global _doing
+    _doing = what
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -58,8 +99,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run every pipeline DAG through Airflow on the given landing zone."""
     settings = Settings.from_env(landing=args.landing, warehouse=args.warehouse)
-    _run_pipeline(settings, full_refresh=args.full_refresh)
-    _print_summary(settings)
+    with _warehouse_lock(settings):
+        _run_pipeline(settings, full_refresh=args.full_refresh)
+        _print_summary(settings)
     return 0
 
 
@@ -68,9 +110,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if settings.is_s3:
         raise CommandError(f"demo writes to a local folder, but VC_LANDING is {settings.landing}")
-    _generate(Path(settings.landing), DEMO_SEED, args.calls)
-    _run_pipeline(settings)
-    _print_summary(settings)
+    with _warehouse_lock(settings):
+        _generate(Path(settings.landing), DEMO_SEED, args.calls)
+        _run_pipeline(settings)
+        _print_summary(settings)
     return 0
 
 
@@ -78,6 +121,49 @@ def cmd_summary(args: argparse.Namespace) -> int:
     """Print the files and rows per source recorded in the warehouse."""
     _print_summary(Settings.from_env(warehouse=args.warehouse))
     return 0
+
+
+def cmd_verify_warehouse(args: argparse.Namespace) -> int:
+    """Read every block of every table; fail naming each table that does not read."""
+    from voice_compliance import warehouse
+
+    settings = Settings.from_env(warehouse=args.warehouse)
+    if not Path(settings.warehouse).is_file():
+        raise CommandError(f"no warehouse at {settings.warehouse}")
+    started = time.monotonic()
+    with _warehouse_lock(settings):
+        _set_doing(f"verifying {settings.warehouse}")
+        checks = warehouse.verify(settings)
+    width = max((len(c.table) for c in checks), default=0)
+    for check in checks:
+        state = (
+            f"{check.rows:>10} rows  ok" if check.ok else f"{'':>10}       FAILED: {check.error}"
+        )
+        print(f"{check.table:<{width}}  {state}")
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        names = ", ".join(c.table for c in failed)
+        raise CommandError(
+            warehouse.corrupt_message(
+                settings.warehouse,
+                f"{len(failed)} table(s) failed to read: {names}: {failed[0].error}",
+            )
+        )
+    print(
+        f"warehouse {settings.warehouse}: {len(checks)} tables read in full, every block "
+        f"passed its checksum ({time.monotonic() - started:.1f} s)"
+    )
+    return 0
+
+
+@contextmanager
+def _warehouse_lock(settings: Settings) -> Iterator[None]:
+    """Hold the warehouse's run lock (waiting up to ``settings.run_lock_timeout``)."""
+    from voice_compliance import warehouse
+
+    _set_doing(f"waiting for the run lock of {settings.warehouse}")
+    with warehouse.run_lock(settings.warehouse, settings.run_lock_timeout, on_wait=_progress):
+        yield
 
 
 def _generate(out: Path, seed: int, calls: int | None, violations: bool = True) -> None:
@@ -104,6 +190,7 @@ def _run_pipeline(settings: Settings, *, full_refresh: bool = False) -> None:
     """
     _progress(f"airflow home {settings.airflow_home}; warehouse {settings.warehouse}")
     started = time.monotonic()
+    _set_doing("preparing Airflow's home")
     ensure_airflow(settings)
     _progress(f"airflow ready ({time.monotonic() - started:.1f} s)")
     for dag_id in PIPELINE_DAGS:
@@ -114,6 +201,7 @@ def _run_pipeline(settings: Settings, *, full_refresh: bool = False) -> None:
         }
         if dag_id == TRANSFORM_DAG and full_refresh:
             conf["full_refresh"] = True
+        _set_doing(f"DAG {dag_id}")
         log_path = run_dag(dag_id, settings, conf)
         _progress(f"{dag_id}: success ({time.monotonic() - started:.1f} s, log {log_path})")
 
@@ -122,6 +210,7 @@ def _print_summary(settings: Settings) -> None:
     from voice_compliance.ingest import landing_summary
     from voice_compliance.reporting import clause_report, output_locations
 
+    _set_doing("printing the summary")
     print(landing_summary(settings))
     print()
     print(clause_report(settings))
@@ -196,6 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--warehouse", help="DuckDB file (default: VC_WAREHOUSE)")
     summary.set_defaults(func=cmd_summary)
 
+    verify = sub.add_parser(
+        "verify-warehouse",
+        help="read every block of every table; fail naming any table that fails its checksum",
+    )
+    verify.add_argument("--warehouse", help="DuckDB file (default: VC_WAREHOUSE)")
+    verify.set_defaults(func=cmd_verify_warehouse)
+
     init = sub.add_parser("init", help="prepare Airflow's home (idempotent)")
     init.set_defaults(func=cmd_init)
     return parser
@@ -207,16 +303,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command: Callable[[argparse.Namespace], int] = args.func
     try:
-        return command(args)
+        with _stop_on_signals():
+            return command(args)
+    except Stopped as stop:
+        hint = f"; {RESUME_HINT}" if args.command in ("run", "demo") else ""
+        print(f"{stop}{hint}", file=sys.stderr, flush=True)
+        return 128 + stop.signum
     except (AirflowRunError, CommandError, DbtCommandFailed) as exc:
         _error(str(exc))
     except KeyboardInterrupt:
         _error("interrupted")
     except Exception as exc:
+        if _is_warehouse_error(exc):
+            _error(str(exc))
+            return 1
         if os.environ.get("VC_DEBUG"):
             raise
         _error(f"{type(exc).__name__}: {exc} (set VC_DEBUG=1 for a traceback)")
     return 1
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM, SIGINT and SIGHUP into ``Stopped`` while the command runs.
+
+    The handler raises in the main thread wherever it is; on its way out the
+    Airflow runner stops the child process tree (``airflow_runner._run_logged``)
+    and ``main`` prints the stop line. Further signals while that happens are
+    ignored (the runner escalates to SIGKILL after ``VC_STOP_GRACE`` seconds
+    anyway). The previous handlers come back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        raise Stopped(signum, "; ".join(airflow_runner.running()) or _doing)
+
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _is_warehouse_error(exc: BaseException) -> bool:
+    # warehouse imports DuckDB: only look it up when it was imported already.
+    module = sys.modules.get("voice_compliance.warehouse")
+    return module is not None and isinstance(exc, module.WarehouseError)
 
 
 def _error(message: str) -> None:

@@ -23,6 +23,13 @@ DEFAULT_LOAD_BATCH_BYTES = 128 * 1024 * 1024
 """Decompressed bytes of landing files loaded per DuckDB batch (bounds memory)."""
 DEFAULT_LOAD_BATCH_FILES = 500
 """Landing files per batch; 1 loads every file on its own."""
+DEFAULT_RUN_LOCK_TIMEOUT = 600.0
+"""Seconds a ``run`` waits for another run on the same warehouse to finish
+(a full run at 1 M calls takes about 9 minutes) before giving up."""
+DEFAULT_STOP_GRACE = 10.0
+"""Seconds the CLI gives its child processes to exit after SIGTERM before SIGKILL."""
+DEFAULT_WAREHOUSE_OPEN_TIMEOUT = 5.0
+"""Seconds ``open_warehouse`` retries while another process holds DuckDB's file lock."""
 
 
 def _env(name: str, *fallbacks: str) -> str | None:
@@ -55,6 +62,9 @@ class Settings:
     duckdb_temp_directory: Path | None = None
     load_batch_bytes: int = DEFAULT_LOAD_BATCH_BYTES
     load_batch_files: int = DEFAULT_LOAD_BATCH_FILES
+    run_lock_timeout: float = DEFAULT_RUN_LOCK_TIMEOUT
+    stop_grace: float = DEFAULT_STOP_GRACE
+    warehouse_open_timeout: float = DEFAULT_WAREHOUSE_OPEN_TIMEOUT
 
     @property
     def duckdb_temp_dir(self) -> Path:
@@ -109,6 +119,11 @@ class Settings:
             duckdb_temp_directory=_path_or_none(_env("VC_DUCKDB_TEMP_DIRECTORY")),
             load_batch_bytes=int(_env("VC_LOAD_BATCH_BYTES") or DEFAULT_LOAD_BATCH_BYTES),
             load_batch_files=int(_env("VC_LOAD_BATCH_FILES") or DEFAULT_LOAD_BATCH_FILES),
+            run_lock_timeout=_seconds("VC_RUN_LOCK_TIMEOUT", DEFAULT_RUN_LOCK_TIMEOUT),
+            stop_grace=_seconds("VC_STOP_GRACE", DEFAULT_STOP_GRACE),
+            warehouse_open_timeout=_seconds(
+                "VC_WAREHOUSE_OPEN_TIMEOUT", DEFAULT_WAREHOUSE_OPEN_TIMEOUT
+            ),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         for key in ("warehouse", "data_dir", "airflow_home", "duckdb_temp_directory"):
@@ -132,6 +147,9 @@ class Settings:
             "VC_DUCKDB_TEMP_DIRECTORY": str(self.duckdb_temp_dir),
             "VC_LOAD_BATCH_BYTES": str(self.load_batch_bytes),
             "VC_LOAD_BATCH_FILES": str(self.load_batch_files),
+            "VC_RUN_LOCK_TIMEOUT": str(self.run_lock_timeout),
+            "VC_STOP_GRACE": str(self.stop_grace),
+            "VC_WAREHOUSE_OPEN_TIMEOUT": str(self.warehouse_open_timeout),
         }
         if self.s3_endpoint_url:
             env["VC_S3_ENDPOINT_URL"] = self.s3_endpoint_url
@@ -140,6 +158,20 @@ class Settings:
         if self.aws_conn_id:
             env["VC_AWS_CONN_ID"] = self.aws_conn_id
         return env
+
+
+def _seconds(name: str, default: float) -> float:
+    """A non-negative number of seconds from ``name`` (``default`` when unset)."""
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {value!r}") from None
+    if seconds < 0:
+        raise ValueError(f"{name} must be zero or more seconds, not {value!r}")
+    return seconds
 
 
 def _path_or_none(value: str | None) -> Path | None:
