@@ -8,7 +8,14 @@ where there is one) with the severity and owner of ``data_quality`` in
 
 Frames are aggregates computed in DuckDB: per month for the calls, per
 account and month for unclassified calls, per country for registry
-coverage, per landed file for the manifest; a single row for the rest.
+coverage, per landed file for the manifest, per dbt data test for
+``dq.data_tests``; a single row for the rest.
+
+``dq.data_tests`` is how a dbt data test on landed data reports: those tests
+warn instead of halting the build (decision 0013), dbt keeps every test's
+outcome in ``compliance.data_test_results`` (an on-run-end hook), and this
+suite fails on each test that did not pass, naming it (model, column, test,
+failing rows) in the results and the Slack message.
 """
 
 from __future__ import annotations
@@ -77,6 +84,12 @@ order by all
 _UNKNOWN_TIME_ZONE = """
 select telemarketing_attempts, unknown_tz_calls, invalid_callee_calls, unmapped_zone_calls
 from metrics.metric_calling_hours_unknown_tz
+"""
+
+_DATA_TESTS = """
+select data_test, model, column_name, status, failures as failing_rows, message
+from compliance.data_test_results
+order by all
 """
 
 _UNALLOTTED_REGIONS = """
@@ -240,6 +253,21 @@ def suites(policy: Policy) -> list[SuiteSpec]:
                 protects="country.calling_hours",
                 column="unknown_tz_calls",
                 max_value=0,
+            ),
+        ),
+        _suite(
+            "data_tests",
+            "Every dbt data test on the landed data passed in the latest build (warnings too).",
+            _DATA_TESTS,
+            "whole",
+            ("data_test", "failing_rows"),
+            _expect(
+                policy,
+                "dq.data_tests",
+                "ExpectColumnValuesToBeInSet",
+                "No dbt data test warned or failed: each one that did names the rows to fix.",
+                column="status",
+                value_set=["pass"],
             ),
         ),
         _suite(

@@ -23,6 +23,7 @@ from typing import Any
 
 from voice_compliance import dbt_runner, warehouse
 from voice_compliance.config import Settings
+from voice_compliance.masking import mask_text
 from voice_compliance.validation import results
 from voice_compliance.validation.run import VALIDATION_DAG, data_docs_index
 
@@ -97,10 +98,7 @@ def build_report(
             ClauseLine(*row, tickets_open=tickets.get(row[0], {}).get("open", 0))
             for row in con.execute(_CLAUSE_LINES, [run_id, months]).fetchall()
         ]
-        dq_failures = [
-            f"{check_id}{f' ({month})' if month else ''}: {description}"
-            for check_id, month, description in con.execute(_DQ_FAILURES, [run_id]).fetchall()
-        ]
+        dq_failures = [_dq_line(*row) for row in con.execute(_DQ_FAILURES, [run_id]).fetchall()]
         events = dict(con.execute(_EVENTS, [run_id]).fetchall()) if _has_events(con) else {}
     period = f"{months[0]} to {months[-1]}" if len(months) > 1 else (months or ["-"])[0]
     return RunReport(
@@ -119,6 +117,45 @@ def build_report(
         dbt_docs_url=dbt_docs,
         tickets_location=f"compliance.tickets in {settings.warehouse}",
     )
+
+
+DQ_EXAMPLES = 10
+"""Failing rows named per data-quality line of the Slack report (the rest are counted)."""
+
+
+def _dq_line(
+    check_id: str,
+    month: str | None,
+    description: str,
+    column: str | None,
+    unexpected_count: int | None,
+    keys_json: str | None,
+    exception: str | None,
+) -> str:
+    """One data-quality failure as a report line: the check, what it expects, and
+    what failed (the first failing rows by their key columns), phone numbers masked."""
+    line = f"{check_id}{f' ({month})' if month else ''}: {description}"
+    keys = [k for k in json.loads(keys_json or "[]") if isinstance(k, dict)]
+    if exception:
+        line += f" [could not run: {exception.splitlines()[0][:200]}]"
+    elif keys:
+        named = "; ".join(_dq_key(key, column) for key in keys[:DQ_EXAMPLES])
+        more = len(keys) - DQ_EXAMPLES
+        line += f" Failing: {named}" + (f"; and {more:,} more" if more > 0 else "")
+    elif unexpected_count:
+        line += f" ({unexpected_count:,} failing row{'s' if unexpected_count != 1 else ''})"
+    return mask_text(line)
+
+
+def _dq_key(key: dict[str, Any], column: str | None) -> str:
+    """``first key (other=value, ..., column=value)``: a failing row named by its
+    key columns, the checked column's value last."""
+    items = [(k, v) for k, v in key.items() if v is not None and k != column]
+    items += [(k, v) for k, v in key.items() if v is not None and k == column]
+    if not items:
+        return "-"
+    (_, first), rest = items[0], items[1:]
+    return f"{first}" + (f" ({', '.join(f'{k}={v}' for k, v in rest)})" if rest else "")
 
 
 def notify_run(settings: Settings, *, run_id: str, dag_id: str = VALIDATION_DAG) -> dict[str, Any]:
@@ -171,7 +208,8 @@ order by expectations.clause_id
 """
 
 _DQ_FAILURES = """
-select check_id, month, description
+select check_id, month, description, column_name, unexpected_count, unexpected_keys::varchar,
+    exception
 from compliance.validation_results
 where run_id = ? and suite_kind = 'data_quality' and not success
 order by check_id, month

@@ -19,8 +19,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from marts_fixture import MONTH, POLICY, Outcome, breaking, build_warehouse, clean_outcomes
+import marts_fixture
+from marts_fixture import MONTH, POLICY, Outcome, breaking, clean_outcomes
 from voice_compliance import warehouse
+from voice_compliance.alerting import build_report
 from voice_compliance.config import Settings
 from voice_compliance.policy import CLAUSE_IDS
 from voice_compliance.tickets import FailingGroup
@@ -43,6 +45,30 @@ def make_settings(tmp_path: Path) -> Callable[[str], Settings]:
         )
 
     return make
+
+
+def build_warehouse(path: Path, outcomes: list[Outcome], **broken: bool) -> None:
+    """The shared hand-built marts plus what ``dq.data_tests`` reads: the outcome
+    of the dbt data tests (the on-run-end hook's table), all passed unless
+    ``data_test_warned`` (a relationship test on landed data warned)."""
+    marts_fixture.build_warehouse(path, outcomes, **broken)
+    with warehouse.connect(path) as con:
+        con.execute(
+            "create table compliance.data_test_results (unique_id varchar, data_test varchar,"
+            " test_type varchar, model varchar, column_name varchar, severity varchar,"
+            " status varchar, failures bigint, message varchar, invocation_id varchar,"
+            " tested_at timestamptz)"
+        )
+        warned = broken.get("data_test_warned")
+        con.execute(
+            "insert into compliance.data_test_results values"
+            " ('test.a', 'stg_twilio__calls.call_sid unique', 'unique', 'stg_twilio__calls',"
+            " 'call_sid', 'warn', 'pass', 0, null, 'i1', now()),"
+            " ('test.b', 'stg_twilio__calls.account_sid relationships ->"
+            " stg_exports__accounts.account_sid', 'relationships', 'stg_twilio__calls',"
+            " 'account_sid', 'warn', ?, ?, null, 'i1', now())",
+            ["warn" if warned else "pass", 2 if warned else 0],
+        )
 
 
 def run_and_read(settings: Settings, run_id: str = "test-run") -> list[dict[str, Any]]:
@@ -127,6 +153,7 @@ DQ_BREAKS = {
     "unreconciled": "dq.manifest_reconciled",
     "unknown_tz": "dq.unknown_time_zone",
     "unallotted": "dq.cps_unallotted_regions",
+    "data_test_warned": "dq.data_tests",
 }
 
 
@@ -143,6 +170,26 @@ def test_data_quality_checks_fail_alone_and_open_no_ticket(
     assert {r["check_id"] for r in failed} == {DQ_BREAKS[flaw]}
     assert all(r["clause_id"] is None and r["suite_kind"] == "data_quality" for r in failed)
     assert failing_keys(settings) == []
+
+
+def test_a_warned_dbt_data_test_is_a_finding_named_in_the_slack_report(
+    make_settings: Callable[[str], Settings],
+) -> None:
+    """A data test on landed data warns instead of halting the build; the warning
+    reaches the run's report naming the test and its failing rows."""
+    settings = make_settings("data_test")
+    build_warehouse(settings.warehouse, clean_outcomes(POLICY), data_test_warned=True)
+
+    rows = run_and_read(settings)
+    report = build_report(settings, run_id="test-run")
+
+    failed = [r for r in rows if not r["success"]]
+    assert [r["check_id"] for r in failed] == ["dq.data_tests"]
+    assert [line.split(":")[0] for line in report.data_quality_failures] == ["dq.data_tests"]
+    line = report.data_quality_failures[0]
+    assert "calls.account_sid relationships -> stg_exports__accounts.account_sid" in line
+    assert "failing_rows=2" in line and "status=warn" in line
+    assert "stg_twilio__calls.call_sid unique" not in line
 
 
 def test_frames_are_aggregates_not_raw_rows(make_settings: Callable[[str], Settings]) -> None:
