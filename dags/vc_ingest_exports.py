@@ -10,7 +10,13 @@ from __future__ import annotations
 from airflow.sdk import dag
 
 from voice_compliance.assets import EXPORT_SOURCES
-from voice_compliance.dag_support import START_DATE, default_args, ingest_task, ingestion_params
+from voice_compliance.dag_support import (
+    START_DATE,
+    default_args,
+    ingest_task,
+    ingestion_params,
+    unassigned_task,
+)
 
 
 @dag(
@@ -42,8 +48,12 @@ def vc_ingest_exports() -> None:
     | `load_complaints` | `complaints/` | `raw.complaints` |
     | `load_dnc_internal` | `dnc/internal/` | `raw.dnc_internal` |
 
+    | `record_unassigned_files` | anywhere else | none: a manifest row `unrecognized` |
+
     * Every landed file gets one row in `compliance.load_manifest`; files
       already loaded with the same checksum are skipped (re-runs are no-ops).
+      A file outside every folder above (source `unassigned`) is recorded as
+      `unrecognized`, with the reason, and never read.
     * Rows that fail parsing or typing go to `compliance.quarantine`.
     * The tasks are independent (one failing export does not stop the
       others) and share the one-slot pool `duckdb_writer`, so they write one
@@ -55,6 +65,7 @@ def vc_ingest_exports() -> None:
 
     for source in EXPORT_SOURCES:
         ingest_task(source)
+    unassigned_task()
 
 
 vc_ingest_exports()

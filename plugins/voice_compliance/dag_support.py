@@ -93,3 +93,19 @@ def ingest_task(source: str) -> Any:
         return summary
 
     return load()
+
+
+def unassigned_task() -> Any:
+    """The task that records files lying outside every source folder."""
+    from airflow.sdk import task
+
+    @task(task_id="record_unassigned_files")
+    def record(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Give files in no contract folder a manifest row; nothing is loaded."""
+        from voice_compliance.ingest import record_unassigned_files
+
+        summary = record_unassigned_files(settings_from_params(params)).as_dict()
+        log.info("Files outside the landing-zone layout: %s", summary)
+        return summary
+
+    return record()

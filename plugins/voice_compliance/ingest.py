@@ -41,7 +41,7 @@ class SourceLoadSummary:
 def ingest_source(settings: Settings, source: str) -> SourceLoadSummary:
     """Load every new or changed landing file of ``source`` into its raw table."""
     # Imported here: the DAG files import this module at parse time.
-    from voice_compliance.landing import open_landing
+    from voice_compliance.landing import open_landing, sweep_work_dir
     from voice_compliance.loading import loader, phone_dimension
 
     if source not in sources.SOURCES:
@@ -49,6 +49,7 @@ def ingest_source(settings: Settings, source: str) -> SourceLoadSummary:
     spec = sources.SOURCES[source]
     zone = open_landing(settings)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
+    sweep_work_dir(settings.work_dir)  # what a killed earlier run left behind
     with warehouse.open_warehouse(settings) as con:
         results = loader.load_source(
             con,
@@ -68,6 +69,26 @@ def ingest_source(settings: Settings, source: str) -> SourceLoadSummary:
         rows_read=sum(r.rows_read for r in loaded),
         rows_loaded=sum(r.rows_loaded for r in loaded),
         rows_quarantined=sum(r.rows_quarantined for r in loaded),
+    )
+
+
+def record_unassigned_files(settings: Settings) -> SourceLoadSummary:
+    """Give every file outside the layout's folders a manifest row (``unrecognized``)."""
+    from voice_compliance.landing import open_landing
+    from voice_compliance.loading.inventory import UNASSIGNED, record_unassigned
+
+    zone = open_landing(settings)
+    with warehouse.open_warehouse(settings) as con:
+        results = record_unassigned(con, zone)
+    recorded = [r for r in results if not r.skipped]
+    return SourceLoadSummary(
+        source=UNASSIGNED,
+        files_seen=len(results),
+        files_loaded=len(recorded),
+        files_unchanged=len(results) - len(recorded),
+        rows_read=sum(r.rows_read for r in recorded),
+        rows_loaded=0,
+        rows_quarantined=sum(r.rows_quarantined for r in recorded),
     )
 
 

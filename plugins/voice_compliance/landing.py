@@ -31,6 +31,8 @@ import http.client
 import io
 import os
 import random
+import re
+import stat
 import tempfile
 import time
 import zlib
@@ -58,6 +60,7 @@ __all__ = [
     "materialize",
     "materialized",
     "open_landing",
+    "sweep_work_dir",
 ]
 
 CHUNK_SIZE = 1024 * 1024
@@ -88,6 +91,10 @@ class LandedObject:
     size: int
     fingerprint: str
     """Change marker: the S3 ETag without quotes, or ``f"{size}-{mtime_ns}"`` locally."""
+    refused: str | None = None
+    """Why the object must not be read although it was listed (a symbolic link
+    leading out of the landing zone, a FIFO, a key with ``..`` segments...).
+    The loader records it in the manifest with this reason and never opens it."""
 
 
 @runtime_checkable
@@ -127,6 +134,8 @@ class MaterializedFile:
     truncated: bool
     error: str | None
     temporary: bool = False
+    note: str | None = None
+    """Something worth recording that did not stop the read (gzip trailing garbage)."""
 
 
 class LandingReadError(OSError):
@@ -144,21 +153,68 @@ def _clean_prefix(prefix: str) -> str:
 
     Prefixes are folders, not string prefixes, so ``calls`` never matches
     ``calls_old/...`` and the local and S3 zones list exactly the same keys.
+    Prefixes come from the code, never from landed names: ``..`` is refused.
     """
-    parts = [p for p in prefix.replace("\\", "/").split("/") if p not in ("", ".")]
+    parts = [p for p in prefix.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise ValueError(f"landing prefix must stay inside the root: {prefix!r}")
     return "/".join(parts)
 
 
-def _is_hidden(key: str) -> bool:
-    return any(part.startswith(".") for part in key.split("/"))
+HIDDEN_PREFIXES = (".", "_")
+"""Names starting with these are not landed files: in-progress uploads
+(``.x.csv.part``), markers (``_SUCCESS``), tool folders (``_generator/``).
+Hadoop, Spark and most S3 writers use the same convention."""
+
+
+def is_hidden(key: str) -> bool:
+    """True for names that, by convention, are not landed files (any segment)."""
+    # '..x' is not a hidden-file convention but an odd name: it is listed.
+    return any(
+        part.startswith(HIDDEN_PREFIXES) and not part.startswith("..") for part in key.split("/")
+    )
+
+
+def key_problem(key: str) -> str | None:
+    """Why a landed key cannot be trusted as a path, or None when it can.
+
+    The one check every zone applies to the names it lists: a key is split
+    on ``/`` only (a backslash is an ordinary character of a name), and an
+    empty, ``.`` or ``..`` segment would mean a different file on a file
+    system than in the bucket, so such keys are refused, never normalized.
+    """
+    parts = key.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "refused: the key has an empty, '.' or '..' path segment"
+    if any(ord(ch) < 32 for ch in key):
+        return "refused: the key contains control characters"
+    return None
+
+
+def confined_path(root: Path, key: str) -> Path:
+    """The file ``key`` names under ``root``, guaranteed to stay inside it.
+
+    One mechanism for path confinement: :func:`key_problem` refuses odd
+    segments, and the fully resolved path (every symbolic link followed)
+    must still lie under the resolved root.
+    """
+    problem = key_problem(key)
+    if problem:
+        raise ValueError(f"{problem}: {key!r}")
+    path = root.joinpath(*key.split("/"))
+    resolved = Path(os.path.realpath(path))
+    if not resolved.is_relative_to(root):
+        raise ValueError(f"refused: {key!r} resolves outside the landing zone")
+    return path
+
+
+# Path.as_uri() would percent-encode '=' in 'region=us1'; RFC 3986 allows
+# sub-delims in path segments, so keep URIs readable and still valid.
+_URI_SAFE = "/=:@!$&'()*+,;-._~"
 
 
 def _file_uri(path: Path) -> str:
-    # Path.as_uri() would percent-encode '=' in 'region=us1'; RFC 3986 allows
-    # sub-delims in path segments, so keep the URI readable and still valid.
-    return "file://" + quote(str(path), safe="/=:@!$&'()*+,;-._~")
+    return "file://" + quote(str(path), safe=_URI_SAFE)
 
 
 class LocalLandingZone:
@@ -181,40 +237,58 @@ class LocalLandingZone:
         an error.
         """
         clean = _clean_prefix(prefix)
-        if clean and _is_hidden(clean):
+        if clean and is_hidden(clean):
             return []
         base = self.path / clean if clean else self.path
         if not base.is_dir():
             return []
         found: list[LandedObject] = []
         for dirpath, dirnames, filenames in os.walk(base):
-            # Prune hidden folders in place so os.walk never descends into them.
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                if name.startswith("."):
+            # Prune hidden folders in place so os.walk never descends into them;
+            # links to folders are listed (refused), never followed.
+            links = [d for d in dirnames if Path(dirpath, d).is_symlink()]
+            dirnames[:] = [d for d in dirnames if not is_hidden(d) and d not in links]
+            for name in (*filenames, *links):
+                if is_hidden(name):
                     continue
-                full = Path(dirpath, name)
-                try:
-                    st = full.stat()
-                except FileNotFoundError:  # deleted while listing, or a dangling link
-                    continue
-                if not full.is_file():
-                    continue
-                key = full.relative_to(self.path).as_posix()
-                found.append(
-                    LandedObject(
-                        key=key,
-                        uri=_file_uri(full),
-                        size=st.st_size,
-                        fingerprint=f"{st.st_size}-{st.st_mtime_ns}",
-                    )
-                )
+                obj = self._listed(Path(dirpath, name))
+                if obj is not None:
+                    found.append(obj)
         found.sort(key=lambda o: o.key)
         return found
 
+    def _listed(self, full: Path) -> LandedObject | None:
+        """The listing entry for one path found by the walk (None if it vanished)."""
+        key = full.relative_to(self.path).as_posix()
+        uri = _file_uri(full)
+        try:
+            lst = full.lstat()
+        except FileNotFoundError:  # deleted while listing
+            return None
+        marker = f"{lst.st_size}-{lst.st_mtime_ns}"
+        refused = key_problem(key)
+        if refused is None and full.is_symlink():
+            target = Path(os.path.realpath(full))
+            if not target.is_relative_to(self.path):
+                refused = "refused: a symbolic link leading outside the landing zone"
+            elif not target.exists():
+                refused = "refused: a dangling symbolic link"
+            elif target.is_dir():
+                refused = "refused: a symbolic link to a folder (links to folders are not followed)"
+        if refused is None:
+            try:
+                st = full.stat()
+            except OSError as exc:
+                return LandedObject(key, uri, lst.st_size, marker, f"refused: {exc.strerror}")
+            if not stat.S_ISREG(st.st_mode):
+                refused = "refused: not a regular file (a FIFO, socket or device)"
+            else:
+                return LandedObject(key, uri, st.st_size, f"{st.st_size}-{st.st_mtime_ns}")
+        return LandedObject(key, uri, lst.st_size, marker, refused)
+
     def local_path(self, obj: LandedObject) -> Path:
-        """The file behind ``obj`` (refuses keys that escape the root)."""
-        return self.path / _clean_prefix(obj.key)
+        """The file behind ``obj`` (refuses keys and links that escape the root)."""
+        return confined_path(self.path, obj.key)
 
     def open(self, obj: LandedObject) -> BinaryIO:
         """Open the file for binary reading."""
@@ -447,7 +521,7 @@ class S3LandingZone:
         objects is listed; folder markers (keys ending ``/``) are skipped.
         """
         clean = _clean_prefix(prefix)
-        if clean and _is_hidden(clean):
+        if clean and is_hidden(clean):
             return []
         # Trailing '/' keeps folder semantics: 'calls' must not match 'calls_old/'.
         s3_prefix = "/".join(p for p in (self.prefix, clean) if p)
@@ -464,7 +538,7 @@ class S3LandingZone:
                 if full_key.endswith("/"):
                     continue
                 key = full_key[strip:]
-                if _is_hidden(key):
+                if is_hidden(key):
                     continue
                 found.append(
                     LandedObject(
@@ -472,6 +546,7 @@ class S3LandingZone:
                         uri=f"s3://{self.bucket}/{full_key}",
                         size=int(item["Size"]),
                         fingerprint=str(item["ETag"]).strip('"'),
+                        refused=key_problem(key),
                     )
                 )
         found.sort(key=lambda o: o.key)
@@ -525,8 +600,13 @@ class _Gunzip:
         self._inflater: Any = None  # None = between members
         self._pending = b""  # a lone byte at a member boundary (magic split)
         self.members = 0
+        self.trailing = 0
+        """Bytes after the last complete member that are not gzip (ignored)."""
 
     def feed(self, data: bytes) -> None:
+        if self.trailing:
+            self.trailing += len(data)
+            return
         while data:
             if self._inflater is None:
                 if self.members:
@@ -542,9 +622,9 @@ class _Gunzip:
                 if data[:2] != _GZIP_MAGIC:
                     if self.members == 0:
                         raise _GzipError("not a gzip file (bad magic bytes)")
-                    raise _GzipError(
-                        f"trailing garbage after gzip member {self.members} (bad magic bytes)"
-                    )
+                    # Like gzip(1): "decompression OK, trailing garbage ignored".
+                    self.trailing = len(data)
+                    return
                 self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
             data = self._inflate(data)
 
@@ -572,11 +652,10 @@ class _Gunzip:
         if self._pending:
             if self._pending == _GZIP_MAGIC[:1]:
                 return True  # cut right after the first magic byte
-            raise _GzipError(
-                "not a gzip file (bad magic bytes)"
-                if self.members == 0
-                else f"trailing garbage after gzip member {self.members}"
-            )
+            if self.members == 0:
+                raise _GzipError("not a gzip file (bad magic bytes)")
+            self.trailing += len(self._pending)
+            self._pending = b""
         if self._inflater is not None:
             # Emit whatever the inflater still holds; a cut stream may refuse.
             with contextlib.suppress(zlib.error):
@@ -629,21 +708,54 @@ def _hash_in_place(path: Path) -> MaterializedFile:
     return MaterializedFile(path, sha.hexdigest(), size, False, None)
 
 
+_WORK_NAME = re.compile(r"^[0-9a-f]{16}-(?P<pid>\d+)-[^/]*$")
+_WORK_SUFFIXES = (".csv", ".jsonl", ".json", ".txt")
+
+
 def _work_file(work_dir: Path, obj: LandedObject) -> tuple[int, Path]:
     """A new, uniquely named file in ``work_dir`` for ``obj``.
 
-    The name starts with a hash of the URI (traceable to its source, no
-    clashes between same-named files of different folders), gets a random
-    part (two tasks materializing the same object never collide) and keeps
-    the decompressed file name, whose extension readers may sniff.
+    The name is short whatever the landed name (a 255-byte file name or a
+    1,024-byte S3 key must not make it too long): a hash of the URI
+    (traceable to its source), the writing process's pid (so a later run can
+    tell files a killed process left behind, see :func:`sweep_work_dir`), a
+    random part (two tasks never collide) and the decompressed file's
+    extension, which readers may sniff.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
-    name = obj.key.rsplit("/", 1)[-1]
-    if name.endswith(".gz"):
-        name = name[: -len(".gz")]
+    name = obj.key.rsplit("/", 1)[-1].removesuffix(".gz").lower()
+    suffix = next((s for s in _WORK_SUFFIXES if name.endswith(s)), "")
     tag = hashlib.sha256(obj.uri.encode()).hexdigest()[:16]
-    fd, path = tempfile.mkstemp(dir=work_dir, prefix=f"{tag}-", suffix=f"-{name}")
+    fd, path = tempfile.mkstemp(dir=work_dir, prefix=f"{tag}-{os.getpid()}-", suffix=suffix)
     return fd, Path(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def sweep_work_dir(work_dir: Path) -> int:
+    """Delete work files left by processes that no longer exist; return how many.
+
+    :func:`materialize` cleans up after itself, except when its process is
+    killed (SIGKILL, OOM, a power cut). Files of live processes are left
+    alone, so two loaders sharing a work folder never delete each other's.
+    """
+    if not work_dir.is_dir():
+        return 0
+    removed = 0
+    for entry in work_dir.iterdir():
+        match = _WORK_NAME.match(entry.name)
+        if match and entry.is_file() and not _alive(int(match["pid"])):
+            entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def materialize(zone: LandingZone, obj: LandedObject, work_dir: Path) -> MaterializedFile:
@@ -656,15 +768,22 @@ def materialize(zone: LandingZone, obj: LandedObject, work_dir: Path) -> Materia
     the result, never raised; failures to write ``work_dir`` do raise.
     Delete the result with :func:`cleanup` (or use :func:`materialized`).
     """
+    if obj.refused:  # never opened: a link out of the zone, a FIFO, a '..' key
+        return MaterializedFile(Path(os.devnull), "", obj.size, False, obj.refused)
     is_gz = obj.key.endswith(".gz")
     if isinstance(zone, LocalLandingZone) and not is_gz:
-        return _hash_in_place(zone.local_path(obj))
+        try:
+            path = zone.local_path(obj)
+        except ValueError as exc:  # changed into an escaping link since listing
+            return MaterializedFile(Path(os.devnull), "", obj.size, False, str(exc))
+        return _hash_in_place(path)
 
     fd, path = _work_file(Path(work_dir), obj)
     sha = hashlib.sha256()
     raw_size = 0
     truncated = False
     error: str | None = None
+    gunzip: _Gunzip | None = None
     try:
         with os.fdopen(fd, "wb") as out:
             gunzip = _Gunzip(out.write) if is_gz else None
@@ -698,7 +817,15 @@ def materialize(zone: LandingZone, obj: LandedObject, work_dir: Path) -> Materia
         if error.startswith("read failure"):
             return MaterializedFile(path, "", raw_size, False, error, temporary=True)
         error = f"{error}: {obj.uri}"
-    return MaterializedFile(path, sha.hexdigest(), raw_size, truncated, error, temporary=True)
+    note = None
+    if gunzip is not None and gunzip.trailing and error is None:
+        note = (
+            f"{gunzip.trailing} bytes of trailing garbage after gzip member"
+            f" {gunzip.members} ignored (everything before them was read)"
+        )
+    return MaterializedFile(
+        path, sha.hexdigest(), raw_size, truncated, error, temporary=True, note=note
+    )
 
 
 def cleanup(mat: MaterializedFile) -> None:

@@ -168,7 +168,7 @@ def test_materialize_gzip(zone: LocalLandingZone, work: Path) -> None:
 
     mat = materialize(zone, obj, work)
     assert mat.path.parent == work
-    assert mat.path.name.endswith("-page-001.jsonl"), "keeps the inner extension"
+    assert mat.path.name.endswith(".jsonl"), "keeps the inner extension"
     assert mat.path.read_bytes() == data
     assert mat.sha256 == _sha(raw)
     assert mat.raw_size == len(raw) == obj.size
@@ -261,7 +261,6 @@ def test_materialize_truncated_second_member(zone: LocalLandingZone, work: Path)
         (CSV, "not a gzip file"),
         (b"x", "not a gzip file"),
         (b"\x1f\x8b\x09\x00" + b"\x00" * 20, "corrupt gzip data"),  # unknown method
-        (gzip.compress(CSV) + b"garbage!", "trailing garbage"),
     ],
 )
 def test_materialize_corrupt_gzip_sets_error(
@@ -278,6 +277,26 @@ def test_materialize_corrupt_gzip_sets_error(
     assert mat.path.read_bytes() == b"", "no half-decoded content is left to load"
     cleanup(mat)
     assert not mat.path.exists()
+
+
+@pytest.mark.parametrize("garbage", [b"garbage!", b"\x1f", b"\x00\x00junk" * 1000])
+def test_materialize_gzip_trailing_garbage_keeps_the_rows(
+    zone: LocalLandingZone, work: Path, garbage: bytes
+) -> None:
+    """Like gzip(1): the members decode, the garbage after them is noted, not fatal."""
+    raw = gzip.compress(CSV) + gzip.compress(CSV) + garbage
+    _write(zone.path / "x" / "tail.csv.gz", raw)
+    obj = _one(zone, "x/tail.csv.gz")
+    with materialized(zone, obj, work) as mat:
+        assert mat.error is None
+        assert mat.path.read_bytes() == CSV + CSV
+        if garbage == b"\x1f":  # a lone magic byte: a member cut right at its start
+            assert mat.truncated and mat.note is None
+        else:
+            assert not mat.truncated
+            assert mat.note is not None and "trailing garbage" in mat.note
+            assert str(len(garbage.lstrip(b"\x00"))) in mat.note
+        assert mat.sha256 == _sha(raw)
 
 
 def test_materialize_corrupt_deflate_data_and_crc(zone: LocalLandingZone, work: Path) -> None:
@@ -381,7 +400,7 @@ def test_materialize_plain_non_local_zone_copies(work: Path) -> None:
             return io.BytesIO(self.data)
 
     mat = materialize(_Mem(data, None), obj, work)
-    assert mat.temporary and mat.path.parent == work and mat.path.name.endswith("-a.csv")
+    assert mat.temporary and mat.path.parent == work and mat.path.name.endswith(".csv")
     assert mat.path.read_bytes() == data and mat.sha256 == _sha(data)
 
 

@@ -119,7 +119,10 @@ def load_source(
         if isinstance(pending, FileResult):
             results[obj.key] = pending
             continue
-        staged = _batchable(source, pending) if batch_files > 1 else None
+        try:
+            staged = _batchable(source, pending) if batch_files > 1 else None
+        except Exception:  # an odd file is the per-file path's to judge
+            staged = None
         if staged is None:
             try:
                 results[obj.key] = _load_alone(con, source, pending)
@@ -160,7 +163,7 @@ def _prepare(
     if previous and previous[0] == obj.fingerprint:
         return FileResult(obj.key, "unchanged", 0, 0, 0, skipped=True)
     mat = materialize(zone, obj, work_dir)
-    if previous and previous[1] == mat.sha256:
+    if previous and mat.sha256 and previous[1] == mat.sha256:
         # Touched but identical (a re-upload, a copy): nothing to reload.
         cleanup(mat)
         con.execute(
@@ -177,7 +180,7 @@ def _prepare(
 def _batchable(source: Source, pending: PendingFile) -> StagedFile | None:
     """How the batch readers see the file, or None when it must load on its own."""
     obj, mat, fid, partitions = pending.obj, pending.mat, pending.fid, pending.partitions
-    if source.matches(obj.key) is None or mat.error or mat.truncated:
+    if source.matches(obj.key) is None or mat.error or mat.truncated or mat.note:
         return None
     path = str(mat.path)
     if _GLOB_CHARACTERS & set(path) or not mat.path.exists() or mat.path.stat().st_size == 0:
@@ -243,9 +246,21 @@ def _run_batch(
 
 
 def _load_alone(con: duckdb.DuckDBPyConnection, source: Source, pending: PendingFile) -> FileResult:
-    """Load one file in its own transaction (the reference, per-file path)."""
+    """Load one file in its own transaction (the reference, per-file path).
+
+    A file that still makes DuckDB fail is recorded as unreadable, with the
+    error, and quarantined as one unit: one hostile file never stops its
+    source, and never fails again on every later run.
+    """
     p = pending
-    return _logged(_load_file(con, source, p.obj, p.mat, p.fid, p.load_count, p.partitions))
+    try:
+        result = _load_file(con, source, p.obj, p.mat, p.fid, p.load_count, p.partitions)
+    except Exception as exc:  # whatever one file does, the source goes on
+        log.warning("%s could not be loaded, recording it as unreadable: %s", p.obj.key, exc)
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:500]
+        failed = replace(p.mat, error=f"could not be loaded: {first_line}")
+        result = _load_file(con, source, p.obj, failed, p.fid, p.load_count, p.partitions)
+    return _logged(result)
 
 
 def _logged(result: FileResult) -> FileResult:
@@ -274,7 +289,10 @@ def _load_file(
     staging.reset(con)
     match = source.matches(obj.key)
     notes: list[str] = []
-    if match is None:
+    if obj.refused:
+        status_hint = "unreadable"
+        notes.append(obj.refused)
+    elif match is None:
         status_hint = "unrecognized"
         notes.append(f"path does not match the contract layout of {source.name}")
     elif mat.error is not None:
@@ -286,6 +304,8 @@ def _load_file(
             notes.append("truncated gzip member before any data")
     else:
         status_hint = ""
+        if mat.note:
+            notes.append(mat.note)
         _stage(con, source, obj, mat, partitions, notes)
 
     if status_hint in ("unrecognized", "unreadable"):
@@ -330,7 +350,11 @@ def _swap_rows(
         raise ReconciliationError(
             f"{obj.uri}: read {rows_read} != loaded {loaded} + quarantined {quarantined}"
         )
-    status = status_hint or ("partial" if quarantined or mat.truncated else "loaded")
+    incomplete = quarantined or mat.truncated or mat.note
+    status = status_hint or ("partial" if incomplete else "loaded")
+    # A read failure (network, permissions) is retried by the next run: its
+    # fingerprint is not recorded, so the unchanged-file shortcut never hits.
+    fingerprint = "" if (mat.error or "").startswith("read failure") else obj.fingerprint
     if mat.truncated and status_hint == "":
         notes.append("gzip member truncated: rows after the cut are lost at the source")
     con.execute(
@@ -346,7 +370,7 @@ def _swap_rows(
             json.dumps(partitions) if partitions else None,
             obj.size,
             mat.sha256,
-            obj.fingerprint,
+            fingerprint,
             status,
             "; ".join(notes) or None,
             rows_read,
