@@ -2,9 +2,10 @@
 
 Messages go through a Slack incoming webhook defined as the Airflow
 connection ``vc_slack`` (``VC_SLACK_CONN_ID``); without it they wait in a
-JSON-lines outbox under ``data/notifications/``. Every payload is masked
-(no full phone number) before it is written or sent, and nothing here ever
-fails the calling task. Airflow is imported only when a message is posted.
+JSON-lines outbox under ``data/notifications/``. Every payload is made
+outbound (no full phone number, no live spreadsheet formula:
+``voice_compliance.sanitize``) where it is written or sent, and nothing here
+ever fails the calling task. Airflow is imported only when a message is posted.
 """
 
 from voice_compliance.notify.blocks import build_failure_message, build_run_message
