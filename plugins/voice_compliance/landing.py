@@ -494,7 +494,7 @@ class S3LandingZone:
         client: Any,
         *,
         page_size: int | None = None,
-        read_attempts: int = READ_ATTEMPTS,
+        read_attempts: int | None = None,
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -503,7 +503,7 @@ class S3LandingZone:
         self.root = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         self.client = client
         self.page_size = page_size
-        self.read_attempts = read_attempts
+        self.read_attempts = read_attempts or READ_ATTEMPTS
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.sleep = sleep

@@ -172,3 +172,125 @@ def test_s3_batches_match_per_file_loading(
     for table, rows in one_tables.items():
         assert set(rows) ^ set(batch_tables[table]) == set(), table
     assert {r.status for r in batch} >= {"loaded", "partial", "unreadable", "empty"}
+
+
+def _manifest_by_key(settings: Settings) -> dict[str, tuple[Any, ...]]:
+    rows = _rows(
+        settings,
+        "select landing_key, source, status, error, rows_read, rows_loaded, rows_quarantined"
+        " from compliance.load_manifest",
+    )
+    return {r[0]: r[1:] for r in rows}
+
+
+def _ingest_everything(settings: Settings) -> None:
+    for source in ingest.ALL_SOURCES:
+        ingest.ingest_source(settings, source)
+    ingest.record_unassigned_files(settings)
+
+
+def test_s3_odd_keys_are_recorded_and_never_stop_a_source(
+    moto_server: str, s3_bucket: tuple[Any, str], tmp_path: Path
+) -> None:
+    """Keys no file system would accept as they are: each gets a manifest row
+    with its reason, and the good files beside them still load."""
+    client, bucket = s3_bucket
+    good = b"phone_number,brand,consent_type,channel,granted_at\n"
+    good += b"+14155550101,Acme,express,voice,2026-08-01T00:00:00Z\n"
+    long_key = "consent/" + "k" * 292 + ".csv.gz"  # 300 characters
+    objects = {
+        "consent/a.csv": good,
+        long_key: gzip.compress(good),
+        "consent/../evil.csv": good,
+        "consent//double.csv": good,
+        "consent%2Fencoded.csv": good,
+        "consent/x\\..\\..\\back.csv": good,
+        "consent/z.csv": good,
+    }
+    for key, body in objects.items():
+        client.put_object(Bucket=bucket, Key=f"zone/{key}", Body=body)
+    settings = Settings.from_env(
+        landing=f"s3://{bucket}/zone",
+        warehouse=str(tmp_path / "wh.duckdb"),
+        s3_endpoint_url=moto_server,
+        data_dir=tmp_path / "data",
+    )
+
+    _ingest_everything(settings)
+
+    manifest = _manifest_by_key(settings)
+    assert set(manifest) == set(objects)
+    for key, (_source, status, error, read, loaded, quarantined) in manifest.items():
+        assert read == loaded + quarantined, key
+        if key in ("consent/a.csv", long_key, "consent/x\\..\\..\\back.csv", "consent/z.csv"):
+            assert (status, loaded) == ("loaded", 1), (key, error)
+        else:
+            assert loaded == 0 and status in ("unreadable", "unrecognized"), (key, status)
+            assert error, key
+    assert "'..'" in manifest["consent/../evil.csv"][2]
+    assert manifest["consent%2Fencoded.csv"][0] == "unassigned"
+    assert not any((tmp_path / "data" / "work").glob("*")), "work files left behind"
+
+    before = _manifest_by_key(settings)
+    _ingest_everything(settings)  # a re-run changes nothing
+    assert {k: v[:5] for k, v in _manifest_by_key(settings).items()} == {
+        k: v[:5] for k, v in before.items()
+    }
+
+
+def test_s3_read_failure_is_recorded_then_retried_by_the_next_run(
+    moto_server: str, s3_bucket: tuple[Any, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection that keeps dropping mid-object: the file is recorded as
+    unreadable (read failure), the source goes on, and the next run loads it."""
+    from botocore.exceptions import ResponseStreamingError
+
+    from voice_compliance import landing
+
+    client, bucket = s3_bucket
+    body = b"phone_number,brand,consent_type,channel,granted_at\n"
+    body += b"+14155550101,Acme,express,voice,2026-08-01T00:00:00Z\n" * 2000
+    client.put_object(Bucket=bucket, Key="zone/consent/big.csv", Body=body)
+    client.put_object(Bucket=bucket, Key="zone/optouts/o.csv", Body=b"phone_number,requested_at\n")
+    settings = Settings.from_env(
+        landing=f"s3://{bucket}/zone",
+        warehouse=str(tmp_path / "wh.duckdb"),
+        s3_endpoint_url=moto_server,
+        data_dir=tmp_path / "data",
+    )
+
+    class Broken:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def read(self, amt: int | None = None) -> bytes:
+            raise ResponseStreamingError(error=ConnectionResetError("connection reset by peer"))
+
+        def close(self) -> None:
+            self.inner.close()
+
+    real_client = landing.make_s3_client
+
+    def flaky_client(s: Settings) -> Any:
+        made = real_client(s)
+
+        def wrap(parsed: dict[str, Any], **_: Any) -> None:
+            if "Body" in parsed:
+                parsed["Body"] = Broken(parsed["Body"])
+
+        made.meta.events.register("after-call.s3.GetObject", wrap)
+        return made
+
+    monkeypatch.setattr(landing, "make_s3_client", flaky_client)
+    monkeypatch.setattr(landing, "READ_ATTEMPTS", 2)
+    _ingest_everything(settings)
+    first = _manifest_by_key(settings)
+    assert first["consent/big.csv"][1] == "unreadable"
+    assert first["consent/big.csv"][2].startswith("read failure")
+    assert first["optouts/o.csv"][1] == "empty" or first["optouts/o.csv"][1] == "unreadable"
+
+    monkeypatch.setattr(landing, "make_s3_client", real_client)  # the network is back
+    _ingest_everything(settings)
+    second = _manifest_by_key(settings)
+    assert second["consent/big.csv"][1:] == ("loaded", None, 2000, 2000, 0)
+    assert _rows(settings, "select count(*) from raw.consent") == [(2000,)]
