@@ -83,7 +83,11 @@ _LOG_TAIL_LINES = 40
 # its command gets PR_SET_PDEATHSIG(SIGKILL) too, so even a guardian killed on
 # its own takes the command with it. Linux only; elsewhere the command runs in
 # its own session without the guardian, and only the CLI's orderly stop
-# (stop_process_tree) applies.
+# (stop_process_tree) applies. Limits: the kernel sends the parent-death
+# signal when the *thread* that started the child ends, so run_dag must be
+# called from a thread that outlives the child (the CLI's main thread does); a
+# process that moves itself to another session (setsid) escapes the guardian's
+# killpg, though stop_process_tree still finds it through psutil.
 _PARENT_DEATH_SIGNAL = signal.SIGUSR1
 _GUARD_SCRIPT = """# voice_compliance guardian: kills its process group when the CLI dies
 import ctypes, os, signal, subprocess, sys
