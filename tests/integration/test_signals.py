@@ -110,12 +110,21 @@ class Run:
         return psutil.Process(self.process.pid).children(recursive=True)
 
 
-def runs_dbt(processes: list[psutil.Process]) -> bool:
+def runs(program: str, processes: list[psutil.Process]) -> bool:
+    """True when one of ``processes`` runs ``program`` (by its executable's name)."""
     for proc in processes:
         with contextlib.suppress(psutil.Error):
-            if any(Path(arg).name == "dbt" for arg in proc.cmdline()[:3]):
+            if any(Path(arg).name == program for arg in proc.cmdline()[:3]):
                 return True
     return False
+
+
+def runs_dbt(processes: list[psutil.Process]) -> bool:
+    return runs("dbt", processes)
+
+
+def runs_airflow(processes: list[psutil.Process]) -> bool:
+    return runs("airflow", processes)
 
 
 def alive(processes: list[psutil.Process]) -> list[str]:
@@ -272,9 +281,11 @@ def test_sigterm_while_dbt_writes_the_warehouse(victim: Run) -> None:
 
 def test_sigkill_mid_run_takes_the_children_along(victim: Run) -> None:
     run = victim.start()
+    # As soon as `airflow dags test vc_ingest_calls` runs under its guardian
+    # (the guardian's grandchildren are in test_airflow_runner.py).
     run.wait_until(
-        "ingestion running",
-        lambda: "starting task_id=load_calls" in run.newest_log("vc_ingest_calls"),
+        "airflow dags test running",
+        lambda: "airflow ready" in run.stderr and runs_airflow(run.descendants()),
     )
 
     code, family, _ = stop(run, signal.SIGKILL)
