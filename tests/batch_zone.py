@@ -4,6 +4,7 @@ what loading it wrote: shared by the batch-loading tests, local and on S3."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -57,9 +58,16 @@ def assert_same(left: Path, right: Path) -> None:
         assert a[table] == b[table], f"{table} differs between per-file and batch loading"
 
 
+def sid(label: str) -> str:
+    """A well-formed Twilio call SID (CA + 32 lowercase hex digits) named by ``label``."""
+    return "CA" + hashlib.md5(label.encode()).hexdigest()
+
+
+AC1 = "AC" + "1" * 32
+
 CALL: dict[str, Any] = {
-    "sid": "CA1",
-    "account_sid": "AC1",
+    "sid": sid("CA1"),
+    "account_sid": AC1,
     "from": "+14155550100",
     "to": "+14155550101",
     "status": "completed",
@@ -70,7 +78,7 @@ CALL: dict[str, Any] = {
 
 
 def calls(prefix: str, n: int, **fields: Any) -> list[dict[str, Any]]:
-    return [{**CALL, "sid": f"{prefix}{i}", **fields} for i in range(n)]
+    return [{**CALL, "sid": sid(f"{prefix}{i}"), **fields} for i in range(n)]
 
 
 def mixed_zone(landing: Path) -> None:
@@ -80,10 +88,12 @@ def mixed_zone(landing: Path) -> None:
         suffix = ".gz" if i % 2 else ""
         write(landing, f"calls/region=us1/page-{i}.json{suffix}", json.dumps(page))
         lines = [json.dumps(c) for c in calls(f"CAL{i}-", 4)]
-        lines[1:1] = ["not json", "", json.dumps({**CALL, "sid": f"CAX{i}", "duration": "x"})]
+        lines[1:1] = ["not json", "", json.dumps({**CALL, "sid": sid(f"CAX{i}"), "duration": "x"})]
         write(landing, f"calls/region=ie1/part-{i}.jsonl{suffix}", "\n".join(lines) + "\n")
         header = "sid,account_sid,from,to,start_time,duration,custom_tag\n"
-        body = "".join(f"CAC{i}-{j},AC1,+1415555010{j},+14155550102,,{j},t{j}\n" for j in range(5))
+        body = "".join(
+            f"{sid(f'CAC{i}-{j}')},{AC1},+1415555010{j},+14155550102,,{j},t{j}\n" for j in range(5)
+        )
         write(landing, f"calls/region=au1/export-{i}.csv{suffix}", header + body)
     # Broken in every way the per-file path knows, spread across the batch.
     write(landing, "calls/region=us1/page-2b.json", '{"calls": [1, 2')
@@ -95,24 +105,27 @@ def mixed_zone(landing: Path) -> None:
     write(
         landing,
         "calls/region=au1/export-2b.csv",
-        b"sid,account_sid,duration\nCAB1,AC1,1\nCAB2,AC1\nCAB3,AC1,\xff\n\nCAB4,AC1,-3\n",
+        f"sid,account_sid,duration\n{sid('CAB1')},{AC1},1\n{sid('CAB2')},{AC1}\n".encode()
+        + f"{sid('CAB3')},{AC1},".encode()
+        + f"\xff\n\n{sid('CAB4')},{AC1},-3\n".encode("latin-1"),
     )
     write(
         landing,
         "calls/region=au1/export-2c.csv",
-        'sid,account_sid,caller_name\nCAQ1,AC1,"two\nlines"\nCAQ2,AC1,x\n',
+        f'sid,account_sid,caller_name\n{sid("CAQ1")},{AC1},"two\nlines"\n{sid("CAQ2")},{AC1},x\n',
     )
     write(landing, "calls/region=au1/export-2d.csv", "sid,account_sid\n")
-    text = "sid,account_sid\n" + "".join(f"CAT{i},AC1\n" for i in range(300))
+    text = "sid,account_sid\n" + "".join(f"{sid(f'CAT{i}')},{AC1}\n" for i in range(300))
     blob = gzip.compress(text.encode(), mtime=0)
     path = landing / "calls/region=au1/export-3t.csv.gz"
     path.write_bytes(blob[: len(blob) * 2 // 3])
     write(
         landing,
         "calls/region=au1/export-4crlf.csv",
-        "account_sid,sid,duration\r\nAC1,CAR1,5\r\nAC1,CAR2,x\r\n\r\nAC1,CAR3\r\n",
+        f"account_sid,sid,duration\r\n{AC1},{sid('CAR1')},5\r\n{AC1},{sid('CAR2')},x\r\n\r\n"
+        f"{AC1},{sid('CAR3')}\r\n",
     )
-    write(landing, "calls/region=ie1/part-4crlf.jsonl", '{"sid": "CAJ1"}\r\n[]\r\n')
+    write(landing, "calls/region=ie1/part-4crlf.jsonl", f'{{"sid": "{sid("CAJ1")}"}}\r\n[]\r\n')
     write(landing, "consent/c1.csv", "phone_number,brand\n+14155550101,Acme\n")
     write(landing, "consent/c3.csv", "\ufeffbrand,phone_number\r\nAcme,+14155550109\r\n")
     write(

@@ -66,9 +66,17 @@ def _reasons(settings: Settings, key: str) -> dict[int | None, str]:
     return {line: reason for line, reason in rows}
 
 
+AC1 = "AC" + "1" * 32
+
+
+def ca(n: int) -> str:
+    """A well-formed Twilio call SID (CA + 32 hex digits) numbered ``n``."""
+    return f"CA{n:032d}"
+
+
 CALL = {
-    "sid": "CA" + "0" * 32,
-    "account_sid": "AC" + "1" * 32,
+    "sid": ca(0),
+    "account_sid": AC1,
     "from": "+14155550100",
     "to": "+14155550101",
     "status": "completed",
@@ -90,11 +98,11 @@ def test_calls_json_page_loads_good_calls_and_quarantines_bad_ones(zone):
     landing, settings = zone
     page = {
         "calls": [
-            _call("CA1"),
-            _call("", account_sid="AC1"),
-            _call("CA3", start_time="yesterday"),
+            _call(ca(1)),
+            _call(""),
+            _call(ca(3), start_time="yesterday"),
             7,
-            _call("CA5", start_time="2026-09-01T10:00:00+02:00", duration=12),
+            _call(ca(5), start_time="2026-09-01T10:00:00+02:00", duration=12),
         ],
         "page": 0,
         "page_size": 50,
@@ -117,7 +125,7 @@ def test_calls_json_page_loads_good_calls_and_quarantines_bad_ones(zone):
         " _extra->>'uri', _source_line from raw.calls order by sid",
     )
     assert rows[0][:7] == (
-        "CA1",
+        ca(1),
         "+14155550100",
         "+14155550101",
         dt.datetime(2026, 9, 1, 15, tzinfo=UTC),
@@ -133,17 +141,17 @@ def test_calls_json_page_loads_good_calls_and_quarantines_bad_ones(zone):
 def test_jsonl_and_csv_calls_keep_physical_line_numbers(zone):
     landing, settings = zone
     jsonl = "\n".join(
-        [json.dumps(_call("CA1")), "not json", "", json.dumps(_call("CA4", duration="x"))]
+        [json.dumps(_call(ca(1))), "not json", "", json.dumps(_call(ca(4), duration="x"))]
     )
     _write(landing, "calls/region=ie1/part.jsonl.gz", jsonl + "\n")
     header = "sid,account_sid,from,to,start_time,duration,trunk_sid,custom_tag\n"
     csv_bytes = (
         header.encode()
-        + b"CA10,AC1,+14155550100,+14155550102,2026-09-01T10:00:00Z,30,TK1,vip\n"
-        + b"CA11,AC1,short\n"
-        + b"CA12,AC1,+1,+2,2026-09-01T10:00:00Z,0,TK1,\xff\xfe\n"
-        + b"\n"
-        + b'CA13,AC1,+14155550100,+14155550103,2026-09-01T10:05:00Z,,TK1,"a, b"\n'
+        + f"{ca(10)},{AC1},+14155550100,+14155550102,2026-09-01T10:00:00Z,30,TK1,vip\n".encode()
+        + f"{ca(11)},{AC1},short\n".encode()
+        + f"{ca(12)},{AC1},+1,+2,2026-09-01T10:00:00Z,0,TK1,".encode()
+        + b"\xff\xfe\n\n"
+        + f'{ca(13)},{AC1},+14155550100,+14155550103,2026-09-01T10:05:00Z,,TK1,"a, b"\n'.encode()
     )
     _write(landing, "calls/region=ie1/export.csv", csv_bytes)
 
@@ -163,14 +171,14 @@ def test_jsonl_and_csv_calls_keep_physical_line_numbers(zone):
         "select sid, _source_line, duration, _extra from raw.calls"
         " where _source_file like '%export.csv' order by sid",
     )
-    assert [(r[0], r[1], r[2]) for r in rows] == [("CA10", 2, 30), ("CA13", 6, None)]
+    assert [(r[0], r[1], r[2]) for r in rows] == [(ca(10), 2, 30), (ca(13), 6, None)]
     assert json.loads(rows[0][3]) == {"custom_tag": "vip"}
     assert json.loads(rows[1][3]) == {"custom_tag": "a, b"}
 
 
 def test_truncated_gzip_keeps_rows_before_the_cut_and_quarantines_the_partial_line(zone):
     landing, settings = zone
-    text = "sid,account_sid\n" + "".join(f"CA{i},AC1\n" for i in range(1, 200))
+    text = "sid,account_sid\n" + "".join(f"{ca(i)},{AC1}\n" for i in range(1, 200))
     blob = gzip.compress(text.encode(), mtime=0)
     path = landing / "calls/region=us1/cut.csv.gz"
     path.parent.mkdir(parents=True)
@@ -191,7 +199,7 @@ def test_unreadable_unrecognized_and_empty_files_are_recorded_not_skipped(zone):
     landing, settings = zone
     (landing / "calls/region=us1").mkdir(parents=True)
     (landing / "calls/region=us1/broken.json.gz").write_bytes(b"this is not gzip at all")
-    _write(landing, "calls/stray.json", json.dumps({"calls": [_call("CA1")]}))
+    _write(landing, "calls/stray.json", json.dumps({"calls": [_call(ca(1))]}))
     _write(landing, "consent/empty.csv", b"")
     _write(landing, "consent/header_only.csv", "phone_number,brand,consent_type\n")
 
@@ -217,34 +225,34 @@ EXPORT_CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     (
         "call_metadata",
         "call_metadata/m.csv",
-        "call_sid,campaign_id\nCA1,CMP1\n",
-        {"call_sid": "CA1", "campaign_id": "CMP1"},
-        "CA2,\n",
+        f"call_sid,campaign_id\n{ca(1)},CMP1\n",
+        {"call_sid": ca(1), "campaign_id": "CMP1"},
+        f"{ca(2)},\n",
         "missing campaign_id",
     ),
     (
         "campaigns",
         "campaigns/c.csv",
-        "campaign_id,account_sid,brand,purpose\nCMP1,AC1,Acme,Telemarketing\n",
+        f"campaign_id,account_sid,brand,purpose\nCMP1,{AC1},Acme,Telemarketing\n",
         {"purpose": "telemarketing", "brand": "Acme"},
-        "CMP2,AC1,Acme,spam\n",
+        f"CMP2,{AC1},Acme,spam\n",
         "unknown purpose: spam",
     ),
     (
         "numbers",
         "numbers/n.csv",
         "phone_number,account_sid,kind,active_from,active_to,default_campaign_id\n"
-        "+14155550100,AC1,twilio_owned,2026-01-01T00:00:00Z,,CMP1\n",
+        f"+14155550100,{AC1},twilio_owned,2026-01-01T00:00:00Z,,CMP1\n",
         {"active_from": dt.datetime(2026, 1, 1, tzinfo=UTC), "active_to": None},
-        "+14155550199,AC1,borrowed,2026-01-01T00:00:00Z,,\n",
+        f"+14155550199,{AC1},borrowed,2026-01-01T00:00:00Z,,\n",
         "unknown kind: borrowed",
     ),
     (
         "accounts",
         "accounts/a.csv",
-        "account_sid,region,cps_allotted\nAC1,us1,1\n",
+        f"account_sid,region,cps_allotted\n{AC1},us1,1\n",
         {"cps_allotted": 1.0},
-        "AC2,ie1,fast\n",
+        f"{AC1},ie1,fast\n",
         "unparseable cps_allotted: fast",
     ),
     (
@@ -268,9 +276,9 @@ EXPORT_CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
         "disclosures",
         "disclosures/d.csv",
         "call_sid,identity_disclosed_at_s,purpose_disclosed_at_s,opt_out_offered\n"
-        "CA1,3,12.5,TRUE\n",
+        f"{ca(1)},3,12.5,TRUE\n",
         {"purpose_disclosed_at_s": 12.5, "opt_out_offered": True},
-        "CA2,3,4,maybe\n",
+        f"{ca(2)},3,4,maybe\n",
         "unparseable opt_out_offered: maybe",
     ),
     (
@@ -329,7 +337,7 @@ def test_csv_header_order_case_bom_and_quoted_newlines(zone):
 def test_changed_file_replaces_its_rows_and_unchanged_files_are_skipped(zone):
     landing, settings = zone
     key = "campaigns/c.csv"
-    path = _write(landing, key, "campaign_id,account_sid,brand,purpose\nC1,AC1,A,other\n")
+    path = _write(landing, key, f"campaign_id,account_sid,brand,purpose\nC1,{AC1},A,other\n")
     _load(settings, "campaigns")
     first_loaded_at = _query(settings, "select loaded_at from compliance.load_manifest")
 
@@ -340,7 +348,7 @@ def test_changed_file_replaces_its_rows_and_unchanged_files_are_skipped(zone):
     assert touched.files_unchanged == 1
     assert _query(settings, "select loaded_at from compliance.load_manifest") == first_loaded_at
 
-    path.write_text("campaign_id,account_sid,brand,purpose\nC2,AC1,B,other\nC3,AC1,B,bad\n")
+    path.write_text(f"campaign_id,account_sid,brand,purpose\nC2,{AC1},B,other\nC3,{AC1},B,bad\n")
     [changed] = _load(settings, "campaigns")
 
     assert changed.files_loaded == 1
@@ -397,7 +405,7 @@ def test_every_manifest_row_reconciles_and_phone_values_are_normalized(zone):
     _registry_files(landing)
     for _source, key, good, _typed, bad, _reason in EXPORT_CASES:
         _write(landing, key, good + bad)
-    _write(landing, "calls/region=us1/p.json", json.dumps({"calls": [_call("CA1")]}))
+    _write(landing, "calls/region=us1/p.json", json.dumps({"calls": [_call(ca(1))]}))
 
     _load(settings, *ingest.ALL_SOURCES)
 

@@ -27,11 +27,15 @@ from voice_compliance.loading.sources import Column
 from voice_compliance.loading.staging import (
     CSV_DIALECT,
     IS_JSON_OBJECT,
+    JSONL_REJECT_REASON,
     LINE_READER,
+    REGISTRY_REJECT_REASON,
     csv_record_fields,
+    has_odd_quotes,
     json_records,
     literal,
     quote_ident,
+    registry_e164,
     registry_line_fields,
     unique_names,
 )
@@ -214,14 +218,30 @@ def stage_csv(
 ) -> list[str]:
     """Stage every CSV file of the batch; return the ids of files to load alone.
 
-    One read per distinct header (the header fixes the reader's schema), each
+    Only files whose records are all one line are read here: a file with a
+    line holding an odd number of quotes (a quoted field spanning lines, an
+    unbalanced quote) goes to the per-file path, which groups lines into
+    records (``staging.stage_csv``); so does a file whose reader records do
+    not match its non-blank lines one to one. The rest is read once per
+    distinct header (the header fixes the reader's schema), each read
     appending to one table in the staged shape, so the numbering and checks
     that follow run once for the batch. Records are numbered as in
     ``staging``: the non-blank lines after the header that neither reader
-    rejected, in order. A file whose record count differs (a quoted field
-    spanning lines) is handed back to the per-file path, which rebuilds such
-    records' text.
+    rejected, in order.
     """
+    con.execute(
+        f"""
+        create temp table _bcsv_alone as
+        select distinct _fid from _blines where {_of_kind("csv")} and {has_odd_quotes('"text"')}
+        union
+        select distinct _fid from _bstage_rejects
+        where {_of_kind("csv")} and {has_odd_quotes("_raw")}
+        """
+    )
+    odd = {str(r[0]) for r in con.execute("select _fid from _bcsv_alone").fetchall()}
+    files = [f for f in files if f.fid not in odd]
+    if not files:
+        return sorted(odd)
     con.execute(f"create temp table _bcsv_raw (_path varchar, {record_columns_ddl(columns)})")
     groups: dict[tuple[str, ...], list[StagedFile]] = {}
     for f in files:
@@ -271,13 +291,20 @@ def stage_csv(
     )
     con.execute(
         """
-        create temp table _bcsv_alone as
+        insert into _bcsv_alone
         select f._fid
         from _bfiles as f
         left join (select _fid, count(*) as n from _bcsv group by _fid) as c using (_fid)
         left join (select _fid, count(*) as n from _bcsv_numbers group by _fid) as l
             using (_fid)
         where f.kind = 'csv' and coalesce(c.n, 0) <> coalesce(l.n, 0)
+          and f._fid not in (select _fid from _bcsv_alone)
+        union
+        select distinct f._fid
+        from _bcsv_rej as r
+        join _bcsv_scan as s using (scan_id, file_id)
+        join _bfiles as f on f._path = s.file_path
+        where contains(r.csv_line, e'\\n') and f._fid not in (select _fid from _bcsv_alone)
         """
     )
     names = ", ".join(quote_ident(c.name) for c in columns)
@@ -314,7 +341,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...]) -> 
     con.execute(
         f"""
         insert into _bstage_rejects
-        select _fid, line_number, "text", 'invalid JSON: not a JSON object'
+        select _fid, line_number, "text", {JSONL_REJECT_REASON}
         from _blines
         where {_of_kind("jsonl")} and coalesce(trim("text"), '') <> ''
           and not {IS_JSON_OBJECT}
@@ -389,7 +416,7 @@ def stage_registry(
             where _fid in (select _fid from _bfiles where list_kind = {literal(list_kind)})
               and coalesce(trim("text"), '') <> ''
         )
-        select _fid, _line, _raw, action, extra, {e164_sql} as e164
+        select _fid, _line, _raw, action, extra, {registry_e164(e164_sql)} as e164
         from parsed
         """
     )
@@ -398,9 +425,9 @@ def stage_registry(
 def finish_registry(con: duckdb.DuckDBPyConnection) -> None:
     """Move registry lines that match no contract format to ``_bstage_rejects``."""
     con.execute(
-        """
+        f"""
         insert into _bstage_rejects
-        select _fid, _line, _raw, 'unparseable registry line: expected the contract format'
+        select _fid, _line, _raw, {REGISTRY_REJECT_REASON}
         from _bstage where e164 is null
         """
     )

@@ -26,6 +26,12 @@ class Column:
     values: tuple[str, ...] = ()
     target: str = ""
     phone: bool = False
+    pattern: str = ""
+    """A regular expression (RE2, whole value) a non-empty text value must
+    match: a required column's record is quarantined otherwise; an optional
+    column's value is loaded as NULL, with a note in ``_extra`` (``validate``)."""
+    shape: str = ""
+    """What ``pattern`` means, for quarantine reasons and notes."""
 
     @property
     def column(self) -> str:
@@ -66,10 +72,26 @@ def _csv_source(name: str, prefix: str, columns: tuple[Column, ...]) -> Source:
     )
 
 
+CALL_SID = r"CA[0-9a-f]{32}"
+ACCOUNT_SID = r"AC[0-9a-fA-F]{32}"
+CALL_SID_SHAPE = "not a Twilio call SID (CA + 32 hex characters)"
+ACCOUNT_SID_SHAPE = "not a Twilio account SID (AC + 32 hex characters)"
+
+
+def call_sid(name: str, *, required: bool = False) -> Column:
+    """A column holding a Twilio call SID (``CA`` and 32 lowercase hex digits)."""
+    return Column(name, required=required, pattern=CALL_SID, shape=CALL_SID_SHAPE)
+
+
+def account_sid(name: str = "account_sid") -> Column:
+    """A required column holding a Twilio account SID (``AC`` and 32 hex digits)."""
+    return Column(name, required=True, pattern=ACCOUNT_SID, shape=ACCOUNT_SID_SHAPE)
+
+
 CALL_COLUMNS: tuple[Column, ...] = (
-    Column("sid", required=True),
-    Column("account_sid", required=True),
-    Column("parent_call_sid"),
+    call_sid("sid", required=True),
+    account_sid(),
+    call_sid("parent_call_sid"),
     Column("from", target="from_number", phone=True),
     Column("to", target="to_number", phone=True),
     Column("status"),
@@ -103,14 +125,14 @@ EXPORTS: tuple[Source, ...] = (
     _csv_source(
         "call_metadata",
         "call_metadata/",
-        (Column("call_sid", required=True), Column("campaign_id", required=True)),
+        (call_sid("call_sid", required=True), Column("campaign_id", required=True)),
     ),
     _csv_source(
         "campaigns",
         "campaigns/",
         (
             Column("campaign_id", required=True),
-            Column("account_sid", required=True),
+            account_sid(),
             Column("brand", required=True),
             Column(
                 "purpose",
@@ -125,7 +147,7 @@ EXPORTS: tuple[Source, ...] = (
         "numbers/",
         (
             Column("phone_number", required=True, phone=True),
-            Column("account_sid", required=True),
+            account_sid(),
             Column("kind", "enum", required=True, values=("twilio_owned", "verified_caller_id")),
             Column("active_from", "timestamp", required=True),
             Column("active_to", "timestamp"),
@@ -136,7 +158,7 @@ EXPORTS: tuple[Source, ...] = (
         "accounts",
         "accounts/",
         (
-            Column("account_sid", required=True),
+            account_sid(),
             Column("region", required=True),
             Column("cps_allotted", "number", required=True),
         ),
@@ -168,14 +190,14 @@ EXPORTS: tuple[Source, ...] = (
             Column("brand"),
             Column("requested_at", "timestamp", required=True),
             Column("method", "enum", values=("dtmf", "verbal", "sms", "web", "email")),
-            Column("call_sid"),
+            call_sid("call_sid"),
         ),
     ),
     _csv_source(
         "disclosures",
         "disclosures/",
         (
-            Column("call_sid", required=True),
+            call_sid("call_sid", required=True),
             Column("identity_disclosed_at_s", "number"),
             Column("purpose_disclosed_at_s", "number"),
             Column("opt_out_offered", "boolean", required=True),
@@ -192,7 +214,7 @@ EXPORTS: tuple[Source, ...] = (
             ),
             Column("caller_id", phone=True),
             Column("callee", phone=True),
-            Column("call_sid"),
+            call_sid("call_sid"),
             Column("category"),
         ),
     ),

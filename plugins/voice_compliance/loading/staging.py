@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from voice_compliance.loading.sources import Column
+from voice_compliance.loading.validate import NUL_REASON, has_nul, with_nulled_notes
 
 # A byte that cannot occur unescaped in a JSON document or a sane text line:
 # reading a file with it as the delimiter yields one column per physical line.
@@ -39,6 +40,12 @@ CSV_DIALECT = f"""header = true, auto_detect = false,
 """``read_csv`` options for contract CSV files (explicit dialect, no sniffing)."""
 IS_JSON_OBJECT = """coalesce(
     case when json_valid("text") then json_type("text") end = 'OBJECT', false)"""
+JSONL_REJECT_REASON = f"""case when {has_nul('"text"')} then '{NUL_REASON}'
+    else 'invalid JSON: not a JSON object' end"""
+"""SQL: why a JSON Lines line that is not a JSON object is rejected."""
+REGISTRY_REJECT_REASON = f"""case when {has_nul("_raw")} then '{NUL_REASON}'
+    else 'unparseable registry line: expected the contract format' end"""
+"""SQL: why a staged registry line without an E.164 number is rejected."""
 _NO_RECORDS = "select null::bigint as _line, null::varchar as _raw, null::json as rec where false"
 
 
@@ -69,6 +76,10 @@ def reset(con: duckdb.DuckDBPyConnection) -> None:
         "_csv_rej",
         "_csv_scan",
         "_csv_numbers",
+        "_csv_lines",
+        "_csv_grouped",
+        "_csv_records",
+        "_csv_parsed",
         "_page",
         "_page_items",
     )
@@ -159,11 +170,50 @@ def stage_csv(
 ) -> None:
     """Stage a CSV file with a header row into ``_stage``.
 
-    The header fixes the schema: every column is read as VARCHAR with
-    DuckDB's reader (explicit dialect, no sniffing), records of the wrong
-    width or with bad encoding land in its rejects table.
+    The header (line 1) fixes the schema; every column is read as VARCHAR.
+    Every non-blank physical line after the header belongs to exactly one
+    record, loaded or rejected, numbered by the line it starts on.
+
+    When no line has an odd number of quotes, every record is one line and
+    DuckDB's reader (explicit dialect, no sniffing) parses the file; its
+    rejects table catches records of the wrong width. Otherwise (a quoted
+    field spanning lines, an unbalanced quote), or when the reader's records
+    do not match the lines one to one, records are grouped and split in SQL
+    (``_stage_csv_records``).
     """
     names = unique_names(header)
+    if not _has_odd_quote_lines(con) and _stage_csv_by_reader(con, path, columns, names):
+        return
+    _stage_csv_records(con, columns, names)
+
+
+def quote_count(text_sql: str) -> str:
+    """SQL counting the double quotes in a VARCHAR expression (0 for NULL)."""
+    text = f"coalesce({text_sql}, '')"
+    return f"""(strlen({text}) - strlen(replace({text}, '"', '')))"""
+
+
+def has_odd_quotes(text_sql: str) -> str:
+    """SQL: whether a line holds an odd number of double quotes (it opens or
+    closes a quoted field that spans lines, or its quote never closes)."""
+    return f"""({text_sql} like '%"%' and {quote_count(text_sql)} % 2 = 1)"""
+
+
+def _has_odd_quote_lines(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        f"""
+        select exists (select 1 from _lines where {has_odd_quotes('"text"')})
+            or exists (select 1 from _stage_rejects where {has_odd_quotes("_raw")})
+        """
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _stage_csv_by_reader(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[Column, ...], names: list[str]
+) -> bool:
+    """Stage with DuckDB's CSV reader; False (nothing staged) when its records
+    are not the non-blank lines one to one."""
     spec = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
     con.execute(
         f"""
@@ -173,7 +223,28 @@ def stage_csv(
             store_rejects = true, rejects_table = '_csv_rej', rejects_scan = '_csv_scan')
         """
     )
-    _number_csv_records(con, names)
+    # Good records are the non-blank lines after the header that neither
+    # reader rejected, in file order.
+    con.execute(
+        """
+        create temp table _csv_numbers as
+        select line_number as _line, "text" as _raw,
+               row_number() over (order by line_number) as k
+        from _lines
+        where line_number > 1 and coalesce(trim("text"), '') <> ''
+          and line_number not in (select line from _csv_rej)
+          and line_number not in (select _line from _stage_rejects)
+        """
+    )
+    row = con.execute(
+        """
+        select (select count(*) from _csv) = (select count(*) from _csv_numbers)
+            and not exists (select 1 from _csv_rej where contains(csv_line, e'\\n'))
+        """
+    ).fetchone()
+    if not (row and row[0]):
+        _drop(con, "_csv", "_csv_numbers", "_csv_rej", "_csv_scan")
+        return False
     con.execute(
         f"""
         create temp table _stage as
@@ -194,6 +265,170 @@ def stage_csv(
         having coalesce(trim(any_value(r.csv_line)), '') <> ''
         """
     )
+    return True
+
+
+# RFC 4180 with '"' as quote and escape. A field is quoted (blanks around the
+# quotes allowed, as DuckDB's reader allows them) or holds no quote at all.
+_QUOTED_FIELD = r'[ \t]*"(?:[^"]|"")*"[ \t]*'
+_FIELD = rf'{_QUOTED_FIELD}|[^,"\n]*'
+CSV_RECORD = f"(?:{_FIELD})(?:,(?:{_FIELD}))*"
+"""A well-formed CSV record (a regular expression, for ``regexp_full_match``)."""
+UNBALANCED_QUOTE = "unbalanced quote: the quoted field opened on this line never closes"
+MALFORMED_QUOTES = (
+    "malformed CSV record: a quote inside an unquoted field or text after a closing quote"
+)
+
+
+def csv_fields_sql(raw_sql: str) -> str:
+    """SQL splitting a CSV record into its list of unquoted fields (empty = NULL);
+    NULL when the record is not well-formed."""
+    # In a well-formed record a field holding a quote is a quoted field.
+    unquote = """nullif(case when strpos(x, '"') > 0
+        then replace(trim(x, e' \\t')[2:-2], '""', '"') else x end, '')"""
+    # Every token is a comma and a field; the record is well-formed when the
+    # tokens cover it without a gap (one regular expression pass, no second
+    # full match).
+    token = literal(f",({_FIELD})")
+    tokens = f"regexp_extract_all(',' || {raw_sql}, {token}, 1)"
+    return f"""case
+        when strpos({raw_sql}, '"') = 0
+            then list_transform(string_split({raw_sql}, ','), x -> nullif(x, ''))
+        else (select case when list_sum(list_transform(t, x -> strlen(x) + 1))
+                              = strlen({raw_sql}) + 1
+                          then list_transform(t, x -> {unquote}) end
+              from (select {tokens} as t))
+        end"""
+
+
+def _stage_csv_records(
+    con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...], names: list[str]
+) -> None:
+    """Group physical lines into CSV records by quote parity, then split them in SQL.
+
+    A line after the header starts a record when the quotes before it (from
+    the record grouping's start) are even in number and it is not blank; the
+    lines up to the next start belong to it (a quoted field spanning lines).
+    When the count is odd at the end of the file, the last record's opening
+    quote never closes: its first line is rejected alone ("unbalanced
+    quote") and the lines after it are grouped afresh. Since that line holds
+    an odd number of quotes, what follows it is balanced: one regrouping is
+    always enough. Lines the line reader rejected take part with their text;
+    a record holding one is rejected as a whole, with their reason.
+    """
+    con.execute(
+        f"""
+        create temp table _csv_lines as
+        select line_number, "text", null::varchar as bad,
+            {quote_count('"text"')} as q, coalesce(trim("text"), '') = '' as blank
+        from _lines where line_number > 1
+        union all
+        select _line, _raw, reason, {quote_count("_raw")}, coalesce(trim(_raw), '') = ''
+        from _stage_rejects where _line > 1
+        """
+    )
+    row = con.execute(
+        """
+        select sum(q) % 2 = 1,
+            max(line_number) filter (where before % 2 = 0 and not blank)
+        from (select line_number, q, blank, coalesce(sum(q) over (order by line_number
+                rows between unbounded preceding and 1 preceding), 0) as before
+              from _csv_lines)
+        """
+    ).fetchone()
+    unbalanced = int(row[1]) if row and row[0] and row[1] is not None else 0
+    # Segment 0 is the lines before the unbalanced one, segment 1 those after.
+    con.execute(
+        f"""
+        create temp table _csv_grouped as
+        with w as (
+            select *, line_number > {unbalanced} as seg,
+                coalesce(sum(q) over (partition by line_number > {unbalanced}
+                    order by line_number rows between unbounded preceding and 1 preceding),
+                    0) % 2 = 0 as even_before
+            from _csv_lines where line_number <> {unbalanced}
+        ),
+        s as (
+            select *, even_before and not blank as is_start
+            from w where not (even_before and blank)
+        )
+        select line_number, "text", bad, seg, is_start,
+            sum(is_start::int) over (partition by seg order by line_number) as rec,
+            not is_start or coalesce(not lead(is_start)
+                over (partition by seg order by line_number), false) as multi
+        from s
+        """
+    )
+    # Most records are one line: only the others need grouping.
+    con.execute(
+        """
+        create temp table _csv_records as
+        select line_number as _line, line_number as _last, "text" as _raw, bad
+        from _csv_grouped where not multi
+        union all
+        select min(line_number), max(line_number),
+            string_agg(coalesce("text", ''), e'\\n' order by line_number),
+            string_agg(distinct bad, '; ' order by bad)
+        from _csv_grouped where multi
+        group by seg, rec
+        """
+    )
+    con.execute("drop table _csv_lines")
+    if unbalanced:
+        con.execute(
+            """
+            insert into _stage_rejects
+            select line_number, "text", ? from _lines
+            where line_number = ? and line_number not in (select _line from _stage_rejects)
+            """,
+            [UNBALANCED_QUOTE, unbalanced],
+        )
+    # A record holding a line the line reader rejected is rejected as a whole.
+    con.execute(
+        """
+        delete from _stage_rejects where _line in (
+            select g.line_number from _csv_grouped as g
+            semi join (select seg, rec from _csv_grouped where multi and bad is not null) as b
+                on b.seg = g.seg and b.rec = g.rec
+            where g.multi)
+        """
+    )
+    con.execute(
+        """
+        insert into _stage_rejects
+        select _line, _raw, bad from _csv_records where bad is not null and _last > _line
+        """
+    )
+    con.execute("drop table _csv_grouped")
+    con.execute(
+        f"""
+        create temp table _csv_parsed as
+        select _line, _raw, {csv_fields_sql("_raw")} as _vc_fields
+        from _csv_records where bad is null
+        """
+    )
+    con.execute("drop table _csv_records")
+    width = len(names)
+    con.execute(
+        f"""
+        insert into _stage_rejects
+        select _line, _raw, case when _vc_fields is null then {literal(MALFORMED_QUOTES)}
+            else 'malformed CSV record: Expected Number of Columns: {width} Found: '
+                || len(_vc_fields) end
+        from _csv_parsed
+        where _vc_fields is null or len(_vc_fields) <> {width}
+        """
+    )
+    fields = "".join(f", _vc_fields[{i + 1}] as {quote_ident(n)}" for i, n in enumerate(names))
+    con.execute(
+        f"""
+        create temp table _stage as
+        select c._vc_line as _line, c._vc_raw as _raw, {csv_record_fields(columns, names)}
+        from (select _line as _vc_line, _raw as _vc_raw{fields} from _csv_parsed
+              where len(_vc_fields) = {width}) as c
+        """
+    )
+    con.execute("drop table _csv_parsed")
 
 
 def csv_record_fields(columns: tuple[Column, ...], names: list[str]) -> str:
@@ -206,56 +441,13 @@ def csv_record_fields(columns: tuple[Column, ...], names: list[str]) -> str:
         if extras
         else "null::json"
     )
-    selected = ", ".join(
-        (f"c.{quote_ident(c.name)}" if c.name in names else "null::varchar")
-        + f" as {quote_ident(c.name)}"
-        for c in columns
-    )
+
+    def value(c: Column) -> str:
+        return f"c.{quote_ident(c.name)}" if c.name in names else "null::varchar"
+
+    selected = ", ".join(f"{value(c)} as {quote_ident(c.name)}" for c in columns)
+    extra_sql = with_nulled_notes(columns, extra_sql, value)
     return f"{selected}, {extra_sql} as _extra"
-
-
-def _number_csv_records(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
-    """Give every CSV record read its physical line number and raw text.
-
-    Good records are the non-blank lines after the header that DuckDB did not
-    reject, in file order. When a quoted field spans lines the counts differ;
-    records are then numbered by position (header = 1) and their text is
-    rebuilt from the fields.
-    """
-    con.execute(
-        """
-        create temp table _csv_numbers as
-        select line_number as _line, "text" as _raw,
-               row_number() over (order by line_number) as k
-        from _lines
-        where line_number > 1 and coalesce(trim("text"), '') <> ''
-          and line_number not in (select line from _csv_rej)
-          and line_number not in (select _line from _stage_rejects)
-        """
-    )
-    counts = con.execute(
-        "select (select count(*) from _csv), (select count(*) from _csv_numbers)"
-    ).fetchone()
-    assert counts is not None
-    if counts[0] == counts[1]:
-        return
-    fields = " || ',' || ".join(f"coalesce({quote_ident(n)}, '')" for n in names)
-    con.execute("drop table _csv_numbers")
-    con.execute(
-        f"""
-        create temp table _csv_numbers as
-        with rejected as (select distinct line from _csv_rej),
-        slots as (
-            select r.i as _line, row_number() over (order by r.i) as k
-            from range(2, (select count(*) from _csv) + (select count(*) from rejected) + 2)
-                 as r(i)
-            where r.i not in (select line from rejected)
-        )
-        select s._line, {fields} as _raw, s.k
-        from (select *, rowid - (select min(rowid) from _csv) + 1 as k from _csv) as c
-        join slots as s using (k)
-        """
-    )
 
 
 def stage_jsonl(con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...]) -> None:
@@ -263,7 +455,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...]) -> 
     con.execute(
         f"""
         insert into _stage_rejects
-        select line_number, "text", 'invalid JSON: not a JSON object'
+        select line_number, "text", {JSONL_REJECT_REASON}
         from _lines
         where coalesce(trim("text"), '') <> ''
           and not {IS_JSON_OBJECT}
@@ -359,6 +551,8 @@ def json_records(columns: tuple[Column, ...], records_sql: str, keep: str) -> st
     # the fields the contract does not use, kept in the raw layer.
     drop_keys = "{" + ", ".join(f'"{c.name}": null' for c in columns) + "}"
     extra = f"nullif(json_merge_patch(rec, {literal(drop_keys)}), '{{}}')::json"
+    index = {c.name: i + 1 for i, c in enumerate(columns)}
+    extra = with_nulled_notes(columns, extra, lambda c: f"_vc_fields[{index[c.name]}]")
     return f"""
         select {keep}, {selected}, {extra} as _extra
         from (select *, json_extract_string(rec, {paths}) as _vc_fields from ({records_sql}))
@@ -388,18 +582,23 @@ def stage_registry_lines(
             from _lines
             where coalesce(trim("text"), '') <> ''
         )
-        select _line, _raw, action, extra, {e164_sql} as e164
+        select _line, _raw, action, extra, {registry_e164(e164_sql)} as e164
         from parsed
         """
     )
     con.execute(
-        """
+        f"""
         insert into _stage_rejects
-        select _line, _raw, 'unparseable registry line: expected the contract format'
+        select _line, _raw, {REGISTRY_REJECT_REASON}
         from _stage where e164 is null
         """
     )
     con.execute("delete from _stage where e164 is null")
+
+
+def registry_e164(e164_sql: str) -> str:
+    """``e164_sql`` for a parsed registry line, NULL (rejected) when the line holds a NUL."""
+    return f"case when not {has_nul('_raw')} then {e164_sql} end"
 
 
 def registry_line_fields(registry: str, list_kind: str) -> str:

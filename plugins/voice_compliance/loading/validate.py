@@ -1,16 +1,62 @@
 """Typing and field checks for staged records, as SQL generated from specs.
 
-A staged record is loaded when every declared column parses as its type and
-every required column is present; otherwise it goes to quarantine with all
-the reasons at once (``missing sid; unparseable start_time: 'yesterday'``).
+A staged record is loaded when every declared column parses as its type,
+every required column is present and has its declared shape (a Twilio SID),
+and no field holds a NUL byte; otherwise it goes to quarantine with all the
+reasons at once (``missing sid; unparseable start_time: 'yesterday'``).
+
+An optional column with a declared shape (a reference such as
+``parent_call_sid`` or a complaint's ``call_sid``) does not quarantine its
+record when the value has the wrong shape: the record still carries facts
+the rules need (the complaint, the opt-out, the call). The value is loaded as
+NULL instead and kept, with the reason, in ``_extra`` under
+``_nulled_<column>`` (see ``nulled_note``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from voice_compliance.loading.sources import Column
 
 # Twilio's API returns RFC 2822 dates; everything else is ISO 8601.
 RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
+NUL_REASON = "NUL byte in record"
+# A JSON text holding an escaped NUL (``\\u0000`` not preceded by an escaped backslash).
+_JSON_NUL = r"(?:^|[^\\])(?:\\\\)*\\u0000"
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def has_nul(text_sql: str) -> str:
+    """SQL: whether a VARCHAR holds a NUL byte."""
+    return f"strpos({text_sql}, chr(0)) > 0"
+
+
+def nulled_note(column: Column, value_sql: str) -> str:
+    """SQL of the ``_extra`` note (a JSON object, or NULL) recording an optional
+    shaped column's value that does not have its shape (it is loaded as NULL)."""
+    v = f"nullif(trim({value_sql}), '')"
+    return (
+        f"case when {v} is not null and not regexp_full_match({v}, {_literal(column.pattern)})"
+        f" then json_object({_literal('_nulled_' + column.name)},"
+        f" {_literal(column.shape + ': ')} || {value_sql}) end"
+    )
+
+
+def with_nulled_notes(
+    columns: tuple[Column, ...], extra_sql: str, value_of: Callable[[Column], str]
+) -> str:
+    """``extra_sql`` (a JSON or NULL) with the notes of ``nulled_note`` merged in;
+    ``value_of(column)`` is the SQL of the column's staged value."""
+    out = extra_sql
+    for column in columns:
+        if column.pattern and not column.required:
+            note = nulled_note(column, value_of(column))
+            out = f"coalesce(json_merge_patch(coalesce({out}, '{{}}'::json), {note}), {out})"
+    return out
 
 
 def _q(identifier: str) -> str:
@@ -43,6 +89,8 @@ def typed_expr(column: Column) -> str:
     if column.kind == "enum":
         allowed = ", ".join(f"'{value}'" for value in column.values)
         return f"case when lower({v}) in ({allowed}) then lower({v}) end"
+    if column.pattern:
+        return f"case when regexp_full_match({v}, {_literal(column.pattern)}) then {v} end"
     return v
 
 
@@ -68,7 +116,15 @@ def reason_expr(columns: tuple[Column, ...], *, precomputed: bool = False) -> st
     ``typed_name`` columns instead of being parsed again (timestamp parsing
     is the costly part of checking a record).
     """
-    checks = []
+    # A NUL in the raw text (CSV, JSON Lines), in a decoded JSON string (an
+    # escaped \\u0000 in a declared field) or in an undeclared field.
+    fields = ", ".join(f"s.{_q(c.name)}" for c in columns)
+    checks = [
+        f"case when {has_nul('s._raw')} or {has_nul(f'concat({fields})')}"
+        f" or (strpos(s._extra::varchar, '\\u0000') > 0"
+        f" and regexp_matches(s._extra::varchar, {_literal(_JSON_NUL)}))"
+        f" then '{NUL_REASON}' end"
+    ]
     for column in columns:
         v = _text(column)
         typed = f"s.{typed_name(column)}" if precomputed else typed_expr(column)
@@ -79,6 +135,11 @@ def reason_expr(columns: tuple[Column, ...], *, precomputed: bool = False) -> st
             checks.append(
                 f"case when {v} is not null and ({typed}) is null"
                 f" then '{what} {column.name}: ' || left({v}, 80) end"
+            )
+        if column.pattern and column.required:
+            checks.append(
+                f"case when {v} is not null and ({typed}) is null"
+                f" then {_literal(column.name + ': ' + column.shape)} end"
             )
         if column.kind in ("integer", "number") and column.name in (
             "duration",
