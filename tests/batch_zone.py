@@ -125,6 +125,18 @@ def mixed_zone(landing: Path) -> None:
         f"account_sid,sid,duration\r\n{AC1},{sid('CAR1')},5\r\n{AC1},{sid('CAR2')},x\r\n\r\n"
         f"{AC1},{sid('CAR3')}\r\n",
     )
+    # Records the batch reader must hand back (odd quotes) or count like the per-file path.
+    write(
+        landing,
+        "calls/region=au1/export-5q.csv",
+        f'sid,account_sid,caller_name\n{sid("CAU1")},{AC1},"open\n{sid("CAU2")},{AC1},x\n'
+        f'{sid("CAU3")},{AC1},"a\nb",extra\n{sid("CAU4")},{AC1},\x00\n',
+    )
+    write(
+        landing,
+        "calls/region=au1/export-5n.csv",
+        f"sid,account_sid,caller_name\n{sid('CAN1')},{AC1},a\x00b\n=HYPERLINK(1),{AC1},c\n",
+    )
     write(landing, "calls/region=ie1/part-4crlf.jsonl", f'{{"sid": "{sid("CAJ1")}"}}\r\n[]\r\n')
     write(landing, "consent/c1.csv", "phone_number,brand\n+14155550101,Acme\n")
     write(landing, "consent/c3.csv", "\ufeffbrand,phone_number\r\nAcme,+14155550109\r\n")
