@@ -25,8 +25,8 @@ def _landing(root: Path) -> None:
                 {
                     "calls": [
                         {
-                            "sid": "CA1",
-                            "account_sid": "AC1",
+                            "sid": "CA" + "0" * 32,
+                            "account_sid": "AC" + "1" * 32,
                             "from": "+14155550100",
                             "to": "+14155550101",
                             "direction": "outbound-api",
@@ -34,7 +34,7 @@ def _landing(root: Path) -> None:
                             "duration": "31",
                             "start_time": "Tue, 01 Sep 2026 15:00:00 +0000",
                         },
-                        {"sid": "", "account_sid": "AC1"},
+                        {"sid": "", "account_sid": "AC" + "1" * 32},
                     ]
                 }
             ).encode(),

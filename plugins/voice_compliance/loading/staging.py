@@ -182,8 +182,14 @@ def stage_csv(
     (``_stage_csv_records``).
     """
     names = unique_names(header)
-    if not _has_odd_quote_lines(con) and _stage_csv_by_reader(con, path, columns, names):
-        return
+    if not _has_odd_quote_lines(con):
+        try:
+            if _stage_csv_by_reader(con, path, columns, names):
+                return
+        except duckdb.Error:
+            # The reader gives up on some files our line table reads fine
+            # (LF and CRLF mixed in one file): split their records in SQL.
+            _drop(con, "_stage", "_csv", "_csv_numbers", "_csv_rej", "_csv_scan")
     _stage_csv_records(con, columns, names)
 
 
