@@ -7,15 +7,18 @@ Nothing runs at import time: the loaders are imported inside the tasks.
 
 from __future__ import annotations
 
-from airflow.sdk import dag
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag
 
-from voice_compliance.assets import CALL_SOURCES
+from voice_compliance.assets import CALL_SOURCES, TWILIO_PULL_ASSET
 from voice_compliance.dag_support import START_DATE, default_args, ingest_task, ingestion_params
 
 
 @dag(
     dag_id="vc_ingest_calls",
-    schedule="@daily",
+    # Daily, and also as soon as vc_pull_twilio has landed new call records.
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("@daily", timezone="UTC"), assets=TWILIO_PULL_ASSET
+    ),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -40,6 +43,9 @@ def vc_ingest_calls() -> None:
     * The task runs in the one-slot pool `duckdb_writer` (DuckDB allows one
       writer) and updates the Asset `raw.calls`, which downstream DAGs
       schedule on.
+
+    **Schedule**: daily, and whenever `vc_pull_twilio` updates the Asset
+    `landing.twilio_calls` (call records pulled from Twilio).
 
     **Params**: `landing` (folder or `s3://bucket/prefix`) and `warehouse`
     (DuckDB file); leave them empty to use `VC_LANDING` / `VC_WAREHOUSE` or

@@ -59,6 +59,7 @@ def _make_asset(dataset: str) -> Asset:
 RAW_ASSETS: dict[str, Asset] = {source: _make_asset(source) for source in ALL_SOURCES}
 """One Asset per landing source, keyed by source name."""
 
+
 def raw_asset(source: str) -> Asset:
     """The Asset of landing source ``source``; raises ``KeyError`` for unknown names."""
     try:
@@ -76,6 +77,15 @@ MARTS_ASSET: Asset = Asset(
 """The compliance marts (one table per clause, ``policy_violations``,
 ``clause_summary``) that ``vc_transform`` rebuilds with dbt; the validation
 DAG schedules on it."""
+
+TWILIO_PULL_ASSET: Asset = Asset(
+    name="landing.twilio_calls",
+    uri=f"{URI_SCHEME}://landing/calls/twilio",
+    group="voice-compliance-landing",
+)
+"""The call records ``vc_pull_twilio`` writes into the landing zone
+(``calls/region=<r>/twilio_<account>_<day>.jsonl.gz``); ``vc_ingest_calls``
+schedules on it besides its daily schedule."""
 
 INGESTION_ASSETS: tuple[Asset, ...] = tuple(RAW_ASSETS.values())
 """Every Asset the ingestion DAGs update: what ``vc_transform`` waits for."""
