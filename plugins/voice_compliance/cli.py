@@ -3,6 +3,8 @@
 - ``generate``: write a synthetic landing zone with planted violations.
 - ``run``: run the whole pipeline through Airflow on a landing zone and
   warehouse, then print what landed.
+- ``pull``: pull call records from Twilio (the ``vc_twilio`` connection)
+  into a landing zone, incrementally or over ``--start``/``--end``.
 - ``demo``: the embedded default end to end: generate, run, summary.
 - ``summary``: print what the warehouse holds.
 - ``verify-warehouse``: read every block of every table, checking checksums.
@@ -111,10 +113,68 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if settings.is_s3:
         raise CommandError(f"demo writes to a local folder, but VC_LANDING is {settings.landing}")
     with _warehouse_lock(settings):
-        _generate(Path(settings.landing), DEMO_SEED, args.calls)
+        if args.twilio_fake:
+            _pull_from_fake_twilio(settings, args.calls)
+        else:
+            _generate(Path(settings.landing), DEMO_SEED, args.calls)
         _run_pipeline(settings)
         _print_summary(settings)
     return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    """Pull Twilio call records into the landing zone (docs/twilio.md)."""
+    from datetime import date
+
+    from voice_compliance.twilio.config import TwilioConfigError
+    from voice_compliance.twilio.puller import PullFailed, pull
+
+    settings = Settings.from_env(landing=args.landing)
+    try:
+        start = date.fromisoformat(args.start) if args.start else None
+        end = date.fromisoformat(args.end) if args.end else None
+        regions = args.regions.split(",") if args.regions else None
+        _set_doing(f"pulling from Twilio into {settings.landing}")
+        summary = pull(settings, start=start, end=end, regions=regions)
+    except (TwilioConfigError, PullFailed, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    print(summary.line())
+    return 0
+
+
+def _pull_from_fake_twilio(settings: Settings, calls: int | None) -> None:
+    """Demo without a Twilio account: generate a sample, serve its calls from a
+    local fake Twilio, and let ``vc_pull_twilio`` pull them into the landing zone
+    (beside the sample's other exports)."""
+    import json
+
+    from voice_compliance.twilio.fake_server import FakeTwilio, copy_exports
+
+    sample = settings.data_dir / "twilio_sample"
+    _generate(sample, DEMO_SEED, calls)
+    copy_exports(sample, Path(settings.landing))
+    _set_doing("preparing Airflow's home")
+    ensure_airflow(settings)
+    with FakeTwilio(sample) as fake:
+        first, end = fake.day_range()
+        _progress(f"fake Twilio on {fake.url}: {fake.call_count():,} calls, {first}..{end}")
+        saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_VC_TWILIO_FAKE", "VC_TWILIO_CONN_ID")}
+        os.environ["AIRFLOW_CONN_VC_TWILIO_FAKE"] = json.dumps(fake.connection())
+        os.environ["VC_TWILIO_CONN_ID"] = "vc_twilio_fake"
+        try:
+            started = time.monotonic()
+            _set_doing("DAG vc_pull_twilio")
+            conf = {"landing": settings.landing, "start": str(first), "end": str(end)}
+            log_path = run_dag("vc_pull_twilio", settings, conf)
+            _progress(
+                f"vc_pull_twilio: success ({time.monotonic() - started:.1f} s, log {log_path})"
+            )
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -279,7 +339,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--calls", type=int, default=None, help="number of calls (default: generator's)"
     )
+    demo.add_argument(
+        "--twilio-fake",
+        action="store_true",
+        help=(
+            "serve the sample's calls from a local fake Twilio and pull them with "
+            "vc_pull_twilio (no Twilio account needed)"
+        ),
+    )
     demo.set_defaults(func=cmd_demo)
+
+    pull = sub.add_parser(
+        "pull", help="pull call records from Twilio into a landing zone (docs/twilio.md)"
+    )
+    pull.add_argument("--landing", help="folder or s3://bucket/prefix (default: VC_LANDING)")
+    pull.add_argument("--start", help="first UTC day YYYY-MM-DD (default: from the watermark)")
+    pull.add_argument("--end", help="day after the last, exclusive (default: today, UTC)")
+    pull.add_argument("--regions", help="comma-separated home regions (default: all configured)")
+    pull.set_defaults(func=cmd_pull)
 
     summary = sub.add_parser("summary", help="print what the warehouse holds")
     summary.add_argument("--warehouse", help="DuckDB file (default: VC_WAREHOUSE)")

@@ -550,6 +550,29 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def copy_exports(sample: Path, landing: Path) -> int:
+    """Empty ``landing``, then copy every file of ``sample`` but its calls into it.
+
+    What ``demo --twilio-fake`` and the equality test start from: the same
+    exports, registries and generator notes, the calls left to the puller.
+    Returns the number of files copied.
+    """
+    import shutil
+
+    if landing.exists():
+        shutil.rmtree(landing)
+    copied = 0
+    for path in sorted(sample.rglob("*")):
+        rel = path.relative_to(sample)
+        if not path.is_file() or rel.parts[0] == "calls":
+            continue
+        target = landing / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        copied += 1
+    return copied
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve a landing folder's calls until interrupted; print the connection JSON."""
     parser = argparse.ArgumentParser(prog="python -m voice_compliance.twilio.fake_server")
