@@ -3,20 +3,24 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
+# `make airflow`: host and port of the Airflow UI (AIRFLOW_PORT=8080 by default)
+AIRFLOW_PORT ?= 8080
 
-export PYTHONPATH := $(CURDIR)/plugins
-export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+# No PYTHONPATH: `make setup` installs the package into .venv (editable), so
+# .venv/bin/python and .venv/bin/voice-compliance find it from any folder.
 
-.PHONY: setup demo run docs test test-quick lint bench bench-scale lock clean
+.PHONY: setup demo run docs test test-quick lint bench bench-scale lock clean airflow airflow-stop
 
 setup: $(INSTALLED)  ## Create .venv from the lock and prepare Airflow's home
 	$(PY) -m voice_compliance init
 
-$(INSTALLED): requirements.lock
+$(INSTALLED): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip >/dev/null
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	# The package itself, editable, with what the lock installed (setuptools included)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
 demo: setup  ## Generate sample data and run the whole pipeline through Airflow
@@ -42,6 +46,12 @@ bench: $(INSTALLED)  ## Phone-number normalization: vectorized vs phonenumbers p
 
 bench-scale: $(INSTALLED)  ## Scale benchmark: SIZE=small|250k|1M|national landing zone, bare scan, every DAG, one-day increment
 	$(PY) benchmarks/bench_scale.py --size $(or $(SIZE),small) $(BENCH_ARGS)
+
+airflow: setup  ## Airflow standalone (UI, scheduler, DAG processor, triggerer) with the pipeline's DAGs
+	$(PY) tools/airflow_standalone.py start --port $(AIRFLOW_PORT)
+
+airflow-stop:  ## Stop `make airflow` and every process it started
+	$(PY) tools/airflow_standalone.py stop
 
 lock:  ## Recompile requirements.lock from requirements.txt
 	$(VENV)/bin/uv pip compile requirements.txt --python-version 3.11 -o requirements.lock

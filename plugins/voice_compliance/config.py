@@ -13,7 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-"""The repository root (``plugins/voice_compliance`` lives two levels below)."""
+"""The repository root (``plugins/voice_compliance`` lives two levels below).
+
+Resolved from this file, not from the working directory, so the package finds
+``dags/``, ``dbt_project/``, ``expectations/`` and the default ``data/`` from
+any folder. ``make setup`` installs the package *editable* (a ``.pth`` file
+pointing at ``plugins/``), so ``__file__`` stays inside the repository.
+"""
 
 DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 """Fits the 8 GB budget of a whole run with Airflow, dbt and GX beside DuckDB;
