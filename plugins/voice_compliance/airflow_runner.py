@@ -193,6 +193,39 @@ def airflow_env(
     return env
 
 
+STANDALONE_PORT = 8080
+"""Default port of ``airflow standalone``'s API server and UI (``make airflow``)."""
+
+
+def standalone_env(
+    settings: Settings,
+    port: int = STANDALONE_PORT,
+    *,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """``airflow_env`` for ``airflow standalone`` serving the UI on ``port``.
+
+    The task runners talk to the API server's execution API, so its URL must
+    follow the port. Connections come from the environment
+    (``AIRFLOW_CONN_*``, kept from ``base``). DAGs are created paused, as
+    with ``airflow_env``: unpause them in the UI to let the scheduler run the
+    ingestion on its schedule and the rest on their Assets. Used by
+    ``make airflow`` (``tools/airflow_standalone.py``) and the browser test.
+    """
+    env = airflow_env(settings, base=base)
+    env.update(
+        {
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+            # One admin whose generated password standalone writes to
+            # simple_auth_manager_passwords.json.generated in AIRFLOW_HOME.
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        }
+    )
+    return env
+
+
 def ensure_airflow(settings: Settings) -> None:
     """Prepare Airflow's metadata database once; a no-op when already done.
 
