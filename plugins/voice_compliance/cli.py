@@ -369,6 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--warehouse", help="DuckDB file (default: VC_WAREHOUSE)")
     verify.set_defaults(func=cmd_verify_warehouse)
 
+    report = sub.add_parser(
+        "report", help="write the monthly compliance report, one HTML file per month"
+    )
+    from voice_compliance.report.command import add_arguments as report_arguments
+
+    report_arguments(report)
+
     init = sub.add_parser("init", help="prepare Airflow's home (idempotent)")
     init.set_defaults(func=cmd_init)
     return parser

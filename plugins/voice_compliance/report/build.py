@@ -1,0 +1,224 @@
+"""Render and write the monthly compliance reports.
+
+``build_reports(settings)`` writes ``<data_dir>/reports/compliance-<YYYY-MM>.html``
+for every month in the marts (or the months asked for): one self-contained
+file each (inline CSS, charts as inline SVG, no script, no external
+resource), written atomically so a reader never sees half a report.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from voice_compliance import warehouse
+from voice_compliance.config import Settings
+from voice_compliance.masking import mask_text
+from voice_compliance.report import charts
+from voice_compliance.report.clauses import clause_texts, model_name, suite_page
+from voice_compliance.report.data import (
+    MonthData,
+    ReportDataError,
+    check_month,
+    months_in_marts,
+    read_month,
+)
+from voice_compliance.report.links import clause_anchor, report_file_name, report_path
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+__all__ = ["ReportDataError", "ReportError", "ReportLinks", "build_reports", "render_report"]
+
+
+class ReportError(Exception):
+    """A report cannot be built (bad month, no marts): one line for the user."""
+
+
+@dataclass(frozen=True)
+class ReportLinks:
+    """Where the report points: the dbt docs site and the Data Docs index."""
+
+    dbt_docs: str
+    data_docs: str
+
+    def dbt_model(self, model: str) -> str:
+        if not self.dbt_docs:
+            return ""
+        return f"{self.dbt_docs.split('#', 1)[0]}#!/model/model.voice_compliance.{model}"
+
+    def suite(self, suite: str) -> str:
+        if not self.data_docs:
+            return ""
+        base = self.data_docs.split("#", 1)[0]
+        base = base[: base.rfind("/") + 1] if base.endswith(".html") else base.rstrip("/") + "/"
+        return base + suite_page(suite)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ReportLinks:
+        from voice_compliance.alerting import docs_links
+
+        dbt_docs, data_docs = docs_links(settings)
+        return cls(dbt_docs=dbt_docs, data_docs=data_docs)
+
+
+def _environment() -> Any:
+    import jinja2
+    from markupsafe import Markup
+
+    def finalize(value: Any) -> Any:
+        # Every value printed by the template is masked; the charts' SVG
+        # (Markup) was built from masked labels already.
+        if isinstance(value, str) and not isinstance(value, Markup):
+            return mask_text(value)
+        return value
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        finalize=finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["n"] = _number
+    env.filters["pct"] = _percent
+    env.filters["signed"] = _signed
+    env.filters["setting"] = _setting
+    return env
+
+
+def _number(value: Any) -> str:
+    """Counts with thousands separators (a bare run of 7+ digits would read as
+    a phone number to the masking step), ratios with 3 significant digits."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _signed(value: int | None) -> str:
+    if value is None:
+        return "–"
+    return f"+{value:,}" if value > 0 else f"{value:,}" if value < 0 else "±0"
+
+
+def _setting(value: Any) -> str:
+    """A threshold as one short line: scalars as they are, lists joined,
+    mappings as ``key: value`` pairs (calling-hour windows condensed)."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "; ".join(f"{k}: {_setting(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(v, list | tuple) and len(v) == 2 for v in value):
+            return ", ".join(f"{a}–{b}" for a, b in value)
+        return ", ".join(_setting(v) for v in value) if value else "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return _number(value)
+
+
+def render_report(data: MonthData, links: ReportLinks) -> str:
+    """The HTML of one month's report."""
+    from markupsafe import Markup
+
+    texts = clause_texts()
+    clause_ids = [c.clause_id for c in data.clauses]
+    severities = {c.clause_id: c.severity for c in data.clauses}
+    figures: dict[str, Any] = {
+        "severity_trend": Markup(charts.severity_trend(data.trend)) if data.trend else None,
+        "clause_heatmap": Markup(charts.clause_heatmap(data.trend, clause_ids))
+        if data.trend
+        else None,
+        "clause_bars": Markup(charts.clause_bars(data.clauses)),
+        "distributions": [
+            Markup(charts.distribution(d)) if d.values else None for d in data.distributions
+        ],
+    }
+    clause_info = [
+        {
+            "row": c,
+            "anchor": clause_anchor(c.clause_id),
+            "text": texts.get(c.clause_id),
+            "model": model_name(c.clause_id),
+            "dbt_url": links.dbt_model(model_name(c.clause_id)),
+            "suite": f"clause.{c.clause_id}",
+            "suite_url": links.suite(f"clause.{c.clause_id}"),
+        }
+        for c in data.clauses
+    ]
+    tickets = [
+        {
+            **t,
+            "anchor": clause_anchor(t["clause_id"]) if t["clause_id"] in severities else None,
+            "suite_url": links.suite(t["clause_id"]) if t["kind"] == "data quality" else "",
+        }
+        for t in data.tickets
+    ]
+    return str(
+        _environment()
+        .get_template("monthly.html.j2")
+        .render(
+            data=data,
+            clauses=clause_info,
+            figures=figures,
+            tickets=tickets,
+            links=links,
+            other_months=[(m, report_file_name(m)) for m in data.months],
+        )
+    )
+
+
+def build_reports(
+    settings: Settings,
+    months: Sequence[str] | None = None,
+    *,
+    latest: bool = False,
+    now: datetime | None = None,
+    links: ReportLinks | None = None,
+) -> list[Path]:
+    """Write the report of each of ``months`` (default: every month in the marts;
+    ``latest``: only the newest); return the files written."""
+    now = now or datetime.now(UTC)
+    links = links or ReportLinks.for_settings(settings)
+    try:
+        chosen = sorted({check_month(m) for m in months}) if months else None
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+    written: list[Path] = []
+    with warehouse.open_warehouse(settings, read_only=True) as con:
+        try:
+            available = months_in_marts(con)
+            chosen = chosen or (available[-1:] if latest else available)
+            data = [read_month(con, month, now=now) for month in chosen]
+        except ReportDataError as exc:
+            raise ReportError(f"{exc} ({settings.warehouse})") from None
+    for month_data in data:
+        path = report_path(settings, month_data.month)
+        _write_atomically(path, render_report(month_data, links))
+        written.append(path)
+        log.info("Monthly report %s: %s", month_data.month, path)
+    return written
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,530 @@
+"""What one month's compliance report says, read from the warehouse.
+
+Every figure comes from a mart or the tickets table, with no threshold or
+count computed anew in Python:
+
+* violations per clause, severity and month: ``compliance.clause_summary``
+  (subjects checked, violations, the thresholds in force that month);
+* the violations themselves: ``compliance.policy_violations`` (or, on a
+  warehouse where only the outcomes were built, the violating rows of
+  ``compliance.clause_outcomes``: the same rows by definition);
+* complaint rates, unanswered shares and registry ages: the evidence dbt
+  recorded in ``compliance.clause_outcomes`` for every subject those clauses
+  judged, compliant or not;
+* registry coverage: ``metrics.metric_registry_coverage``;
+* tickets: ``compliance.tickets`` (``dq.*`` tickets have no account).
+
+Values that may hold a phone number are masked here, before any template
+or chart sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from voice_compliance import warehouse
+from voice_compliance.masking import mask_text
+from voice_compliance.policy import CLAUSE_IDS, policy_path
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+TREND_MONTHS = 12
+"""Months shown in the trend charts (the report's month and the 11 before)."""
+TOP = 10
+"""Rows of the top numbers and top accounts tables."""
+_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+class ReportDataError(Exception):
+    """The warehouse lacks what the report is built from (the transform has not run)."""
+
+
+@dataclass(frozen=True)
+class ClauseRow:
+    """One clause in the report's month."""
+
+    clause_id: str
+    severity: str
+    owner: str
+    subjects_checked: int
+    violations: int
+    previous_violations: int | None
+    thresholds: dict[str, Any]
+    tickets_open: int = 0
+    tickets_resolved: int = 0
+
+    @property
+    def change(self) -> int | None:
+        """Violations minus the previous month's (``None`` for the first month)."""
+        if self.previous_violations is None:
+            return None
+        return self.violations - self.previous_violations
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A per-subject ratio of one clause against its threshold."""
+
+    clause_id: str
+    label: str
+    threshold: float | None
+    threshold_label: str
+    values: list[float]
+    over: int
+
+    @property
+    def checked(self) -> int:
+        return len(self.values)
+
+    def quantile(self, q: float) -> float | None:
+        if not self.values:
+            return None
+        ordered = sorted(self.values)
+        return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
+
+
+@dataclass
+class MonthData:
+    """Everything one month's report shows."""
+
+    month: str
+    months: list[str]
+    generated_at: datetime
+    clauses: list[ClauseRow]
+    trend: list[dict[str, Any]]
+    top_numbers: list[dict[str, Any]]
+    top_accounts: list[dict[str, Any]]
+    distributions: list[Distribution]
+    coverage: list[dict[str, Any]]
+    freshness: list[dict[str, Any]]
+    tickets: list[dict[str, Any]]
+    ticket_totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def previous_month(self) -> str | None:
+        earlier = [m for m in self.months if m < self.month]
+        return earlier[-1] if earlier else None
+
+    @property
+    def total_violations(self) -> int:
+        return sum(c.violations for c in self.clauses)
+
+    @property
+    def total_checked(self) -> int:
+        return sum(c.subjects_checked for c in self.clauses)
+
+    @property
+    def previous_total(self) -> int | None:
+        changes = [c.previous_violations for c in self.clauses]
+        return None if self.previous_month is None else sum(v or 0 for v in changes)
+
+    @property
+    def clauses_with_violations(self) -> int:
+        return sum(1 for c in self.clauses if c.violations)
+
+    def severity_totals(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for c in self.clauses:
+            totals[c.severity] = totals.get(c.severity, 0) + c.violations
+        return dict(sorted(totals.items(), key=lambda kv: _SEVERITY_RANK.get(kv[0], 9)))
+
+
+def check_month(month: str) -> str:
+    """``month`` if it is ``YYYY-MM``, else ``ValueError``."""
+    if not MONTH.match(month):
+        raise ValueError(f"month must be YYYY-MM, not {month!r}")
+    return month
+
+
+def months_in_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every month ``compliance.clause_summary`` holds, oldest first."""
+    _require(con, "compliance", "clause_summary")
+    return [
+        str(m)
+        for (m,) in con.execute(
+            "select distinct month from compliance.clause_summary"
+            " where month is not null order by 1"
+        ).fetchall()
+    ]
+
+
+def _require(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    if not warehouse.table_exists(con, schema, table):
+        raise ReportDataError(f"no {schema}.{table} in the warehouse: run the transform first")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ?"
+        " and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _policy_document(path: Path | None = None) -> dict[str, Any]:
+    document = yaml.safe_load(policy_path(path).read_text(encoding="utf-8"))
+    return document if isinstance(document, dict) else {}
+
+
+def read_month(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    *,
+    now: datetime,
+    policy_file: Path | None = None,
+) -> MonthData:
+    """Read everything ``month``'s report shows from an open warehouse."""
+    check_month(month)
+    months = months_in_marts(con)
+    if month not in months:
+        raise ReportDataError(
+            f"no month {month} in compliance.clause_summary"
+            f" (it holds {', '.join(months) or 'no month'})"
+        )
+    document = _policy_document(policy_file)
+    shown = [m for m in months if m <= month][-TREND_MONTHS:]
+    tickets = _tickets(con, month)
+    clauses = _clauses(con, month, shown, document, tickets)
+    return MonthData(
+        month=month,
+        months=months,
+        generated_at=now,
+        clauses=clauses,
+        trend=_trend(con, shown, document),
+        top_numbers=_top_numbers(con, month),
+        top_accounts=_top_accounts(con, month),
+        distributions=_distributions(con, month, document),
+        coverage=_coverage(con),
+        freshness=_freshness(con, month, document),
+        tickets=tickets,
+        ticket_totals=_ticket_totals(con),
+    )
+
+
+def _clauses(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    shown: list[str],
+    document: dict[str, Any],
+    tickets: list[dict[str, Any]],
+) -> list[ClauseRow]:
+    columns = _columns(con, "compliance", "clause_summary")
+    thresholds_col = "thresholds::varchar" if "thresholds" in columns else "null"
+    owner_col = "owner" if "owner" in columns else "null"
+    previous = shown[-2] if len(shown) > 1 else None
+    rows = con.execute(
+        f"""
+        select clause_id, month, any_value(severity), any_value({owner_col}),
+            sum(subjects_checked)::bigint, sum(violations)::bigint, any_value({thresholds_col})
+        from compliance.clause_summary
+        where month in (?, ?)
+        group by clause_id, month
+        """,
+        [month, previous or month],
+    ).fetchall()
+    current = {r[0]: r for r in rows if r[1] == month}
+    before = {r[0]: int(r[5]) for r in rows if r[1] == previous}
+    configured = document.get("clauses") or {}
+    ticket_counts: dict[str, dict[str, int]] = {}
+    for t in tickets:
+        counts = ticket_counts.setdefault(t["clause_id"], {"open": 0, "resolved": 0})
+        counts[t["status"]] = counts.get(t["status"], 0) + 1
+    result = []
+    ids = list(CLAUSE_IDS) + sorted(set(current) - set(CLAUSE_IDS))
+    for clause_id in ids:
+        row = current.get(clause_id)
+        conf = configured.get(clause_id) or {}
+        thresholds = json.loads(row[6]) if row and row[6] else _settings(document, clause_id)
+        result.append(
+            ClauseRow(
+                clause_id=clause_id,
+                severity=str((row and row[2]) or conf.get("severity") or "-"),
+                owner=str((row and row[3]) or conf.get("owner") or "-"),
+                subjects_checked=int(row[4]) if row else 0,
+                violations=int(row[5]) if row else 0,
+                previous_violations=before.get(clause_id, 0) if previous else None,
+                thresholds=thresholds,
+                tickets_open=ticket_counts.get(clause_id, {}).get("open", 0),
+                tickets_resolved=ticket_counts.get(clause_id, {}).get("resolved", 0),
+            )
+        )
+    return result
+
+
+def _settings(document: dict[str, Any], clause_id: str) -> dict[str, Any]:
+    """The clause's settings as ``policy.yml`` holds them now (when the mart
+    does not record the ones in force)."""
+    names = ((document.get("clauses") or {}).get(clause_id) or {}).get("settings") or []
+    return {name: document.get(name) for name in names}
+
+
+def _trend(
+    con: duckdb.DuckDBPyConnection, shown: list[str], document: dict[str, Any]
+) -> list[dict[str, Any]]:
+    rows = con.execute(
+        """
+        select month, clause_id, any_value(severity), sum(violations)::bigint
+        from compliance.clause_summary
+        where month in (select unnest(?::varchar[]))
+        group by month, clause_id
+        order by month, clause_id
+        """,
+        [shown],
+    ).fetchall()
+    return [
+        {"month": m, "clause_id": c, "severity": s or "-", "violations": int(v)}
+        for m, c, s, v in rows
+    ]
+
+
+def _violations_relation(con: duckdb.DuckDBPyConnection) -> str:
+    if warehouse.table_exists(con, "compliance", "policy_violations"):
+        return "compliance.policy_violations"
+    _require(con, "compliance", "clause_outcomes")
+    return "(select * from compliance.clause_outcomes where is_violation)"
+
+
+def _top_numbers(con: duckdb.DuckDBPyConnection, month: str) -> list[dict[str, Any]]:
+    """Numbers with the most violations: originating numbers (number-month
+    subjects, misleading caller IDs) and called numbers (per call)."""
+    rows = con.execute(
+        f"""
+        with numbered as (
+            select
+                clause_id,
+                case
+                    when subject_type = 'number_month' then split_part(subject_id, '/', 1)
+                    else coalesce((evidence->>'from_e164'), (evidence->>'callee'))
+                end as number,
+                case
+                    when subject_type = 'number_month' or (evidence->>'from_e164') is not null
+                        then 'originating'
+                    else 'called'
+                end as role
+            from {_violations_relation(con)}
+            where strftime(period_start, '%Y-%m') = ?
+        )
+        select number, role, count(*)::bigint as violations,
+            string_agg(distinct clause_id, ', ' order by clause_id) as clauses
+        from numbered
+        where number is not null
+        group by number, role
+        order by violations desc, number
+        limit {TOP}
+        """,
+        [month],
+    ).fetchall()
+    return [
+        {"number": mask_text(str(n)), "role": r, "violations": int(v), "clauses": c}
+        for n, r, v, c in rows
+    ]
+
+
+def _top_accounts(con: duckdb.DuckDBPyConnection, month: str) -> list[dict[str, Any]]:
+    rows = con.execute(
+        f"""
+        select account_sid, count(*)::bigint as violations,
+            count(*) filter (where severity = 'critical')::bigint as critical,
+            string_agg(distinct clause_id, ', ' order by clause_id) as clauses
+        from {_violations_relation(con)}
+        where strftime(period_start, '%Y-%m') = ? and account_sid is not null
+        group by account_sid
+        order by violations desc, account_sid
+        limit {TOP}
+        """,
+        [month],
+    ).fetchall()
+    return [
+        {"account_sid": mask_text(str(a)), "violations": int(v), "critical": int(k), "clauses": c}
+        for a, v, k, c in rows
+    ]
+
+
+_RATIOS = (
+    # clause, evidence value, label, threshold setting, threshold label
+    (
+        "complaints.rate",
+        "complaints_per_1000",
+        "Complaints per 1,000 attempts, per originating number",
+        "complaints_max_per_1000",
+        "complaints_max_per_1000",
+    ),
+    (
+        "unanswered.volume",
+        "unanswered_ratio",
+        "Unanswered share of attempts, per originating number",
+        "unanswered_max_ratio",
+        "unanswered_max_ratio",
+    ),
+)
+
+
+def _distributions(
+    con: duckdb.DuckDBPyConnection, month: str, document: dict[str, Any]
+) -> list[Distribution]:
+    _require(con, "compliance", "clause_outcomes")
+    result = []
+    for clause_id, key, label, setting, setting_label in _RATIOS:
+        rows = con.execute(
+            """
+            select try_cast((evidence->>?) as double), is_violation
+            from compliance.clause_outcomes
+            where clause_id = ? and strftime(period_start, '%Y-%m') = ?
+            """,
+            [key, clause_id, month],
+        ).fetchall()
+        threshold = _threshold(con, clause_id, month, setting, document)
+        values = [float(v) for v, _ in rows if v is not None]
+        result.append(
+            Distribution(
+                clause_id=clause_id,
+                label=label,
+                threshold=threshold,
+                threshold_label=f"{setting_label} = {threshold:g}" if threshold is not None else "",
+                values=values,
+                over=sum(1 for _, violation in rows if violation),
+            )
+        )
+    return result
+
+
+def _threshold(
+    con: duckdb.DuckDBPyConnection,
+    clause_id: str,
+    month: str,
+    setting: str,
+    document: dict[str, Any],
+) -> float | None:
+    """The setting in force that month (``clause_summary.thresholds``), else policy.yml's."""
+    if "thresholds" in _columns(con, "compliance", "clause_summary"):
+        row = con.execute(
+            "select any_value(thresholds::varchar) from compliance.clause_summary"
+            " where clause_id = ? and month = ?",
+            [clause_id, month],
+        ).fetchone()
+        if row and row[0]:
+            value = json.loads(row[0]).get(setting)
+            if isinstance(value, int | float):
+                return float(value)
+    value = document.get(setting)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _coverage(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    if not warehouse.table_exists(con, "metrics", "metric_registry_coverage"):
+        return []
+    columns = _columns(con, "metrics", "metric_registry_coverage")
+    wanted = [
+        "callee_country",
+        "coverage_status",
+        "registries_expected",
+        "registries_loaded",
+        "registries_never_loaded",
+        "telemarketing_calls",
+    ]
+    select = ", ".join(c if c in columns else f"null as {c}" for c in wanted)
+    rows = con.execute(
+        f"select {select} from metrics.metric_registry_coverage"
+        " order by coverage_status = 'covered', callee_country"
+    ).fetchall()
+    return [dict(zip(wanted, row, strict=True)) for row in rows]
+
+
+def _freshness(
+    con: duckdb.DuckDBPyConnection, month: str, document: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Per registry, over the days of ``month`` it was checked: days, stale days,
+    the oldest age seen against the maximum allowed, the newest file loaded."""
+    rows = con.execute(
+        """
+        select
+            coalesce((evidence->>'registry'), split_part(subject_id, '/', 1)) as registry,
+            count(*)::bigint as days_checked,
+            count(*) filter (where is_violation)::bigint as stale_days,
+            max(try_cast((evidence->>'age_days') as integer)) as max_age_days,
+            max(try_cast((evidence->>'max_age_days') as integer)) as allowed_days,
+            max((evidence->>'newest_file_date')) as newest_file_date
+        from compliance.clause_outcomes
+        where clause_id = 'dnc.registry_freshness' and strftime(period_start, '%Y-%m') = ?
+        group by 1
+        """,
+        [month],
+    ).fetchall()
+    limits = document.get("dnc_registry_max_age_days") or {}
+    seen = {r[0]: r for r in rows}
+    result = []
+    for registry in sorted(set(seen) | set(limits)):
+        row = seen.get(registry)
+        result.append(
+            {
+                "registry": registry,
+                "days_checked": int(row[1]) if row else 0,
+                "stale_days": int(row[2]) if row else 0,
+                "max_age_days": row[3] if row else None,
+                "allowed_days": (row[4] if row and row[4] is not None else limits.get(registry)),
+                "newest_file_date": row[5] if row else None,
+            }
+        )
+    return result
+
+
+def _tickets(con: duckdb.DuckDBPyConnection, month: str) -> list[dict[str, Any]]:
+    """The tickets of ``month`` (open and resolved), data-quality ones included."""
+    if not warehouse.table_exists(con, "compliance", "tickets"):
+        return []
+    rows = con.execute(
+        """
+        select fingerprint, clause_id, account_sid, status, severity, owner,
+            violation_count, opened_at, resolved_at, reopen_count, external_key
+        from compliance.tickets
+        where month = ?
+        order by status = 'open' desc, clause_id like 'dq.%', clause_id, account_sid nulls first
+        """,
+        [month],
+    ).fetchall()
+    keys = (
+        "fingerprint",
+        "clause_id",
+        "account_sid",
+        "status",
+        "severity",
+        "owner",
+        "violation_count",
+        "opened_at",
+        "resolved_at",
+        "reopen_count",
+        "external_key",
+    )
+    result = []
+    for row in rows:
+        ticket = dict(zip(keys, row, strict=True))
+        ticket["kind"] = "data quality" if str(ticket["clause_id"]).startswith("dq.") else "clause"
+        for name in ("opened_at", "resolved_at"):
+            ticket[name] = _day(ticket[name])
+        ticket["account_sid"] = mask_text(ticket["account_sid"]) if ticket["account_sid"] else None
+        result.append(ticket)
+    return result
+
+
+def _ticket_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Tickets of every month: open and resolved."""
+    if not warehouse.table_exists(con, "compliance", "tickets"):
+        return {"open": 0, "resolved": 0}
+    rows = dict(
+        con.execute("select status, count(*) from compliance.tickets group by 1").fetchall()
+    )
+    return {"open": int(rows.get("open", 0)), "resolved": int(rows.get("resolved", 0))}
+
+
+def _day(value: Any) -> str | None:
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m-%d")
+    return None if value is None else str(value)[:10]
