@@ -73,6 +73,14 @@ def vc_validate() -> None:
        outbox `<data_dir>/notifications/slack_outbox.jsonl` without one. It
        never fails the run: undelivered messages wait for the next run.
 
+    4. **`build_report`** (beside `notify_slack`, after `raise_tickets`):
+       the monthly compliance report of each validated month,
+       `<data_dir>/reports/compliance-<YYYY-MM>.html`, one self-contained
+       file (violations per clause and trend, top numbers and accounts,
+       distributions against thresholds, registries, tickets, the clauses'
+       policy sentences). Tickets and the Slack message link to it
+       (`VC_REPORT_URL` when published).
+
     Failed suites do not fail the DAG: they are the findings. A task fails
     only when it cannot do its job (no marts, a broken suite module); every
     task failure also alerts Slack. Re-running a run id is harmless: its
@@ -100,13 +108,21 @@ def vc_validate() -> None:
         return sync(settings_from_params(params), run_id=_run_id())
 
     @task
+    def build_report(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Write the monthly compliance report of each validated month (HTML)."""
+        from voice_compliance.report.build import build_run_reports
+
+        return build_run_reports(settings_from_params(params), run_id=_run_id())
+
+    @task
     def notify_slack(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send the run's Slack message (or keep it in the outbox)."""
         from voice_compliance.alerting import notify_run
 
         return notify_run(settings_from_params(params), run_id=_run_id())
 
-    validate_marts() >> raise_tickets() >> notify_slack()
+    tickets = validate_marts() >> raise_tickets()
+    tickets >> [build_report(), notify_slack()]
 
 
 vc_validate()

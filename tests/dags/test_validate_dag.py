@@ -91,6 +91,7 @@ def test_validation_runs_last_after_the_marts_asset(parsed: dict[str, Any]) -> N
     assert tasks["validate_marts"]["upstream"] == []
     assert tasks["raise_tickets"]["upstream"] == ["validate_marts"]
     assert tasks["notify_slack"]["upstream"] == ["raise_tickets"]
+    assert tasks["build_report"]["upstream"] == ["raise_tickets"]
     assert tasks["validate_marts"]["outlets"] == [assets.VALIDATION_ASSET.name]
     assert all(t["pool"] == WRITER_POOL and t["retries"] >= 1 for t in tasks.values())
 

@@ -34,7 +34,14 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-__all__ = ["ReportDataError", "ReportError", "ReportLinks", "build_reports", "render_report"]
+__all__ = [
+    "ReportDataError",
+    "ReportError",
+    "ReportLinks",
+    "build_reports",
+    "build_run_reports",
+    "render_report",
+]
 
 
 class ReportError(Exception):
@@ -222,3 +229,25 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def build_run_reports(settings: Settings, *, run_id: str) -> dict[str, Any]:
+    """The reports of the months validation run ``run_id`` looked at (every
+    month in the marts when the run is unknown): what the validation DAG's
+    ``build_report`` task calls. Returns the files written, for the task log."""
+    import json
+
+    with warehouse.open_warehouse(settings, read_only=True) as con:
+        months: list[str] = []
+        if warehouse.table_exists(con, "compliance", "validation_runs"):
+            row = con.execute(
+                "select months from compliance.validation_runs where run_id = ?", [run_id]
+            ).fetchone()
+            months = list(json.loads(row[0])) if row and row[0] else []
+        # A month validated but absent from the marts (a manual run's param) has no report.
+        months = [m for m in months if m in set(months_in_marts(con))]
+    written = build_reports(settings, months or None)
+    return {
+        "months": [p.stem.removeprefix("compliance-") for p in written],
+        "reports": [str(p) for p in written],
+    }
