@@ -10,7 +10,13 @@ from __future__ import annotations
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag
 
 from voice_compliance.assets import CALL_SOURCES, TWILIO_PULL_ASSET
-from voice_compliance.dag_support import START_DATE, default_args, ingest_task, ingestion_params
+from voice_compliance.dag_support import (
+    START_DATE,
+    check_settings_task,
+    default_args,
+    ingest_task,
+    ingestion_params,
+)
 
 
 @dag(
@@ -55,8 +61,9 @@ def vc_ingest_calls() -> None:
     runs this DAG with the others through `airflow dags test`.
     """
 
+    check = check_settings_task()
     for source in CALL_SOURCES:
-        ingest_task(source)
+        check >> ingest_task(source)
 
 
 vc_ingest_calls()

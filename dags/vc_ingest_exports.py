@@ -12,6 +12,7 @@ from airflow.sdk import dag
 from voice_compliance.assets import EXPORT_SOURCES
 from voice_compliance.dag_support import (
     START_DATE,
+    check_settings_task,
     default_args,
     ingest_task,
     ingestion_params,
@@ -63,9 +64,10 @@ def vc_ingest_exports() -> None:
     `VC_WAREHOUSE` or the embedded defaults.
     """
 
+    check = check_settings_task()
     for source in EXPORT_SOURCES:
-        ingest_task(source)
-    unassigned_task()
+        check >> ingest_task(source)
+    check >> unassigned_task()
 
 
 vc_ingest_exports()

@@ -12,6 +12,7 @@ from airflow.sdk import dag
 from voice_compliance.assets import REGISTRY_SOURCES
 from voice_compliance.dag_support import (
     START_DATE,
+    check_settings_task,
     default_args,
     ingest_task,
     ingestion_params,
@@ -50,7 +51,9 @@ def vc_ingest_registries() -> None:
     `VC_WAREHOUSE` or the embedded defaults.
     """
 
+    check = check_settings_task()
     for source in REGISTRY_SOURCES:
-        ingest_task(source)
+        check >> ingest_task(source)
+
 
 vc_ingest_registries()

@@ -14,7 +14,12 @@ from typing import Any
 from airflow.sdk import Param, dag, task
 
 from voice_compliance.assets import TWILIO_PULL_ASSET
-from voice_compliance.dag_support import LANDING_PARAM, START_DATE, default_args
+from voice_compliance.dag_support import (
+    LANDING_PARAM,
+    START_DATE,
+    check_settings_task,
+    default_args,
+)
 
 log = logging.getLogger(__name__)
 _DAY = r"^\d{4}-\d{2}-\d{2}$"
@@ -112,7 +117,10 @@ def vc_pull_twilio() -> None:
         log.info("Twilio pull: %s", totals)
         return totals
 
-    publish(pull_region.expand(region=plan_regions()))
+    # The pull may fill an empty landing folder; it needs the Twilio connection.
+    regions = plan_regions()
+    check_settings_task(landing_must_exist=False, twilio=True) >> regions
+    publish(pull_region.expand(region=regions))
 
 
 vc_pull_twilio()

@@ -25,6 +25,7 @@ from voice_compliance.assets import INGESTION_ASSETS, MARTS_ASSET
 from voice_compliance.dag_support import (
     START_DATE,
     WAREHOUSE_PARAM,
+    check_settings_task,
     default_args,
     settings_from_params,
 )
@@ -196,6 +197,7 @@ def vc_transform() -> None:
     embedded default. `full_refresh` (default false).
     """
     build = dbt_build()
+    check_settings_task(landing=False) >> build
     foundation = _report_task(
         dbt_runner.FOUNDATION_GROUP,
         "foundation",

@@ -18,6 +18,7 @@ from voice_compliance.assets import MARTS_ASSET, VALIDATION_ASSET
 from voice_compliance.dag_support import (
     START_DATE,
     WAREHOUSE_PARAM,
+    check_settings_task,
     default_args,
     settings_from_params,
 )
@@ -121,7 +122,8 @@ def vc_validate() -> None:
 
         return notify_run(settings_from_params(params), run_id=_run_id())
 
-    tickets = validate_marts() >> raise_tickets()
+    check = check_settings_task(landing=False)
+    tickets = check >> validate_marts() >> raise_tickets()
     tickets >> [build_report(), notify_slack()]
 
 

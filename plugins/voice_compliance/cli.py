@@ -9,6 +9,9 @@
 - ``summary``: print what the warehouse holds.
 - ``verify-warehouse``: read every block of every table, checking checksums.
 - ``init``: prepare Airflow's home (metadata database, the writer pool).
+- ``check``: check the settings (landing zone, warehouse, regions, policy,
+  Airflow connections); every problem on one ``error:`` line, exit code 2.
+  ``run`` and ``demo`` run the same check before any data moves.
 
 Each command is one small function; heavy modules (the generator, the
 loaders) are imported inside them so ``--help`` stays instant. Failures
@@ -36,6 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from voice_compliance import airflow_runner
 from voice_compliance.airflow_runner import (
@@ -49,11 +53,16 @@ from voice_compliance.config import Settings
 from voice_compliance.dbt_runner import DbtCommandFailed, dbt_parse
 from voice_compliance.masking import install_log_masking
 
+if TYPE_CHECKING:
+    from voice_compliance.checks import Scope
+
 DEMO_SEED = 7
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 RESUME_HINT = "re-run to resume — loads are idempotent"
+EXIT_INVALID_SETTINGS = 2
+"""Exit code when the settings check fails (usage error, as argparse's)."""
 
 
 class CommandError(Exception):
@@ -98,9 +107,37 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check the settings a ``run`` would use; list every problem (exit code 2)."""
+    settings = _checked_settings(landing=args.landing, warehouse=args.warehouse)
+    print(
+        f"settings ok: landing {settings.landing}, warehouse {settings.warehouse}, "
+        f"default region {settings.default_region} (as in the policy file)"
+    )
+    return 0
+
+
+def _checked_settings(scope: Scope | None = None, **overrides: object) -> Settings:
+    """Settings from the environment and ``overrides``, checked (``checks.check``).
+
+    Raises ``checks.SettingsInvalid`` (every problem, exit code 2) before any
+    data moves. Default scope: a ``run`` (the landing folder must exist).
+    """
+    from voice_compliance import checks
+
+    _set_doing("checking the settings")
+    try:
+        settings = Settings.from_env(**overrides)
+    except ValueError as exc:  # an unparsable VC_* number: nothing else can be checked
+        raise checks.SettingsInvalid([str(exc)]) from None
+    scope = scope or checks.Scope(airflow_home=True)
+    checks.check(settings, scope, checks.cli_lookup(settings))
+    return settings
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run every pipeline DAG through Airflow on the given landing zone."""
-    settings = Settings.from_env(landing=args.landing, warehouse=args.warehouse)
+    settings = _checked_settings(landing=args.landing, warehouse=args.warehouse)
     with _warehouse_lock(settings):
         _run_pipeline(settings, full_refresh=args.full_refresh)
         _print_summary(settings)
@@ -109,7 +146,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the sample landing zone, run the pipeline on it, summarize."""
-    settings = Settings.from_env()
+    from voice_compliance.checks import Scope
+
+    # The landing folder is generated (or pulled) below: it need not exist yet.
+    settings = _checked_settings(Scope(landing_must_exist=False, airflow_home=True))
     if settings.is_s3:
         raise CommandError(f"demo writes to a local folder, but VC_LANDING is {settings.landing}")
     with _warehouse_lock(settings):
@@ -369,6 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--warehouse", help="DuckDB file (default: VC_WAREHOUSE)")
     verify.set_defaults(func=cmd_verify_warehouse)
 
+    check = sub.add_parser(
+        "check",
+        help="check the settings (landing, warehouse, regions, policy, connections); exit 2",
+    )
+    check.add_argument("--landing", help="folder or s3://bucket/prefix (default: VC_LANDING)")
+    check.add_argument("--warehouse", help="DuckDB file (default: VC_WAREHOUSE)")
+    check.set_defaults(func=cmd_check)
+
     report = sub.add_parser(
         "report", help="write the monthly compliance report, one HTML file per month"
     )
@@ -389,6 +437,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _stop_on_signals():
             return command(args)
+    except _settings_invalid() as exc:
+        for problem in exc.problems:
+            _error(problem)
+        return EXIT_INVALID_SETTINGS
     except Stopped as stop:
         hint = f"; {RESUME_HINT}" if args.command in ("run", "demo") else ""
         print(f"{stop}{hint}", file=sys.stderr, flush=True)
@@ -435,6 +487,12 @@ def _stop_on_signals() -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def _settings_invalid() -> type[Exception]:
+    from voice_compliance.checks import SettingsInvalid
+
+    return SettingsInvalid
 
 
 def _is_warehouse_error(exc: BaseException) -> bool:

@@ -9,6 +9,7 @@ they come from the environment or from Airflow connections.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -121,10 +122,10 @@ class Settings:
             s3_region=_env("VC_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
             aws_conn_id=_env("VC_AWS_CONN_ID"),
             duckdb_memory_limit=_env("VC_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
-            duckdb_threads=int(_env("VC_DUCKDB_THREADS") or DEFAULT_DUCKDB_THREADS),
+            duckdb_threads=_int("VC_DUCKDB_THREADS", DEFAULT_DUCKDB_THREADS),
             duckdb_temp_directory=_path_or_none(_env("VC_DUCKDB_TEMP_DIRECTORY")),
-            load_batch_bytes=int(_env("VC_LOAD_BATCH_BYTES") or DEFAULT_LOAD_BATCH_BYTES),
-            load_batch_files=int(_env("VC_LOAD_BATCH_FILES") or DEFAULT_LOAD_BATCH_FILES),
+            load_batch_bytes=_int("VC_LOAD_BATCH_BYTES", DEFAULT_LOAD_BATCH_BYTES),
+            load_batch_files=_int("VC_LOAD_BATCH_FILES", DEFAULT_LOAD_BATCH_FILES),
             run_lock_timeout=_seconds("VC_RUN_LOCK_TIMEOUT", DEFAULT_RUN_LOCK_TIMEOUT),
             stop_grace=_seconds("VC_STOP_GRACE", DEFAULT_STOP_GRACE),
             warehouse_open_timeout=_seconds(
@@ -180,11 +181,87 @@ def _seconds(name: str, default: float) -> float:
     return seconds
 
 
+def _int(name: str, default: int) -> int:
+    """A whole number > 0 from ``name`` (``default`` when unset)."""
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be 1 or more, not {value!r}")
+    return number
+
+
 def _path_or_none(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
+# A URL scheme of two characters or more (one letter is a Windows drive, C:\...).
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+
 def _normalize_landing(landing: str) -> str:
     if landing.startswith("s3://"):
-        return landing.rstrip("/")
+        return landing.rstrip("/") if len(landing.rstrip("/")) > len("s3://") else landing
+    if _URL_SCHEME.match(landing):
+        # Kept as typed (``s3:/bucket``, ``S3://...``): ``landing_url_problem``
+        # names it, instead of it silently becoming a local folder.
+        return landing
     return str(Path(landing).expanduser().resolve())
+
+
+# --- validation helpers (used by ``voice_compliance.checks``) -------------------
+
+
+def landing_url_problem(landing: str) -> str | None:
+    """Why ``landing`` is not a usable landing-zone address, or None.
+
+    A local path is fine here (whether the folder exists is the checks'
+    business); a URL must be ``s3://bucket[/prefix]`` with a valid bucket name.
+    """
+    expected = "expected s3://bucket/prefix"
+    if landing.startswith("s3://"):
+        bucket = landing[len("s3://") :].partition("/")[0]
+        if not bucket:
+            return f"malformed S3 URL: no bucket name ({expected})"
+        return s3_bucket_problem(bucket)
+    match = _URL_SCHEME.match(landing)
+    if match is None:
+        return None
+    if match.group(1).lower() == "s3":
+        return f"malformed S3 URL ({expected}, lower-case s3 and two slashes)"
+    return f"unsupported landing URL scheme {match.group(1)!r} ({expected} or a local folder)"
+
+
+def s3_bucket_problem(bucket: str) -> str | None:
+    """Why ``bucket`` is not a valid S3 bucket name (AWS naming rules), or None."""
+    if (
+        _S3_BUCKET.match(bucket)
+        and ".." not in bucket
+        and ".-" not in bucket
+        and "-." not in bucket
+        and not _IPV4.match(bucket)
+    ):
+        return None
+    return (
+        f"invalid S3 bucket name {bucket!r}: 3-63 lower-case letters, digits, dots and "
+        "hyphens, starting and ending with a letter or digit, not an IP address"
+    )
+
+
+def region_problem(region: str) -> str | None:
+    """Why ``region`` is not a region phonenumbers can parse national numbers for, or None."""
+    import phonenumbers  # light, but only the checks need it
+
+    if region in phonenumbers.SUPPORTED_REGIONS:
+        return None
+    return (
+        f"unknown region {region!r}: expected an ISO 3166 alpha-2 code that phonenumbers "
+        "knows (US, GB, CA, FR, AU...); with an unknown region every national number "
+        "would be invalid"
+    )

@@ -95,6 +95,43 @@ def ingest_task(source: str) -> Any:
     return load()
 
 
+CHECK_TASK_ID = "check_settings"
+
+
+def check_settings_task(
+    *, landing: bool = True, landing_must_exist: bool = True, twilio: bool = False
+) -> Any:
+    """The first task of every DAG: ``voice_compliance.checks`` on the run's settings.
+
+    Fails at once (no retry) listing every problem, before any data moves; the
+    arguments say which settings the DAG uses (``checks.Scope``). It runs in
+    the default pool: it writes nothing, so it never waits for the writer slot.
+    """
+    from airflow.sdk import task
+
+    @task(task_id=CHECK_TASK_ID, pool="default_pool")
+    def check_settings(params: dict[str, Any] | None = None) -> list[str]:
+        """Check landing zone, warehouse, regions, policy file and connections."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from voice_compliance import checks
+
+        scope = checks.Scope(landing=landing, landing_must_exist=landing_must_exist, twilio=twilio)
+        try:
+            settings = settings_from_params(params)
+            problems = checks.problems(settings, scope, checks.airflow_lookup)
+        except ValueError as exc:  # an unparsable VC_* setting
+            problems = [str(exc)]
+        for problem in problems:
+            log.error("settings: %s", problem)
+        if problems:
+            raise AirflowFailException(f"{len(problems)} settings problem(s): {problems[0]}")
+        log.info("settings ok: landing %s, warehouse %s", settings.landing, settings.warehouse)
+        return problems
+
+    return check_settings()
+
+
 def unassigned_task() -> Any:
     """The task that records files lying outside every source folder."""
     from airflow.sdk import task

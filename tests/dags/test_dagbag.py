@@ -16,6 +16,7 @@ from dag_probe import parse_dags
 from voice_compliance import assets, ingest
 from voice_compliance.airflow_runner import PIPELINE_DAGS, WRITER_POOL
 from voice_compliance.config import Settings
+from voice_compliance.dag_support import CHECK_TASK_ID
 
 pytestmark = pytest.mark.quick
 
@@ -152,7 +153,20 @@ def test_every_task_retries(parsed: dict[str, Any]) -> None:
 
 def test_loading_tasks_use_the_writer_pool(parsed: dict[str, Any]) -> None:
     for name, task in ingestion_tasks(parsed).items():
+        if name.endswith(f".{CHECK_TASK_ID}"):
+            continue  # writes nothing: it never waits for the writer slot
         assert task["pool"] == WRITER_POOL, name
+
+
+def test_every_dag_checks_its_settings_first(parsed: dict[str, Any]) -> None:
+    """``check_settings`` is upstream of every other task, in every DAG."""
+    for dag_id, dag in parsed["dags"].items():
+        tasks = dag["tasks"]
+        assert CHECK_TASK_ID in tasks, dag_id
+        assert tasks[CHECK_TASK_ID]["upstream"] == [], dag_id
+        assert tasks[CHECK_TASK_ID]["pool"] == "default_pool", dag_id
+        roots = [t for t, task in tasks.items() if not task["upstream"]]
+        assert roots == [CHECK_TASK_ID], dag_id
 
 
 def test_one_loading_task_per_source(parsed: dict[str, Any]) -> None:
@@ -162,6 +176,7 @@ def test_one_loading_task_per_source(parsed: dict[str, Any]) -> None:
     expected |= {f"vc_ingest_registries.load_{s}" for s in assets.REGISTRY_SOURCES}
     # Files outside every source folder still get a manifest row.
     expected |= {"vc_ingest_exports.record_unassigned_files"}
+    expected |= {f"{dag_id}.{CHECK_TASK_ID}" for dag_id in INGESTION_DAG_IDS}
     assert set(tasks) == expected
 
 

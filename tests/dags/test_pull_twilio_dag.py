@@ -68,7 +68,8 @@ def test_pull_dag_shape(parsed: dict[str, Any]) -> None:
     dag = parsed["dags"]["vc_pull_twilio"]
     assert set(dag["params"]) == {"landing", "start", "end"}
     tasks = dag["tasks"]
-    assert set(tasks) == {"plan_regions", "pull_region", "publish"}
+    assert set(tasks) == {"check_settings", "plan_regions", "pull_region", "publish"}
+    assert tasks["plan_regions"]["upstream"] == ["check_settings"]
     assert tasks["pull_region"]["upstream"] == ["plan_regions"]
     assert tasks["publish"]["upstream"] == ["pull_region"]
     assert tasks["publish"]["outlets"] == ["landing.twilio_calls"]

@@ -121,9 +121,11 @@ def test_dag_settings(parsed: dict[str, Any]) -> None:
 def test_one_build_then_one_report_per_clause_then_docs(parsed: dict[str, Any]) -> None:
     tasks = parsed["dag"]["tasks"]
 
-    assert set(tasks) == {"dbt_build", *REPORT_TASKS, "dbt_docs_generate"}
+    assert set(tasks) == {"check_settings", "dbt_build", *REPORT_TASKS, "dbt_docs_generate"}
     assert list(policy_vars()["clauses"]) == list(CLAUSE_IDS)
-    assert tasks["dbt_build"]["upstream"] == []
+    assert tasks["check_settings"]["upstream"] == []
+    assert tasks["check_settings"]["downstream"] == ["dbt_build"]
+    assert tasks["dbt_build"]["upstream"] == ["check_settings"]
     assert sorted(tasks["dbt_build"]["downstream"]) == sorted(REPORT_TASKS)
     for name in REPORT_TASKS:
         # They run whatever the build's outcome, to say which clause broke.
@@ -138,7 +140,9 @@ def test_one_build_then_one_report_per_clause_then_docs(parsed: dict[str, Any]) 
 def test_every_task_in_the_writer_pool(parsed: dict[str, Any]) -> None:
     tasks = parsed["dag"]["tasks"]
     for task_id, task in tasks.items():
-        assert task["pool"] == WRITER_POOL, task_id
+        # The settings check writes nothing: it never waits for the writer slot.
+        expected = "default_pool" if task_id == "check_settings" else WRITER_POOL
+        assert task["pool"] == expected, task_id
     # A lock held by another DuckDB process is transient: the dbt tasks retry.
     assert tasks["dbt_build"]["retries"] >= 1
     assert tasks["dbt_docs_generate"]["retries"] >= 1

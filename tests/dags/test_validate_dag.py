@@ -88,12 +88,14 @@ def test_validation_runs_last_after_the_marts_asset(parsed: dict[str, Any]) -> N
     assert dag["schedule"] == [assets.MARTS_ASSET.name]
     assert dag["params"] == {"warehouse": None, "months": []}
     tasks = dag["tasks"]
-    assert tasks["validate_marts"]["upstream"] == []
+    assert tasks["check_settings"]["upstream"] == []
+    assert tasks["validate_marts"]["upstream"] == ["check_settings"]
     assert tasks["raise_tickets"]["upstream"] == ["validate_marts"]
     assert tasks["notify_slack"]["upstream"] == ["raise_tickets"]
     assert tasks["build_report"]["upstream"] == ["raise_tickets"]
     assert tasks["validate_marts"]["outlets"] == [assets.VALIDATION_ASSET.name]
-    assert all(t["pool"] == WRITER_POOL and t["retries"] >= 1 for t in tasks.values())
+    assert all(t["retries"] >= 1 for t in tasks.values())
+    assert all(t["pool"] == WRITER_POOL for name, t in tasks.items() if name != "check_settings")
 
 
 def test_every_task_of_every_dag_alerts_on_failure(parsed: dict[str, Any]) -> None:
