@@ -53,10 +53,19 @@ class FailingGroup:
 
 @dataclass(frozen=True)
 class TicketLinks:
-    """Where a ticket reader finds the model docs and the validation results."""
+    """Where a ticket reader finds the model docs, the validation results and
+    the monthly compliance report (``report``: the reports' base URL, ``""``
+    for none)."""
 
     dbt_docs: str
     data_docs: str
+    report: str = ""
+
+    def report_url(self, clause_id: str, month: str) -> str | None:
+        """The month's report at the clause's section (``None`` without a base)."""
+        from voice_compliance.report.links import month_report_url
+
+        return month_report_url(self.report, month, clause_id) if self.report else None
 
 
 @dataclass
@@ -142,6 +151,7 @@ def _refreshed(
         "evidence_query": store.evidence_query(clause_id, account_sid, month),
         "dbt_docs_url": store.dbt_docs_url(links.dbt_docs),
         "data_docs_url": links.data_docs or None,
+        "report_url": links.report_url(clause_id, month),
         "suite": group.suite,
         "expectation": group.expectation,
         "last_seen_at": now,

@@ -222,6 +222,7 @@ def _description(ticket: dict[str, Any]) -> str:
         "",
         f"*dbt docs:* {ticket.get('dbt_docs_url') or '-'}",
         f"*Data Docs:* {ticket.get('data_docs_url') or '-'}",
+        f"*Monthly report:* {ticket.get('report_url') or '-'}",
     ]
     return "\n".join(lines)
 

@@ -52,6 +52,7 @@ TICKET_COLUMNS = (
     "evidence_query",
     "dbt_docs_url",
     "data_docs_url",
+    "report_url",
     "suite",
     "expectation",
     "first_seen_at",
@@ -89,9 +90,12 @@ _DDL = (
         reopen_count integer not null default 0,
         last_run_id varchar not null,
         external_key varchar,
-        updated_at timestamptz not null
+        updated_at timestamptz not null,
+        report_url varchar
     )
     """,
+    # Tables created before the monthly report existed get its link column.
+    f"alter table {TICKETS} add column if not exists report_url varchar",
     # "at" is a DuckDB keyword (AT TIME ZONE): readers must quote it too.
     f"""
     create table if not exists {EVENTS} (
