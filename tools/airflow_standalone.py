@@ -26,6 +26,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +57,16 @@ class Standalone:
 
 
 def start(
-    settings: Settings, port: int = STANDALONE_PORT, timeout: float = START_TIMEOUT_S
+    settings: Settings,
+    port: int = STANDALONE_PORT,
+    timeout: float = START_TIMEOUT_S,
+    *,
+    base: Mapping[str, str] | None = None,
 ) -> Standalone:
-    """Start ``airflow standalone`` in the background; return once its UI answers."""
+    """Start ``airflow standalone`` in the background; return once its UI answers.
+
+    ``base`` is the environment to start from (default: this process's).
+    """
     home = settings.airflow_home.resolve()
     running = _read_pid(home)
     if running is not None:
@@ -67,7 +75,7 @@ def start(
         )
     ensure_airflow(settings)
     log = home / LOG_FILE
-    env = standalone_env(settings, port)
+    env = standalone_env(settings, port, base=base)
     with log.open("ab") as out:
         process = subprocess.Popen(
             [str(VENV_BIN / "airflow"), "standalone"],
