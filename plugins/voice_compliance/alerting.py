@@ -24,6 +24,7 @@ from typing import Any
 from voice_compliance import dbt_runner, warehouse
 from voice_compliance.config import Settings
 from voice_compliance.masking import mask_text
+from voice_compliance.report.links import report_link, reports_base_url
 from voice_compliance.validation import results
 from voice_compliance.validation.run import VALIDATION_DAG, data_docs_index
 
@@ -42,6 +43,12 @@ def docs_links(settings: Settings) -> tuple[str, str]:
     )
     data_docs = os.environ.get(DATA_DOCS_URL_ENV) or data_docs_index(settings).resolve().as_uri()
     return dbt_docs, data_docs
+
+
+def report_links(settings: Settings) -> str:
+    """The monthly reports' base link (``VC_REPORT_URL``, else the local folder's
+    ``file://`` URI); a month's report is ``compliance-<YYYY-MM>.html`` below it."""
+    return reports_base_url(settings)
 
 
 def raise_tickets(
@@ -66,7 +73,9 @@ def raise_tickets(
             now=now,
             validated=results.validated_pairs(con, run_id),
             failing=failing,
-            links=TicketLinks(dbt_docs=dbt_docs, data_docs=data_docs),
+            links=TicketLinks(
+                dbt_docs=dbt_docs, data_docs=data_docs, report=report_links(settings)
+            ),
             sink=sink.sink,
         )
         summary: dict[str, Any] = {"tickets": changes.counts(), "sink": sink.sink}
@@ -116,6 +125,7 @@ def build_report(
         data_docs_url=data_docs,
         dbt_docs_url=dbt_docs,
         tickets_location=f"compliance.tickets in {settings.warehouse}",
+        report_url=report_link(settings, months[-1] if months else None),
     )
 
 

@@ -51,6 +51,8 @@ class RunReport:
     data_docs_url: str
     dbt_docs_url: str
     tickets_location: str
+    report_url: str = ""
+    """The monthly compliance report of the run's last month (``""``: none)."""
 
     @property
     def total_violations(self) -> int:

@@ -18,6 +18,20 @@ its dbt docs and its suite in the Data Docs.
 Phone numbers are masked to their last four digits everywhere in the file.
 """
 
-from voice_compliance.report.links import REPORT_URL_ENV, report_link, report_path, reports_dir
+from voice_compliance.report.links import (
+    REPORT_URL_ENV,
+    month_report_url,
+    report_link,
+    report_path,
+    reports_base_url,
+    reports_dir,
+)
 
-__all__ = ["REPORT_URL_ENV", "report_link", "report_path", "reports_dir"]
+__all__ = [
+    "REPORT_URL_ENV",
+    "month_report_url",
+    "report_link",
+    "report_path",
+    "reports_base_url",
+    "reports_dir",
+]

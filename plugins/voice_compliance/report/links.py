@@ -30,20 +30,36 @@ def report_path(settings: Settings, month: str) -> Path:
     return reports_dir(settings) / report_file_name(month)
 
 
+def reports_base_url(settings: Settings) -> str:
+    """Where the reports are, ending in ``/``: ``$VC_REPORT_URL`` when they are
+    published, else the local folder's ``file://`` URI."""
+    base = os.environ.get(REPORT_URL_ENV, "").strip()
+    if not base:
+        base = reports_dir(settings).resolve().as_uri()
+    return base.rstrip("/") + "/"
+
+
+def month_report_url(base: str, month: str, clause_id: str | None = None) -> str:
+    """``base`` + ``compliance-<month>.html``, at the clause's section when given
+    (a data-quality check, ``dq.*``, at the tickets section)."""
+    url = base.rstrip("/") + "/" + report_file_name(month)
+    if not clause_id:
+        return url
+    return url + (
+        "#tickets" if clause_id.startswith("dq.") else f"#clause-{clause_anchor(clause_id)}"
+    )
+
+
 def report_link(settings: Settings, month: str | None, clause_id: str | None = None) -> str:
-    """The link to ``month``'s report (``""`` without a month), optionally to one
-    clause's section: ``$VC_REPORT_URL/compliance-<month>.html`` when the reports
-    are published, else the local file's ``file://`` URI.
+    """The link to ``month``'s report (``""`` without a month), optionally at one
+    clause's section.
 
     The link is built whether or not the file exists yet: the validation DAG
-    writes the report after it raised the tickets that link to it.
+    writes the report beside the Slack message and after the tickets that link to it.
     """
     if not month:
         return ""
-    base = os.environ.get(REPORT_URL_ENV, "").strip()
-    name = report_file_name(month)
-    url = f"{base.rstrip('/')}/{name}" if base else report_path(settings, month).resolve().as_uri()
-    return f"{url}#clause-{clause_anchor(clause_id)}" if clause_id else url
+    return month_report_url(reports_base_url(settings), month, clause_id)
 
 
 def clause_anchor(clause_id: str) -> str:
