@@ -97,3 +97,118 @@ def test_changing_a_threshold_in_the_policy_file_changes_the_result(
 
     found = _violations(settings)["duration.average"]
     assert found == set(planted["clauses"]["duration.average"]["subjects"]) | set(near_misses)
+
+
+def _evidence(settings: Settings, clause_id: str) -> dict[str, dict[str, Any]]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select subject_id, evidence::varchar from compliance.policy_violations"
+            " where clause_id = ?",
+            [clause_id],
+        ).fetchall()
+    finally:
+        con.close()
+    return {subject: json.loads(evidence) for subject, evidence in rows}
+
+
+def _registry_line_numbers(path: Path, registry: str) -> set[str]:
+    """E.164 numbers a registry file lists (a full-list line, or a change line ending in A)."""
+    listed: set[str] = set()
+    for line in path.read_text().splitlines():
+        parts = [p.strip() for p in line.strip().split(",") if p.strip()]
+        if not parts:
+            continue
+        if registry.startswith("uk_"):
+            number, rest = parts[0].replace(" ", ""), parts[1:]
+            e164 = "+44" + number[1:]
+        else:
+            number, rest = (
+                (parts[0], parts[1:]) if len(parts[0]) == 10 else (parts[0] + parts[1], parts[2:])
+            )
+            e164 = "+1" + number
+        if not rest or rest[0].upper() == "A":
+            listed.add(e164)
+    return listed
+
+
+def test_dnc_evidence_cites_only_files_that_list_the_callee(built):
+    settings, _ = built
+    landing = Path(settings.landing)
+
+    evidence = _evidence(settings, "dnc.registry")
+
+    assert evidence
+    cited_any_change_list = False
+    for subject, facts in evidence.items():
+        for listing in facts["listings"]:
+            files = listing["files"].split(", ")
+            assert files, subject
+            for key in files:
+                assert f"/{listing['listed_from']}/" in key, (subject, key)
+                numbers = _registry_line_numbers(landing / key, listing["registry"])
+                assert facts["callee"] in numbers, (subject, key)
+                cited_any_change_list |= "/changes/" in key
+    assert cited_any_change_list
+
+
+def test_evidence_marks_unclassified_calls_treated_as_telemarketing(built):
+    settings, _ = built
+    telemarketing_clauses = (
+        "consent.prior_consent",
+        "disclosure.identity_purpose",
+        "optout.mechanism",
+        "optout.honored",
+        "dnc.registry",
+        "country.calling_hours",
+    )
+
+    marked = {
+        clause: [facts for facts in _evidence(settings, clause).values() if facts["unclassified"]]
+        for clause in telemarketing_clauses
+    }
+
+    unclassified = [facts for rows in marked.values() for facts in rows]
+    assert unclassified, "the generator plants unclassified telemarketing violations"
+    for facts in unclassified:
+        assert facts["telemarketing_basis"].startswith("unclassified: ")
+        assert "treat_unclassified_as_telemarketing" in facts["telemarketing_basis"]
+    for clause in telemarketing_clauses:
+        for facts in _evidence(settings, clause).values():
+            if not facts["unclassified"]:
+                assert facts["campaign_id"] is not None, clause
+                assert facts["telemarketing_basis"] == "campaign purpose is telemarketing"
+
+
+def test_complaints_evidence_says_when_a_number_had_no_attempts(built):
+    settings, _ = built
+
+    evidence = _evidence(settings, "complaints.rate")
+
+    zero = [facts for facts in evidence.values() if facts["attempts"] == 0]
+    assert zero, "the generator plants complaints against a number that placed no call"
+    for facts in evidence.values():
+        if facts["attempts"] == 0:
+            assert facts["complaints_per_1000"] is None
+            assert facts["rate_basis"].startswith("no attempts: ")
+        else:
+            assert facts["rate_basis"].startswith("complaints per 1,000")
+
+
+def test_cps_evidence_gives_episode_bounds_in_one_convention(built):
+    settings, _ = built
+    from datetime import datetime, timedelta
+
+    evidence = _evidence(settings, "cps.multi_region")
+
+    assert evidence
+    for facts in evidence.values():
+        bucket = timedelta(seconds=facts["cps_bucket_seconds"])
+        start = datetime.fromisoformat(facts["episode_start_utc"])
+        last = datetime.fromisoformat(facts["episode_last_bucket_utc"])
+        end = datetime.fromisoformat(facts["episode_end_exclusive_utc"])
+        assert "episode_end_utc" not in facts
+        assert end - last == bucket
+        # one episode started that day: its exceeding buckets span start..last
+        if facts["episodes_started"] == 1:
+            assert (last - start) // bucket + 1 == facts["exceeding_buckets"]

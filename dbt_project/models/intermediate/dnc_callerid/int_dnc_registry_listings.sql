@@ -4,8 +4,9 @@
     its callee's country that listed the callee at the call start: point-in-
     time membership, listed_from <= the call's UTC date < listed_to (null =
     still listed), registry files being effective from 00:00 UTC of their
-    date. listing_files names the registry file(s) effective on listed_from,
-    the file that put the number on the list.
+    date. listing_files names the registry file(s) that put the number on
+    the list on listed_from (int_dnc_registry_membership: only files whose
+    rows list the number, never a same-day file that does not name it).
 -#}
 
 with
@@ -26,13 +27,8 @@ country_registries as (
 
 membership as (
 
-    select registry, e164, listed_from, listed_to from {{ ref('int_dnc_registry_membership') }}
-
-),
-
-files as (
-
-    select registry, effective_date, list_kind, landing_key from {{ ref('stg_registry__files') }}
+    select registry, e164, listed_from, listed_to, listing_files
+    from {{ ref('int_dnc_registry_membership') }}
 
 ),
 
@@ -44,7 +40,8 @@ listings as (
         membership.e164,
         calls.call_date,
         membership.listed_from,
-        membership.listed_to
+        membership.listed_to,
+        membership.listing_files
     from calls
     inner join country_registries
         on calls.callee_country = country_registries.country
@@ -59,25 +56,14 @@ listings as (
 final as (
 
     select
-        listings.call_sid,
-        listings.registry,
-        listings.e164,
-        listings.call_date,
-        listings.listed_from,
-        listings.listed_to,
-        {{ dbt.listagg('files.landing_key', "', '", 'order by files.landing_key') }}
-            as listing_files
+        call_sid,
+        registry,
+        e164,
+        call_date,
+        listed_from,
+        listed_to,
+        listing_files
     from listings
-    left join files
-        on listings.registry = files.registry
-        and listings.listed_from = files.effective_date
-    group by
-        listings.call_sid,
-        listings.registry,
-        listings.e164,
-        listings.call_date,
-        listings.listed_from,
-        listings.listed_to
 
 )
 

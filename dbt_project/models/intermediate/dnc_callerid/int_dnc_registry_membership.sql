@@ -19,7 +19,7 @@ with
 
 entries as (
 
-    select registry, list_kind, effective_date, e164, action, _source_file, _source_line
+    select registry, list_kind, effective_date, e164, action, file_id, _source_file, _source_line
     from {{ ref('stg_registry__entries') }}
 
 ),
@@ -39,7 +39,8 @@ country_registries as (
 
 files as (
 
-    select registry, list_kind, effective_date, rows_loaded from {{ ref('stg_registry__files') }}
+    select registry, list_kind, effective_date, file_id, landing_key, rows_loaded
+    from {{ ref('stg_registry__files') }}
 
 ),
 
@@ -169,7 +170,7 @@ islands as (
 
 ),
 
-final as (
+merged as (
 
     select
         registry,
@@ -181,6 +182,51 @@ final as (
         end as listed_to
     from islands
     group by registry, e164, island
+
+),
+
+listing_entry_files as (
+
+    -- the files that list the number on a date (a snapshot row or an
+    -- addition), not every file effective that date: a same-day snapshot
+    -- that omits the number, or a change list that does not name it, proves
+    -- nothing about it
+    select distinct
+        called_entries.registry,
+        called_entries.e164,
+        called_entries.effective_date,
+        files.landing_key
+    from called_entries
+    inner join files on called_entries.file_id = files.file_id
+    where called_entries.action <> 'D'
+
+),
+
+listing_files as (
+
+    select
+        registry,
+        e164,
+        effective_date,
+        {{ dbt.listagg('landing_key', "', '", 'order by landing_key') }} as listing_files
+    from listing_entry_files
+    group by registry, e164, effective_date
+
+),
+
+final as (
+
+    select
+        merged.registry,
+        merged.e164,
+        merged.listed_from,
+        merged.listed_to,
+        listing_files.listing_files
+    from merged
+    left join listing_files
+        on merged.registry = listing_files.registry
+        and merged.e164 = listing_files.e164
+        and merged.listed_from = listing_files.effective_date
 
 )
 

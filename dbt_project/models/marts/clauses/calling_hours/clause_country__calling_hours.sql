@@ -13,6 +13,12 @@ call_zones as (
     where {{ vc_in_changed_days('call_date') }}
 ),
 
+classification as (
+    -- the call's campaign: whether it is a subject only as an unclassified call
+    select call_sid, campaign_id, is_unclassified from {{ ref('int_calls_enriched') }}
+    where {{ vc_in_changed_days('call_date') }}
+),
+
 zone_evidence as (
     select
         *,
@@ -50,21 +56,23 @@ final as (
     select
         '{{ clause_id }}' as clause_id,
         'call' as subject_type,
-        call_sid as subject_id,
-        account_sid,
-        call_date as period_start,
+        calls.call_sid as subject_id,
+        calls.account_sid,
+        calls.call_date as period_start,
         zones_outside_windows > 0 as is_violation,
         {{ vc_clause_severity(clause_id) }} as severity,
         {{ vc_json_object([
-            ('started_at_utc', dbt.cast('started_at', dbt.type_string())),
+            ('started_at_utc', dbt.cast('calls.started_at', dbt.type_string())),
             ('callee_country', 'callee_country'),
             ('callee_us_state', 'callee_us_state'),
             ('calling_hours_scope', dbt.concat(['scope_type', "':'", 'scope_code'])),
             ('zones_checked', 'zones_checked'),
             ('zones_outside_windows', 'zones_outside_windows'),
             ('zones', 'zones'),
-        ]) }} as evidence
+        ] + vc_telemarketing_evidence('classification.is_unclassified', 'classification.campaign_id')) }}
+            as evidence
     from calls
+    left join classification on calls.call_sid = classification.call_sid
 )
 
 select * from final

@@ -71,14 +71,13 @@ final as (
         {{ vc_clause_severity(clause_id) }} as severity,
         {{ vc_json_object([
             ('brand', 'calls.brand'),
-            ('campaign_id', 'calls.campaign_id'),
             ('callee', 'calls.to_e164'),
             ('callee_country', 'calls.callee_country'),
             ('started_at_utc', dbt.cast('calls.started_at', dbt.type_string())),
             ('consent_rows_examined', 'coalesce(examined_per_call.consent_rows_examined, 0)'),
             ('valid_consent_rows', 'coalesce(examined_per_call.valid_consent_rows, 0)'),
             ('consent_rows', 'examined_per_call.consent_rows'),
-        ]) }} as evidence
+        ] + vc_telemarketing_evidence('calls.is_unclassified', 'calls.campaign_id')) }} as evidence
     from calls
     left join examined_per_call
         on calls.call_sid = examined_per_call.call_sid

@@ -42,12 +42,11 @@ final as (
         {{ vc_clause_severity(clause_id) }} as severity,
         {{ vc_json_object([
             ('brand', 'brand'),
-            ('campaign_id', 'campaign_id'),
             ('has_disclosure_record', 'has_disclosure_record'),
             ('identity_disclosed_at_s', 'identity_disclosed_at_s'),
             ('purpose_disclosed_at_s', 'purpose_disclosed_at_s'),
             ('disclosure_max_offset_s', max_offset_s),
-        ]) }} as evidence
+        ] + vc_telemarketing_evidence('is_unclassified', 'campaign_id')) }} as evidence
     from judged
 
 )

@@ -68,7 +68,7 @@ final as (
             ('requests_breached', 'coalesce(checks_per_call.requests_breached, 0)'),
             ('first_breached_request', 'first_breach.request_json'),
             ('requests', 'checks_per_call.requests'),
-        ]) }} as evidence
+        ] + vc_telemarketing_evidence('calls.is_unclassified', 'calls.campaign_id')) }} as evidence
     from calls
     left join checks_per_call
         on calls.call_sid = checks_per_call.call_sid

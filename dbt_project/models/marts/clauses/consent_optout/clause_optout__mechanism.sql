@@ -27,10 +27,9 @@ final as (
         {{ vc_clause_severity(clause_id) }} as severity,
         {{ vc_json_object([
             ('brand', 'brand'),
-            ('campaign_id', 'campaign_id'),
             ('has_disclosure_record', 'has_disclosure_record'),
             ('opt_out_offered', 'opt_out_offered'),
-        ]) }} as evidence
+        ] + vc_telemarketing_evidence('is_unclassified', 'campaign_id')) }} as evidence
     from calls
 
 )

@@ -103,7 +103,7 @@ final as (
             ('exemption_consent_types', vc_json_literal(var('dnc_exemption_consent_types'))),
             ('ebr_purchase_days', var('dnc_ebr_purchase_days')),
             ('ebr_inquiry_days', var('dnc_ebr_inquiry_days')),
-        ]) }} as evidence
+        ] + vc_telemarketing_evidence('calls.is_unclassified', 'calls.campaign_id')) }} as evidence
     from calls
     inner join coverage on calls.callee_country = coverage.country
     left join listings_per_call on calls.call_sid = listings_per_call.call_sid

@@ -66,6 +66,10 @@ final as (
             ('complaints_via_caller_id', 'complaints_via_caller_id'),
             ('attempts', 'attempts'),
             ('complaints_per_1000', 'case when attempts > 0 then complaints * 1000.0 / attempts end'),
+            ('rate_basis', "case when attempts = 0 then 'no attempts: complaints with zero outbound"
+                ~ " attempts from the number in the month; the rate counts as exceeding"
+                ~ " complaints_max_per_1000 (policy-rules, Complaints)'"
+                ~ " else 'complaints per 1,000 outbound attempts from the number in the month' end"),
             ('complaints_min_count', var('complaints_min_count')),
             ('complaints_max_per_1000', var('complaints_max_per_1000')),
             ('account_from', 'account_from'),

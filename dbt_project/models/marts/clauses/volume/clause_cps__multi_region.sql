@@ -3,9 +3,11 @@
     UTC day with outbound attempts (int_cps_days_summarized; single-region
     accounts never violate and are not subjects); a violation on each day on
     which an episode (a maximal run of exceeding buckets,
-    int_cps_episodes_detected) starts, with its start, end and peak.
+    int_cps_episodes_detected) starts, with its bounds (first and last bucket
+    starts, exclusive end) and peak.
 -#}
 {%- set clause_id = 'cps.multi_region' -%}
+{%- set bucket_s = var('cps_bucket_seconds') | int -%}
 with
 
 account_days as (
@@ -27,7 +29,10 @@ episode_days as (
         episode_start_date as subject_date,
         count(*) as episodes_started,
         min(episode_start_utc) as episode_start_utc,
-        max(episode_end_utc) as episode_end_utc,
+        -- both bucket starts (the first and the last exceeding bucket), and
+        -- the exclusive end: the end of the last exceeding bucket
+        {{ dbt.dateadd('second', -bucket_s, 'max(episode_end_utc)') }} as episode_last_bucket_utc,
+        max(episode_end_utc) as episode_end_exclusive_utc,
         sum(exceeding_buckets) as exceeding_buckets,
         max(peak_concurrent_hot_buckets) as peak_concurrent_hot_buckets
     from episodes
@@ -52,7 +57,8 @@ final as (
             ('max_concurrent_hot_in_window', 'account_days.max_concurrent_hot_in_window'),
             ('episodes_started', 'coalesce(episode_days.episodes_started, 0)'),
             ('episode_start_utc', dbt.cast('episode_days.episode_start_utc', dbt.type_string())),
-            ('episode_end_utc', dbt.cast('episode_days.episode_end_utc', dbt.type_string())),
+            ('episode_last_bucket_utc', dbt.cast('episode_days.episode_last_bucket_utc', dbt.type_string())),
+            ('episode_end_exclusive_utc', dbt.cast('episode_days.episode_end_exclusive_utc', dbt.type_string())),
             ('exceeding_buckets', 'episode_days.exceeding_buckets'),
             ('peak_concurrent_hot_buckets', 'episode_days.peak_concurrent_hot_buckets'),
             ('cps_bucket_seconds', var('cps_bucket_seconds')),
