@@ -1,0 +1,248 @@
+"""The monthly compliance report built from hand-built marts (``marts_fixture``):
+its sections, numbers equal to the marts, masked phone numbers, the links
+to the dbt docs, the Data Docs and the report itself (tickets, Slack), and
+the ``report`` command.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from marts_fixture import ACCOUNT, MONTH, POLICY, breaking, build_warehouse, clean_outcomes
+from pipeline_fixture import child_env
+from voice_compliance.config import REPO_ROOT, Settings
+from voice_compliance.policy import CLAUSE_IDS
+from voice_compliance.report import month_report_url, report_link, report_path
+from voice_compliance.report.build import ReportError, ReportLinks, build_reports
+from voice_compliance.report.clauses import clause_texts
+from voice_compliance.tickets import store
+
+NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+PREVIOUS = "2026-09"
+LINKS = ReportLinks(dbt_docs="file:///docs/dbt/index.html", data_docs="file:///docs/gx/index.html")
+FULL_NUMBER = re.compile(r"\+\d{8,}")
+BROKEN = ("complaints.rate", "unanswered.volume", "dnc.registry_freshness", "consent.prior_consent")
+
+
+def settings_in(root: Path) -> Settings:
+    return Settings(
+        landing=str(root / "landing"),
+        warehouse=root / "wh.duckdb",
+        data_dir=root / "data",
+        airflow_home=root / "airflow",
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, str]]:
+    """Two months of outcomes (October breaks four clauses, September one),
+    an open clause ticket and a resolved data-quality ticket; both reports."""
+    settings = settings_in(tmp_path_factory.mktemp("monthly_report"))
+    build_warehouse(
+        settings.warehouse, [*clean_outcomes(POLICY), *(breaking(c, POLICY) for c in BROKEN)]
+    )
+    with duckdb.connect(str(settings.warehouse)) as con:
+        # September: the same subjects, one consent violation.
+        con.execute(
+            "insert into compliance.clause_outcomes select clause_id, subject_type,"
+            " replace(subject_id, ?, ?), account_sid, date '2026-09-14',"
+            " is_violation and clause_id = 'consent.prior_consent', severity, evidence"
+            " from compliance.clause_outcomes",
+            [MONTH, PREVIOUS],
+        )
+        store.ensure_ticket_tables(con)
+        for clause_id, account, status in (
+            ("complaints.rate", ACCOUNT, "open"),
+            ("dq.valid_callee_share", None, "resolved"),
+        ):
+            store.insert_ticket(
+                con,
+                {
+                    "fingerprint": store.fingerprint(clause_id, account, MONTH),
+                    "clause_id": clause_id,
+                    "account_sid": account,
+                    "month": MONTH,
+                    "severity": "high",
+                    "owner": "voice-operations" if account else "data-engineering",
+                    "status": status,
+                    "title": f"{clause_id}: 1 violation",
+                    "violation_count": 1,
+                    "example_subjects": ["***0199/2026-10"],
+                    "evidence_query": "select 1",
+                    "first_seen_at": NOW,
+                    "last_seen_at": NOW,
+                    "opened_at": NOW,
+                    "resolved_at": NOW if status == "resolved" else None,
+                    "reopen_count": 0,
+                    "last_run_id": "run-1",
+                    "updated_at": NOW,
+                },
+            )
+    written = build_reports(settings, now=NOW, links=LINKS)
+    return settings, {p.stem.removeprefix("compliance-"): p.read_text() for p in written}
+
+
+def _summary(settings: Settings, month: str) -> dict[str, int]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return dict(
+            con.execute(
+                "select clause_id, sum(violations)::int from compliance.clause_summary"
+                " where month = ? group by 1",
+                [month],
+            ).fetchall()
+        )
+
+
+def test_one_file_per_month_in_the_marts(built: tuple[Settings, dict[str, str]]) -> None:
+    settings, pages = built
+    assert sorted(pages) == [PREVIOUS, MONTH]
+    assert report_path(settings, MONTH) == settings.data_dir / "reports" / "compliance-2026-10.html"
+    assert report_path(settings, MONTH).is_file()
+
+
+def test_sections_and_self_contained(built: tuple[Settings, dict[str, str]]) -> None:
+    page = built[1][MONTH]
+    for section in (
+        "summary",
+        "violations",
+        "trend",
+        "top",
+        "distributions",
+        "registries",
+        "tickets",
+        "clauses",
+    ):
+        assert f'<section id="{section}">' in page, section
+    assert "<script" not in page
+    assert not re.search(r"""(src|href)=["']?https?://""", page), "no external resource"
+    charts = re.findall(r'data-chart="([^"]+)"', page)
+    assert set(charts) >= {
+        "clause-bars",
+        "severity-trend",
+        "clause-heatmap",
+        "distribution-complaints.rate",
+        "distribution-unanswered.volume",
+    }
+    assert page.count("<svg") == len(charts)
+
+
+def test_numbers_equal_the_marts(built: tuple[Settings, dict[str, str]]) -> None:
+    settings, pages = built
+    for month in (PREVIOUS, MONTH):
+        summary = _summary(settings, month)
+        rows = dict(
+            re.findall(r'<tr data-clause="([^"]+)">.*?data-violations="(\d+)"', pages[month], re.S)
+        )
+        assert set(rows) == set(CLAUSE_IDS)
+        assert {c: int(v) for c, v in rows.items()} == {c: summary.get(c, 0) for c in CLAUSE_IDS}
+        total = re.search(r'data-figure="violations">([\d,]+)<', pages[month])
+        assert total and int(total.group(1).replace(",", "")) == sum(summary.values())
+    october = pages[MONTH]
+    assert _summary(settings, MONTH)["consent.prior_consent"] == 1
+    # The freshness table: ca_dncl judged twice on the day (the fixture's clean
+    # and broken outcomes), one of them stale.
+    fresh = re.search(r'<tr data-registry="ca_dncl">(.*?)</tr>', october, re.S)
+    assert fresh and re.findall(r'class="num[^"]*">([^<]+)<', fresh.group(1))[:2] == ["2", "1"]
+
+
+def test_top_numbers_and_accounts_are_masked(built: tuple[Settings, dict[str, str]]) -> None:
+    page = built[1][MONTH]
+    top = re.search(r'<table id="top-numbers">(.*?)</table>', page, re.S)
+    assert top and "***0199" in top.group(1)
+    assert "4155550199" not in page and "4155550100" not in page
+    assert not FULL_NUMBER.search(page)
+    assert ACCOUNT in page  # account SIDs are not phone numbers
+
+
+def test_tickets_open_resolved_and_data_quality(built: tuple[Settings, dict[str, str]]) -> None:
+    page = built[1][MONTH]
+    rows = re.findall(r'<tr data-status="(\w+)" data-kind="([\w ]+)">', page)
+    assert sorted(rows) == [("open", "clause"), ("resolved", "data quality")]
+    assert 'data-figure="tickets-open">1<' in page
+    assert 'data-figure="tickets-resolved">1<' in page
+    assert "file:///docs/gx/expectations/dq/valid_callee_share.html" in page
+
+
+def test_every_clause_has_its_sentence_threshold_and_links(
+    built: tuple[Settings, dict[str, str]],
+) -> None:
+    page = built[1][MONTH]
+    texts = clause_texts()
+    assert set(texts) == set(CLAUSE_IDS)
+    for clause_id in CLAUSE_IDS:
+        anchor = clause_id.replace(".", "-").replace("_", "-")
+        section = re.search(
+            rf'<div class="clause" id="clause-{anchor}".*?(?=<div class="clause"|</section>)',
+            page,
+            re.S,
+        )
+        assert section, clause_id
+        body = section.group(0)
+        sentence = texts[clause_id].sentence.replace("'", "&#39;")
+        assert f"<blockquote>{sentence}</blockquote>" in body
+        model = "clause_" + clause_id.replace(".", "__")
+        assert f"file:///docs/dbt/index.html#!/model/model.voice_compliance.{model}" in body
+        assert "file:///docs/gx/expectations/clause/" + clause_id.replace(".", "/") in body
+    complaints = re.search(r'id="clause-complaints-rate".*?</table>', page, re.S)
+    assert complaints and "<code>complaints_max_per_1000</code></td><td>1</td>" in complaints.group(
+        0
+    )
+
+
+def test_report_links_local_or_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_in(tmp_path)
+    monkeypatch.delenv("VC_REPORT_URL", raising=False)
+    local = report_link(settings, MONTH, "dnc.registry")
+    assert local == (
+        (tmp_path / "data" / "reports" / "compliance-2026-10.html").resolve().as_uri()
+        + "#clause-dnc-registry"
+    )
+    monkeypatch.setenv("VC_REPORT_URL", "https://reports.example.com/vc/")
+    assert report_link(settings, MONTH) == "https://reports.example.com/vc/compliance-2026-10.html"
+    assert report_link(settings, None) == ""
+    assert month_report_url("https://r/", MONTH, "dq.data_tests").endswith(".html#tickets")
+
+
+def test_unknown_month_is_one_clear_error(built: tuple[Settings, dict[str, str]]) -> None:
+    settings = built[0]
+    with pytest.raises(ReportError, match="no month 2025-01"):
+        build_reports(settings, ["2025-01"], links=LINKS)
+    with pytest.raises(ReportError, match="YYYY-MM"):
+        build_reports(settings, ["2026-13"], links=LINKS)
+
+
+def test_report_command_writes_the_latest_month(
+    built: tuple[Settings, dict[str, str]], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    settings = built[0]
+    env = child_env(tmp_path)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voice_compliance",
+            "report",
+            "--warehouse",
+            str(settings.warehouse),
+            "--month",
+            "latest",
+        ],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    written = Path(completed.stdout.strip())
+    assert written == tmp_path / "data" / "reports" / "compliance-2026-10.html"
+    assert "Voice compliance report — 2026-10" in written.read_text()
