@@ -63,7 +63,10 @@ def raise_tickets(
     )
 
     now = now or datetime.now(UTC)
-    sink = TicketSinkSettings.from_env()
+    from voice_compliance.policy import load_policy
+
+    # The owner of each ticket's clause picks its Jira assignee and component.
+    sink = TicketSinkSettings.from_env(routing=load_policy().routing)
     dbt_docs, data_docs = docs_links(settings)
     with warehouse.open_warehouse(settings) as con:
         failing = results.failing_keys(con, run_id)
@@ -109,6 +112,11 @@ def build_report(
         ]
         dq_failures = [_dq_line(*row) for row in con.execute(_DQ_FAILURES, [run_id]).fetchall()]
         events = dict(con.execute(_EVENTS, [run_id]).fetchall()) if _has_events(con) else {}
+        by_clause: dict[str, dict[str, int]] = {}
+        for clause_id, event, count in (
+            con.execute(_EVENTS_BY_CLAUSE, [run_id]).fetchall() if _has_events(con) else []
+        ):
+            by_clause.setdefault(clause_id, {})[event] = int(count)
     period = f"{months[0]} to {months[-1]}" if len(months) > 1 else (months or ["-"])[0]
     return RunReport(
         dag_id=dag_id,
@@ -126,6 +134,7 @@ def build_report(
         dbt_docs_url=dbt_docs,
         tickets_location=f"compliance.tickets in {settings.warehouse}",
         report_url=report_link(settings, months[-1] if months else None),
+        ticket_events_by_clause=by_clause,
     )
 
 
@@ -169,16 +178,29 @@ def _dq_key(key: dict[str, Any], column: str | None) -> str:
 
 
 def notify_run(settings: Settings, *, run_id: str, dag_id: str = VALIDATION_DAG) -> dict[str, Any]:
-    """Send (or queue in the outbox) the run's Slack message; never raises for delivery."""
-    from voice_compliance.notify import NotifySettings, build_run_message, notify
+    """Send (or queue in the outbox) the run's Slack messages; never raises for delivery.
+
+    The whole run goes to the default connection; each owner routed to another
+    connection (``policy.yml`` ``routing``, decision 0016) gets its part there.
+    The summary is the default message's, with the others under ``routed``.
+    """
+    from voice_compliance.notify import NotifySettings, build_run_message, notify, route_run
+    from voice_compliance.policy import load_policy
 
     report = build_report(settings, run_id=run_id, dag_id=dag_id)
-    result = notify(
-        build_run_message(report),
-        key=report.key,
-        settings=NotifySettings.from_env(settings.data_dir),
-    )
-    summary = _as_dict(result)
+    notify_settings = NotifySettings.from_env(settings.data_dir)
+    results = [
+        notify(
+            build_run_message(routed.report),
+            key=routed.key,
+            settings=notify_settings,
+            conn_id=routed.conn_id,
+        )
+        for routed in route_run(report, load_policy(), notify_settings.conn_id)
+    ]
+    summary = _as_dict(results[0])
+    if len(results) > 1:
+        summary["routed"] = [_as_dict(result) for result in results[1:]]
     log.info("Slack message for %s: %s", run_id, summary)
     return summary
 
@@ -227,4 +249,12 @@ order by check_id, month
 
 _EVENTS = """
 select event, count(*) from compliance.ticket_events where run_id = ? group by event
+"""
+
+_EVENTS_BY_CLAUSE = """
+select tickets.clause_id, events.event, count(*)
+from compliance.ticket_events as events
+join compliance.tickets as tickets using (fingerprint)
+where events.run_id = ?
+group by tickets.clause_id, events.event
 """

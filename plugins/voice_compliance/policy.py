@@ -11,6 +11,11 @@ expected one of business, calendar, got 'weekly'``). Top-level keys this module
 does not know are kept and passed to dbt unchanged (``Policy.extra``), so a new
 var can be added to the file before any Python reads it.
 
+The optional ``routing`` section (decision 0016) maps each owner named in
+``clauses`` and ``data_quality`` to where its alerts go: a Slack connection
+id, a Jira assignee and component; ``routing.default`` covers owners without
+an entry and the fields an entry leaves out (``Policy.route``).
+
 The file is read with ``yaml.safe_load`` only: this module is imported by DAG
 files at parse time and stays light.
 """
@@ -53,6 +58,10 @@ SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
 HONOR_WINDOW_KINDS: tuple[str, ...] = ("business", "calendar")
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+ROUTE_FIELDS: tuple[str, ...] = ("slack_conn_id", "jira_assignee", "jira_component")
+"""What a ``routing`` entry may set; each is optional."""
+
+_CONN_ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _CODE = re.compile(r"^[A-Z]{2}$")
 
@@ -83,6 +92,43 @@ class DataQualityPolicy:
     owner: str
     min_valid_callee_share: float
     max_unclassified_share: float
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one owner's alerts go. ``None`` = not set here.
+
+    ``slack_conn_id`` names an Airflow connection (type ``slackwebhook``)
+    that holds the webhook of the owner's channel, never the URL itself;
+    ``jira_assignee`` and ``jira_component`` are set on the Jira issues of
+    the owner's tickets.
+    """
+
+    slack_conn_id: str | None = None
+    jira_assignee: str | None = None
+    jira_component: str | None = None
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The ``routing`` section: a default route and one route per owner."""
+
+    default: Route = field(default_factory=Route)
+    owners: Mapping[str, Route] = field(default_factory=dict)
+
+    def route(self, owner: str | None) -> Route:
+        """The route of ``owner``: its own fields, the default's where it sets none.
+
+        An owner without an entry (or ``None``) gets the default route.
+        """
+        own = self.owners.get(owner or "")
+        if own is None:
+            return self.default
+        return Route(
+            slack_conn_id=own.slack_conn_id or self.default.slack_conn_id,
+            jira_assignee=own.jira_assignee or self.default.jira_assignee,
+            jira_component=own.jira_component or self.default.jira_component,
+        )
 
 
 @dataclass(frozen=True)
@@ -152,6 +198,7 @@ class Policy:
     data_quality: DataQualityPolicy
     source: Path = field(compare=False)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    routing: Routing = field(default_factory=Routing)
     _vars: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def clause(self, clause_id: str) -> ClausePolicy:
@@ -161,6 +208,22 @@ class Policy:
         except KeyError:
             known = ", ".join(CLAUSE_IDS)
             raise KeyError(f"unknown clause {clause_id!r}; known: {known}") from None
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        """Every owner the file names (clauses and data_quality), sorted."""
+        names = {c.owner for c in self.clauses.values()} | {self.data_quality.owner}
+        return tuple(sorted(names))
+
+    def clause_owner(self, clause_id: str) -> str:
+        """The owner of ``clause_id``, or of the data-quality checks for ``data_quality``."""
+        if clause_id == "data_quality":
+            return self.data_quality.owner
+        return self.clause(clause_id).owner
+
+    def route(self, owner: str | None) -> Route:
+        """Where ``owner``'s alerts go (``routing``; the default when not routed)."""
+        return self.routing.route(owner)
 
     def accepted_consent_types(self, country: str | None) -> tuple[str, ...]:
         """Consent types that count as prior consent for callees in ``country``."""
@@ -341,6 +404,59 @@ class _Reader:
         }
         return None if None in fields.values() else DataQualityPolicy(**fields)
 
+    def conn_id(self, key: str, value: Any) -> str | None:
+        if isinstance(value, str) and _CONN_ID.match(value):
+            return value
+        if isinstance(value, str) and "://" in value:
+            # Never echo it: a webhook URL is a secret, and this message is logged.
+            self.problems.append(
+                f"{key}: expected an Airflow connection id, got a URL; put the webhook"
+                " in an Airflow connection (type slackwebhook) and name that connection here"
+            )
+            return None
+        return self.fail(key, "an Airflow connection id (letters, digits, _ . -)", value)
+
+    def route(self, key: str, value: Any) -> Route | None:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            return self.fail(key, f"a mapping with any of {', '.join(ROUTE_FIELDS)}", value)
+        unknown = sorted(set(map(str, value)) - set(ROUTE_FIELDS))
+        if unknown:
+            self.problems.append(
+                f"{key}: unknown key(s) {', '.join(unknown)}; expected any of"
+                f" {', '.join(ROUTE_FIELDS)}"
+            )
+        fields = {
+            "slack_conn_id": self.conn_id if "slack_conn_id" in value else None,
+            "jira_assignee": self.text if "jira_assignee" in value else None,
+            "jira_component": self.text if "jira_component" in value else None,
+        }
+        converted = {
+            name: convert(f"{key}.{name}", value[name])
+            for name, convert in fields.items()
+            if convert is not None
+        }
+        if unknown or any(v is None for v in converted.values()):
+            return None
+        return Route(**converted)
+
+    def routing(self, key: str, value: Any) -> Routing | None:
+        if value is None:
+            return Routing()
+        if not isinstance(value, dict):
+            return self.fail(key, "a mapping {default, owners}", value)
+        unknown = sorted(set(map(str, value)) - {"default", "owners"})
+        if unknown:
+            self.problems.append(
+                f"{key}: unknown key(s) {', '.join(unknown)}; expected default, owners"
+            )
+        default = self.route(f"{key}.default", value.get("default"))
+        owners = self.mapping(self.route)(f"{key}.owners", value.get("owners"))
+        if unknown or default is None or owners is None or None in owners.values():
+            return None
+        return Routing(default=default, owners=owners)
+
     def honor_window(self, key: str, value: Any) -> HonorWindow | None:
         if not isinstance(value, dict):
             return self.fail(key, "a mapping {days, kind}", value)
@@ -452,6 +568,8 @@ def _build(r: _Reader, source: Path) -> Policy | None:
         "cps_window_hours": r.get("cps_window_hours", r.positive),
         "cps_max_concurrent_hot_hours": r.get("cps_max_concurrent_hot_hours", r.count),
         "data_quality": r.get("data_quality", r.data_quality),
+        # Optional: without it every owner's alerts go to the default destinations.
+        "routing": r.routing("routing", r.document.get("routing")),
     }
     _check_relations(r, values)
     if r.problems:
@@ -476,6 +594,18 @@ def _check_relations(r: _Reader, v: Mapping[str, Any]) -> None:
         listed = {name for names in registries.values() if names for name in names}
         for name in sorted(listed - set(max_age)):
             r.problems.append(f"dnc_registry_max_age_days: no entry for registry {name!r}")
+    routing, data_quality = v["routing"], v["data_quality"]
+    if isinstance(routing, Routing) and isinstance(clauses, dict):
+        # A routed owner that no clause names is a typo: its alerts would
+        # silently go to the default destination.
+        owners = {c.owner for c in clauses.values() if isinstance(c, ClausePolicy)}
+        if isinstance(data_quality, DataQualityPolicy):
+            owners.add(data_quality.owner)
+        for name in sorted(set(routing.owners) - owners):
+            r.problems.append(
+                f"routing.owners.{name}: no clause or data_quality has this owner"
+                f" (owners: {', '.join(sorted(owners))})"
+            )
     window, concurrent = v["cps_window_hours"], v["cps_max_concurrent_hot_hours"]
     if isinstance(window, int) and isinstance(concurrent, int) and concurrent > window:
         r.problems.append(

@@ -14,6 +14,8 @@ from voice_compliance.policy import (
     DEFAULT_POLICY_FILE,
     HonorWindow,
     PolicyError,
+    Route,
+    Routing,
     TimeWindow,
     load_policy,
     policy_path,
@@ -180,3 +182,81 @@ def test_holiday_dates_reach_dbt_as_iso_text(tmp_path: Path) -> None:
 
     assert str(load_policy(path).calling_hours_holidays["US"][0]) == "2026-11-26"
     assert policy_vars(path)["calling_hours_holidays"] == {"US": ["2026-11-26"]}
+
+
+# --- routing (decision 0016) --------------------------------------------------
+
+
+def test_routing_is_optional_and_routes_everyone_to_the_default(tmp_path: Path) -> None:
+    policy = load_policy(write_policy(tmp_path, drop=("routing",)))
+
+    assert policy.routing == Routing()
+    assert policy.route("compliance") == Route()
+    assert policy.owners == ("compliance", "data-engineering", "voice-operations")
+
+
+def test_an_owner_route_falls_back_to_the_default_field_by_field(tmp_path: Path) -> None:
+    routing = {
+        "default": {"slack_conn_id": "vc_slack", "jira_assignee": "triage"},
+        "owners": {
+            "compliance": {"slack_conn_id": "vc_slack_compliance", "jira_component": "Compliance"},
+        },
+    }
+
+    policy = load_policy(write_policy(tmp_path, {"routing": routing}))
+
+    assert policy.route("compliance") == Route("vc_slack_compliance", "triage", "Compliance")
+    assert policy.route("voice-operations") == Route("vc_slack", "triage", None)
+    assert policy.route(policy.clause_owner("data_quality")) == Route("vc_slack", "triage", None)
+    assert policy.clause_owner("dnc.registry") == "compliance"
+
+
+def test_routing_problems_are_all_reported_with_their_key_path(tmp_path: Path) -> None:
+    routing = {
+        "default": {"slack_channel": "#alerts"},
+        "owners": {
+            "compliance": {"slack_conn_id": "vc slack", "jira_assignee": ""},
+            "legal": {"slack_conn_id": "vc_slack_legal"},
+            "voice-operations": ["vc_slack_ops"],
+        },
+        "fallback": {},
+    }
+
+    found = problems(write_policy(tmp_path, {"routing": routing}))
+
+    assert "routing: unknown key(s) fallback; expected default, owners" in found
+    assert (
+        "routing.default: unknown key(s) slack_channel; expected any of slack_conn_id,"
+        " jira_assignee, jira_component"
+    ) in found
+    assert (
+        "routing.owners.compliance.slack_conn_id: expected an Airflow connection id"
+        " (letters, digits, _ . -), got 'vc slack' (str)"
+    ) in found
+    assert "routing.owners.compliance.jira_assignee: expected a non-empty string, got '' (str)" in (
+        found
+    )
+    assert any(p.startswith("routing.owners.voice-operations: expected a mapping") for p in found)
+
+
+def test_a_routed_owner_that_no_clause_names_is_a_typo(tmp_path: Path) -> None:
+    routing = {"owners": {"complaince": {"slack_conn_id": "vc_slack_compliance"}}}
+
+    found = problems(write_policy(tmp_path, {"routing": routing}))
+
+    assert found == [
+        "routing.owners.complaince: no clause or data_quality has this owner"
+        " (owners: compliance, data-engineering, voice-operations)"
+    ]
+
+
+def test_a_webhook_url_in_the_policy_file_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    secret = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
+    routing = {"owners": {"compliance": {"slack_conn_id": secret}}}
+
+    found = problems(write_policy(tmp_path, {"routing": routing}))
+
+    assert len(found) == 1
+    assert found[0].startswith("routing.owners.compliance.slack_conn_id: expected an Airflow")
+    assert "name that connection here" in found[0]
+    assert "SECRET" not in found[0]

@@ -5,12 +5,13 @@ connection ``vc_slack`` (``VC_SLACK_CONN_ID``); without it they wait in a
 JSON-lines outbox under ``data/notifications/``. Every payload is made
 outbound (no full phone number, no live spreadsheet formula:
 ``voice_compliance.sanitize``) where it is written or sent, and nothing here
-ever fails the calling task. Airflow is imported only when a message is posted.
+ever fails the calling task. ``route_run`` splits a run's message by owner
+(``policy.yml`` ``routing``, decision 0016). Airflow is imported only when a message is posted.
 """
 
 from voice_compliance.notify.blocks import build_failure_message, build_run_message
 from voice_compliance.notify.callbacks import task_failure_callback
-from voice_compliance.notify.report import ClauseLine, RunReport
+from voice_compliance.notify.report import ClauseLine, RoutedReport, RunReport, route_run
 from voice_compliance.notify.slack import (
     FlushResult,
     NotifyResult,
@@ -24,10 +25,12 @@ __all__ = [
     "FlushResult",
     "NotifyResult",
     "NotifySettings",
+    "RoutedReport",
     "RunReport",
     "build_failure_message",
     "build_run_message",
     "flush_outbox",
     "notify",
+    "route_run",
     "task_failure_callback",
 ]

@@ -195,15 +195,15 @@ def _headline(report: RunReport) -> tuple[str, str]:
         report.data_quality_failures
     )
     if violations:
-        text = f"Voice compliance: {_count(violations, 'violation')} in {report.period}"
+        text = f"{report.title}: {_count(violations, 'violation')} in {report.period}"
         return ":rotating_light:", text
     if failed_checks:
         text = (
-            f"Voice compliance: no violations, {_count(failed_checks, 'failed check')}"
+            f"{report.title}: no violations, {_count(failed_checks, 'failed check')}"
             f" in {report.period}"
         )
         return ":warning:", text
-    return ":white_check_mark:", f"Voice compliance: all clear in {report.period}"
+    return ":white_check_mark:", f"{report.title}: all clear in {report.period}"
 
 
 def build_run_message(report: RunReport) -> dict[str, Any]:

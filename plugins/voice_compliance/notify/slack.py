@@ -7,6 +7,11 @@ connection the messages simply stay in the outbox, which is how the embedded
 default shows them. Neither function ever raises: a Slack outage must not
 fail a data task, so problems are logged and reported in the result.
 
+Each outbox entry may name its own destination (``conn_id``: an owner's
+channel, decision 0016); entries without one go to ``settings.conn_id``.
+A destination whose connection is missing or down keeps its messages
+pending without holding back the other destinations.
+
 The connection is resolved by the Slack provider's ``SlackWebhookHook`` (the
 password holds the whole webhook URL, or the token with the host as base),
 and posted with the hook's ``slack_sdk`` client, which accepts plain
@@ -137,8 +142,18 @@ def _safe_error(exc: BaseException) -> str:
     return mask_text(f"{type(exc).__name__}: {exc}")[:500]
 
 
-def notify(message: Mapping[str, Any], *, key: str, settings: NotifySettings) -> NotifyResult:
+def notify(
+    message: Mapping[str, Any],
+    *,
+    key: str,
+    settings: NotifySettings,
+    conn_id: str | None = None,
+) -> NotifyResult:
     """Queue ``message`` in the outbox under ``key`` (once), then flush the outbox.
+
+    ``conn_id`` sends it through another Slack connection than
+    ``settings.conn_id`` (an owner's channel); the key must then name the
+    destination too, since keys are unique across the outbox.
 
     The message is masked and formula-neutralised as it is written (and again
     as it is posted). A key already present in the outbox or the sent log adds
@@ -158,6 +173,8 @@ def notify(message: Mapping[str, Any], *, key: str, settings: NotifySettings) ->
                     "last_error": None,
                     "payload": dict(message),
                 }
+                if conn_id and conn_id != settings.conn_id:
+                    entry["conn_id"] = conn_id
                 outbox.append_entries(settings.outbox, [entry])
     except Exception as exc:  # a full disk must not fail the calling task
         error = _safe_error(exc)
@@ -168,28 +185,34 @@ def notify(message: Mapping[str, Any], *, key: str, settings: NotifySettings) ->
     return NotifyResult(safe_key, queued, flush_outbox(settings))
 
 
-def _client(settings: NotifySettings) -> WebhookClient | None:
+def destination(entry: Mapping[str, Any], settings: NotifySettings) -> str:
+    """The Slack connection id an outbox entry goes to (its own, else the default)."""
+    return str(entry.get("conn_id") or settings.conn_id)
+
+
+def _client(settings: NotifySettings, conn_id: str | None = None) -> WebhookClient | None:
     """The hook's webhook client, or ``None`` when the connection is not defined."""
+    conn_id = conn_id or settings.conn_id
     # Imported here: Airflow takes seconds to import and the payload
     # builders must stay usable (and testable) without it.
     from airflow.providers.common.compat.sdk import AirflowNotFoundException
     from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
     hook = SlackWebhookHook(
-        slack_webhook_conn_id=settings.conn_id,
+        slack_webhook_conn_id=conn_id,
         timeout=max(1, math.ceil(settings.timeout_s)),
         retry_handlers=[],
         logger=_sdk_log,
     )
     try:
-        hook.get_connection(settings.conn_id)
+        hook.get_connection(conn_id)
     except AirflowNotFoundException:
         return None  # the embedded default: no traceback, the caller says what it means
     try:
         return hook.client
     except AirflowNotFoundException as exc:
         # Defined but unusable (no password): same outcome, but worth a warning.
-        log.warning("Slack connection %r is not usable: %s", settings.conn_id, exc)
+        log.warning("Slack connection %r is not usable: %s", conn_id, exc)
         return None
 
 
@@ -230,8 +253,9 @@ def flush_outbox(settings: NotifySettings) -> FlushResult:
     Delivered messages move to the sent log as soon as they are posted. A
     message Slack refuses (4xx) stays with ``attempts + 1`` and its error,
     and the flush goes on. A message that still fails after the retries
-    (network, 429, 5xx) stays likewise and ends the flush: Slack is likely
-    down, and the messages behind it keep their place for the next flush.
+    (network, 429, 5xx) stays likewise and ends the flush for its
+    destination: that webhook is likely down, and the messages behind it keep
+    their place for the next flush; other destinations go on.
     """
     try:
         return _flush(settings)
@@ -260,18 +284,23 @@ def _flush(settings: NotifySettings) -> FlushResult:
             outbox.rewrite(settings.outbox, pending)
         if not pending:
             return FlushResult(0, 0, OK)
-        client = _client(settings)
-        if client is None:
-            log.info(
-                "No Slack connection %r: %d message(s) wait in %s",
-                settings.conn_id,
-                len(pending),
-                settings.outbox,
-            )
-            return FlushResult(0, len(pending), NO_CONNECTION)
-        delivered, failed = 0, 0
+        clients: dict[str, WebhookClient | None] = {}
+        down: set[str] = set()  # destinations that failed transiently in this flush
+        delivered, failed, unconnected = 0, 0, 0
         remaining: list[outbox.Entry] = []
-        for index, entry in enumerate(pending):
+        for entry in pending:
+            conn_id = destination(entry, settings)
+            if conn_id not in clients:
+                clients[conn_id] = _client(settings, conn_id)
+                if clients[conn_id] is None:
+                    log.info(
+                        "No Slack connection %r: its messages wait in %s", conn_id, settings.outbox
+                    )
+            client = clients[conn_id]
+            if client is None or conn_id in down:
+                unconnected += client is None
+                remaining.append(entry)
+                continue
             attempts = int(entry.get("attempts") or 0) + 1
             try:
                 _deliver(client, entry["payload"], settings)
@@ -283,8 +312,7 @@ def _flush(settings: NotifySettings) -> FlushResult:
                 )
                 remaining.append({**entry, "attempts": attempts, "last_error": error})
                 if not isinstance(exc, _Permanent):
-                    remaining.extend(pending[index + 1 :])
-                    break
+                    down.add(conn_id)
                 continue
             outbox.append_entries(
                 settings.sent_log,
@@ -294,4 +322,10 @@ def _flush(settings: NotifySettings) -> FlushResult:
         outbox.rewrite(settings.outbox, remaining)
     if delivered:
         log.info("Delivered %d Slack message(s); %d pending", delivered, len(remaining))
-    return FlushResult(delivered, len(remaining), DELIVERY_FAILED if failed else OK, failed)
+    if failed:
+        reason = DELIVERY_FAILED
+    elif unconnected:
+        reason = NO_CONNECTION
+    else:
+        reason = OK
+    return FlushResult(delivered, len(remaining), reason, failed)

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from voice_compliance.policy import Route, Routing
+
 SINKS = ("table", "webhook", "jira")
 """``table``: tickets stay in the warehouse only; the others also post over HTTP."""
 
@@ -113,7 +115,9 @@ class TicketSinkSettings:
 
     ``connection`` is for tests and scripts that already hold the target;
     when it is None (always, from the environment) the sink resolves
-    ``conn_id`` through Airflow at delivery time.
+    ``conn_id`` through Airflow at delivery time. ``routing`` (``policy.yml``,
+    decision 0016) gives a new Jira issue the assignee and component of its
+    clause's owner; ``None`` sets neither.
     """
 
     sink: str = "table"
@@ -122,6 +126,11 @@ class TicketSinkSettings:
     retries: int = 2
     backoff_s: float = 0.5
     connection: SinkConnection | None = None
+    routing: Routing | None = None
+
+    def route(self, owner: str | None) -> Route:
+        """Where ``owner``'s tickets go (an empty route without routing)."""
+        return self.routing.route(owner) if self.routing is not None else Route()
 
     def __post_init__(self) -> None:
         """Reject an unknown sink or negative numbers at configuration time."""

@@ -126,8 +126,9 @@ class _JiraSender:
     """Jira REST v2: create on ``opened``, comment on ``updated``, transitions on
     ``resolved`` / ``reopened``. The issue key is kept in ``tickets.external_key``."""
 
-    def __init__(self, http: _Http) -> None:
+    def __init__(self, http: _Http, settings: TicketSinkSettings | None = None) -> None:
         self.http = http
+        self.settings = settings or TicketSinkSettings(sink="jira")
         extra = http.connection.extra
         # A Jira Server under a context path (https://host/jira) puts it in extra.endpoint.
         self.prefix = str(extra.get("endpoint") or "").rstrip("/")
@@ -135,6 +136,8 @@ class _JiraSender:
         self.issue_type = str(extra.get("issue_type") or "Task")
         self.resolve_transition = str(extra.get("resolve_transition") or "Done")
         self.reopen_transition = str(extra.get("reopen_transition") or "Reopen")
+        # Jira Server/Data Center names users ("name"); Jira Cloud wants "accountId".
+        self.assignee_field = str(extra.get("assignee_field") or "name")
 
     def _path(self, path: str) -> str:
         return f"{self.prefix}/rest/api/2/{path}"
@@ -176,6 +179,12 @@ class _JiraSender:
             "issuetype": {"name": self.issue_type},
             "labels": [str(ticket["clause_id"]).replace(".", "-"), "voice-compliance"],
         }
+        # The clause's owner routes the issue (policy.yml routing, decision 0016).
+        route = self.settings.route(ticket.get("owner"))
+        if route.jira_assignee:
+            fields["assignee"] = {self.assignee_field: route.jira_assignee}
+        if route.jira_component:
+            fields["components"] = [{"name": route.jira_component}]
         response = self.http.request("POST", self._path("issue"), {"fields": fields})
         try:
             key = response.json()["key"]
@@ -267,7 +276,9 @@ def deliver_pending(
         return report
 
     http = _Http(connection, settings)
-    sender: _Sender = _JiraSender(http) if settings.sink == "jira" else _WebhookSender(http)
+    sender: _Sender = (
+        _JiraSender(http, settings) if settings.sink == "jira" else _WebhookSender(http)
+    )
     held: set[str] = set()
     try:
         for row in ours:
