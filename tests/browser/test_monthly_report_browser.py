@@ -103,6 +103,7 @@ def test_report_renders_offline_with_charts(
 
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1200, min(int(height), 6000))
+    browser.execute_script("window.scrollTo(0, 0)")
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000

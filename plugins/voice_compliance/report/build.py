@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,6 +99,7 @@ def _environment() -> Any:
     env.filters["pct"] = _percent
     env.filters["signed"] = _signed
     env.filters["setting"] = _setting
+    env.filters["inline_code"] = _inline_code
     return env
 
 
@@ -139,6 +141,15 @@ def _setting(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return _number(value)
+
+
+def _inline_code(text: str) -> Any:
+    """Markdown's inline code (the dbt docs blocks' ```name```) as ``<code>``,
+    the rest escaped and masked."""
+    from markupsafe import Markup, escape
+
+    escaped = str(escape(mask_text(text)))
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
 
 
 def render_report(data: MonthData, links: ReportLinks) -> str:

@@ -34,8 +34,11 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 
 
 def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    # Left padding: the browser's font may be wider than the one vl-convert
+    # measured the axis labels with.
     return (
-        chart.configure(font=_FONT)
+        chart.properties(padding={"left": 30, "top": 5, "right": 5, "bottom": 5})
+        .configure(font=_FONT)
         .configure_view(stroke=None)
         .configure_axis(labelFontSize=11, titleFontSize=11, grid=True, gridColor="#eee")
         .configure_legend(labelFontSize=11, titleFontSize=11, orient="bottom")
@@ -90,7 +93,7 @@ def clause_heatmap(trend: list[dict[str, Any]], clause_ids: Sequence[str]) -> st
     )
     months = len({row["month"] for row in trend}) or 1
     chart = (cells + text).properties(
-        width=min(WIDTH, 70 * months),
+        width=min(WIDTH, max(320, 70 * months)),
         height=22 * max(1, len(clause_ids)),
         title="Violations per clause and month",
     )
