@@ -390,3 +390,91 @@ def test_without_routing_jira_issues_carry_no_assignee_or_component(con, jira, p
 
     assert len(jira.issues) == 3
     assert all("assignee" not in f and "components" not in f for f in jira.issues)
+
+
+# --- the validation DAG's task, on a small warehouse ---------------------------
+
+
+def test_notify_run_sends_each_owner_its_part_from_the_warehouse(
+    tmp_path, policy, receivers, monkeypatch
+):
+    from voice_compliance import alerting
+    from voice_compliance.config import Settings
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("VC_SLACK_CONN_ID", "VC_SLACK_OUTBOX", "VC_SLACK_SENT_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VC_POLICY_FILE", str(policy.source))
+    default, compliance, voice_ops = receivers(), receivers(), receivers()
+    define_webhook(monkeypatch, "vc_slack", default.url)
+    define_webhook(monkeypatch, "vc_slack_compliance", compliance.url)
+    define_webhook(monkeypatch, "vc_slack_voice_ops", voice_ops.url)
+    settings = Settings.from_env(
+        landing=str(tmp_path / "landing"),
+        warehouse=str(tmp_path / "wh.duckdb"),
+        data_dir=tmp_path / "data",
+    )
+    clauses = {"consent.prior_consent": 14, "complaints.rate": 3, "dnc.registry_freshness": 7}
+    with warehouse.connect(settings.warehouse) as con:
+        con.execute(
+            "create table compliance.validation_runs (run_id varchar, validated_at timestamptz,"
+            " months varchar)"
+        )
+        con.execute(
+            "insert into compliance.validation_runs values (?, ?, '[\"2026-10\"]')", [RUN_ID, T0]
+        )
+        con.execute(
+            "create table compliance.validation_results (run_id varchar, suite_kind varchar,"
+            " clause_id varchar, severity varchar, success boolean, check_id varchar,"
+            " month varchar, description varchar, column_name varchar, unexpected_count bigint,"
+            " unexpected_keys json, exception varchar)"
+        )
+        con.execute(
+            "create table compliance.clause_summary (clause_id varchar, month varchar,"
+            " subjects_checked bigint, violations bigint)"
+        )
+        for clause, violations in clauses.items():
+            con.execute(
+                "insert into compliance.validation_results (run_id, suite_kind, clause_id,"
+                " severity, success) values (?, 'clause', ?, ?, false)",
+                [RUN_ID, clause, policy.clause(clause).severity],
+            )
+            con.execute(
+                "insert into compliance.clause_summary values (?, '2026-10', 100, ?)",
+                [clause, violations],
+            )
+        con.execute(
+            "create table compliance.policy_violations (clause_id varchar, subject_type varchar,"
+            " subject_id varchar, account_sid varchar, period_start timestamp,"
+            " severity varchar, evidence json)"
+        )
+        sync_tickets(
+            con,
+            run_id=RUN_ID,
+            now=T0,
+            validated=[(clause, "2026-10") for clause in clauses],
+            failing=[
+                FailingGroup(
+                    clause, ACCOUNT, "2026-10", n, "high", policy.clause_owner(clause), "s", "e"
+                )
+                for clause, n in clauses.items()
+            ],
+            links=TicketLinks(dbt_docs="http://docs.local/dbt/", data_docs="http://docs.local/gx/"),
+            sink="table",
+        )
+
+    summary = alerting.notify_run(settings, run_id=RUN_ID)
+
+    assert summary["key"] == KEY and summary["queued"]
+    assert [r["key"] for r in summary["routed"]] == [
+        f"{KEY}:to:vc_slack_compliance",
+        f"{KEY}:to:vc_slack_voice_ops",
+    ]
+    assert [len(r.bodies) for r in (default, compliance, voice_ops)] == [1, 1, 1]
+    own = text_of(compliance.bodies[0])
+    assert "Voice compliance for compliance: 14 violations" in own
+    assert "*Opened*\\n1" in own  # its own ticket, not the run's three
+    assert "complaints.rate" not in own and "dnc.registry_freshness" not in own
+    whole = text_of(default.bodies[0])
+    assert "24 violations" in whole and "dnc.registry_freshness" in whole
