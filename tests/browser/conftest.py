@@ -77,3 +77,30 @@ def _severe_console_messages(driver: WebDriver) -> list[str]:
 def console_errors() -> Callable[[WebDriver], list[str]]:
     """Severe console messages of the page (GX's misplaced favicon link excepted)."""
     return _severe_console_messages
+
+
+@pytest.fixture
+def localhost_browser(tmp_path: Path) -> Iterator[WebDriver]:
+    """Headless Chromium that resolves ``localhost`` only (Airflow's UI redirects
+    to its ``base_url``, http://localhost:<port>); every other host is unresolvable."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
