@@ -133,10 +133,13 @@ def test_airflow_ui_runs_the_asset_chain(
 
     # The DAG's docs (its doc_md) open from the DAG page.
     browser.get(f"{url}/dags/{TRANSFORM_DAG}")
-    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button[aria-label*='Doc' i]"))).click()
+    docs_button = (
+        "//button[@aria-label='Dag Docs' or @title='Dag Docs' or normalize-space()='Dag Docs']"
+    )
+    wait.until(ec.element_to_be_clickable((By.XPATH, docs_button))).click()
     heading = api.get(f"/dags/{TRANSFORM_DAG}/details")["doc_md"].strip().splitlines()[0]
     heading_text = heading.lstrip("#").strip()
-    wait.until(ec.presence_of_element_located((By.XPATH, f"//*[text()='{heading_text}']")))
+    wait.until(ec.visibility_of_element_located((By.XPATH, f"//h3[contains(., '{heading_text}')]")))
 
     # Unpause the chain and trigger the ingestion; the scheduler does the rest
     # through the Assets (raw.* -> vc_transform -> marts.compliance -> vc_validate).
