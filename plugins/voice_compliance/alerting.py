@@ -5,8 +5,9 @@ first task stored (``compliance.validation_results`` of the run id), never
 GX objects, so each can be retried on its own:
 
 * ``raise_tickets``: the failing ``(clause_id, account, month)`` groups of
-  the run's ticketing expectations open, update or reopen tickets; open
-  tickets of the clause-months the run validated and found clean are
+  the run's ticketing expectations, and the failing ``(check_id, month)``
+  of its data-quality checks, open, update or reopen tickets; open tickets
+  of the clause-months and checks the run validated and found clean are
   resolved. Then pending deliveries to a configured HTTP sink are sent.
 * ``notify_run``: one Slack message for the run (counts per clause, ticket
   events of the run, data-quality failures, links), or the outbox.
@@ -69,12 +70,17 @@ def raise_tickets(
     sink = TicketSinkSettings.from_env(routing=load_policy().routing)
     dbt_docs, data_docs = docs_links(settings)
     with warehouse.open_warehouse(settings) as con:
-        failing = results.failing_keys(con, run_id)
+        # Clause violations and data-quality findings alike open tickets.
+        failing = [*results.failing_keys(con, run_id), *results.failing_checks(con, run_id)]
+        validated = [
+            *results.validated_pairs(con, run_id),
+            *results.validated_checks(con, run_id),
+        ]
         changes = sync_tickets(
             con,
             run_id=run_id,
             now=now,
-            validated=results.validated_pairs(con, run_id),
+            validated=validated,
             failing=failing,
             links=TicketLinks(
                 dbt_docs=dbt_docs, data_docs=data_docs, report=report_links(settings)

@@ -158,7 +158,7 @@ DQ_BREAKS = {
 
 
 @pytest.mark.parametrize("flaw", sorted(DQ_BREAKS))
-def test_data_quality_checks_fail_alone_and_open_no_ticket(
+def test_data_quality_checks_fail_alone_and_open_no_clause_ticket(
     flaw: str, make_settings: Callable[[str], Settings]
 ) -> None:
     settings = make_settings(flaw)
@@ -190,6 +190,43 @@ def test_a_warned_dbt_data_test_is_a_finding_named_in_the_slack_report(
     assert "calls.account_sid relationships -> stg_exports__accounts.account_sid" in line
     assert "failing_rows=2" in line and "status=warn" in line
     assert "stg_twilio__calls.call_sid unique" not in line
+
+
+def test_a_data_quality_finding_opens_a_ticket_that_a_clean_run_resolves(
+    make_settings: Callable[[str], Settings],
+) -> None:
+    """A warned dbt data test (an orphan account_sid) is a ticket of its own,
+    routed like a violation, with its evidence; it resolves once the data is fixed."""
+    from datetime import UTC, datetime
+
+    from voice_compliance.alerting import raise_tickets
+
+    settings = make_settings("dq_ticket")
+    build_warehouse(settings.warehouse, clean_outcomes(POLICY), data_test_warned=True)
+    validate(settings, run_id="r1", months=[MONTH])
+    first = raise_tickets(settings, run_id="r1", now=datetime(2026, 12, 3, tzinfo=UTC))
+
+    assert first["tickets"]["opened"] == 1
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        [ticket] = con.execute(
+            "select clause_id, account_sid, status, violation_count, title, severity, owner,"
+            " example_subjects, evidence_query from compliance.tickets"
+        ).fetchall()
+        clause_id, account, status, count, title, severity, owner, examples, query = ticket
+        assert (clause_id, account, status, count) == ("dq.data_tests", None, "open", 1)
+        assert title.startswith("dq.data_tests: 1 finding")
+        assert (severity, owner) == (POLICY.data_quality.severity, POLICY.data_quality.owner)
+        examples = json.loads(examples) if isinstance(examples, str) else examples
+        assert any("account_sid relationships" in e for e in examples), examples
+        evidence = con.execute(query).fetchall()
+        assert evidence and all(row for row in evidence)
+
+    with warehouse.connect(settings.warehouse) as con:  # the export is fixed
+        con.execute("update compliance.data_test_results set status = 'pass', failures = 0")
+    validate(settings, run_id="r2", months=[MONTH])
+    second = raise_tickets(settings, run_id="r2", now=datetime(2026, 12, 4, tzinfo=UTC))
+
+    assert second["tickets"]["resolved"] == 1 and second["tickets"]["open_total"] == 0
 
 
 def test_frames_are_aggregates_not_raw_rows(make_settings: Callable[[str], Settings]) -> None:

@@ -1,6 +1,8 @@
 """Ticket lifecycle: open, update, resolve and reopen from one validation run.
 
-One ticket stands for one ``(clause_id, account_sid, month)``. The rules:
+One ticket stands for one ``(clause_id, account_sid, month)``; a failing
+data-quality check is a ticket too, with its ``check_id`` (``dq.*``) as
+``clause_id`` and no account. The rules:
 
 * a failing key without a ticket opens one;
 * a failing key whose ticket is resolved reopens it (``reopen_count + 1``);
@@ -99,7 +101,10 @@ class TicketChanges:
 
 def ticket_title(clause_id: str, account_sid: str | None, month: str, violations: int) -> str:
     """A one-line summary, e.g. ``consent.prior_consent: 4 violations, account AC…, 2026-10``."""
-    noun = "violation" if violations == 1 else "violations"
+    if store.is_data_quality(clause_id):  # a data-quality check: failing frame rows
+        noun = "finding" if violations == 1 else "findings"
+    else:
+        noun = "violation" if violations == 1 else "violations"
     account = f", account {account_sid}" if account_sid else ""
     return outbound_text(f"{clause_id}: {violations} {noun}{account}, {month}")
 

@@ -153,8 +153,28 @@ def sql_literal(value: str | None) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+DATA_QUALITY_PREFIX = "dq."
+"""Ticket ``clause_id`` values starting with this are data-quality checks."""
+VALIDATION_RESULTS = "compliance.validation_results"
+
+
+def is_data_quality(clause_id: str) -> bool:
+    """Whether a ticket stands for a data-quality check rather than a clause."""
+    return clause_id.startswith(DATA_QUALITY_PREFIX)
+
+
 def evidence_query(clause_id: str, account_sid: str | None, month: str) -> str:
-    """SQL that selects exactly this ticket's rows of ``compliance.policy_violations``."""
+    """SQL that selects exactly this ticket's evidence: its rows of
+    ``compliance.policy_violations``, or for a data-quality check its failing
+    results (newest first; ``unexpected_keys`` names the rows to fix)."""
+    if is_data_quality(clause_id):
+        return (
+            f"select * from {VALIDATION_RESULTS}\n"
+            f"where check_id = {sql_literal(clause_id)} and not success\n"
+            "  and coalesce(month, strftime(validated_at at time zone 'UTC', '%Y-%m'))"
+            f" = {sql_literal(month)}\n"
+            "order by validated_at desc"
+        )
     return (
         f"select * from {VIOLATIONS}\n"
         f"where clause_id = {sql_literal(clause_id)}\n"
@@ -182,6 +202,9 @@ def example_subjects(
     """
     wanted = set(keys)
     result: dict[TicketKey, list[str]] = {key: [] for key in wanted}
+    checks = {key for key in wanted if is_data_quality(key[0])}
+    result.update(_failing_rows(con, checks, limit))
+    wanted -= checks
     if not wanted or limit <= 0 or not table_exists(con, "compliance", "policy_violations"):
         return result
     clause_ids = sorted({key[0] for key in wanted})
@@ -216,6 +239,39 @@ def example_subjects(
         key = (clause_id, account_sid or None, month)
         if key in result:
             result[key].append(outbound_text(str(subject_id)))
+    return result
+
+
+def _failing_rows(
+    con: duckdb.DuckDBPyConnection, keys: set[TicketKey], limit: int
+) -> dict[TicketKey, list[str]]:
+    """For data-quality tickets: the failing rows of the newest failing result,
+    each rendered ``column=value, ...`` (as stored: masked), outbound."""
+    result: dict[TicketKey, list[str]] = {key: [] for key in keys}
+    if not keys or limit <= 0 or not table_exists(con, "compliance", "validation_results"):
+        return result
+    for key in keys:
+        check_id, _account, month = key
+        row = con.execute(
+            f"""
+            select unexpected_keys, observed_value from {VALIDATION_RESULTS}
+            where check_id = ? and not success
+              and coalesce(month, strftime(validated_at at time zone 'UTC', '%Y-%m')) = ?
+            order by validated_at desc, expectation_id
+            limit 1
+            """,
+            [check_id, month],
+        ).fetchone()
+        if row is None:
+            continue
+        failing = json.loads(row[0] or "[]") if isinstance(row[0], str) else (row[0] or [])
+        lines = [
+            ", ".join(f"{k}={v}" for k, v in item.items()) if isinstance(item, dict) else str(item)
+            for item in failing[:limit]
+        ]
+        if not lines and row[1] is not None:
+            lines = [f"observed {row[1]}"]
+        result[key] = [outbound_text(line) for line in lines]
     return result
 
 

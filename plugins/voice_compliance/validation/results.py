@@ -218,6 +218,51 @@ def failing_keys(con: duckdb.DuckDBPyConnection, run_id: str) -> list[FailingGro
     ]
 
 
+_CHECK_MONTH = "coalesce(month, strftime(validated_at at time zone 'UTC', '%Y-%m'))"
+"""The month a data-quality result stands for: its frame's month, or (for a
+check over the whole warehouse) the month it was validated in."""
+
+
+def validated_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str]]:
+    """``(check_id, month)`` of the data-quality checks that ran without error in ``run_id``."""
+    rows = con.execute(
+        f"""
+        select distinct check_id, {_CHECK_MONTH} from compliance.validation_results
+        where run_id = ? and suite_kind = 'data_quality' and check_id is not null
+          and exception is null
+        order by all
+        """,
+        [run_id],
+    ).fetchall()
+    return [(check_id, month) for check_id, month in rows]
+
+
+def failing_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> list[FailingGroup]:
+    """The failing data-quality checks of ``run_id``: one group per ``(check_id, month)``.
+
+    A data-quality failure is a finding like a violation: it opens (and, once
+    the check passes, resolves) a ticket of its own, with no account. Its
+    count is the number of failing frame rows (1 for a table-level check).
+    """
+    rows = con.execute(
+        f"""
+        select check_id, {_CHECK_MONTH} as month,
+            sum(greatest(coalesce(unexpected_count, 0), 1)) as violations,
+            min(severity), min(owner), min(suite), string_agg(distinct expectation_id, ', ')
+        from compliance.validation_results
+        where run_id = ? and suite_kind = 'data_quality' and check_id is not null
+          and not success and exception is null
+        group by 1, 2
+        order by 1, 2
+        """,
+        [run_id],
+    ).fetchall()
+    return [
+        FailingGroup(check_id, None, month, int(count), severity, owner, suite, expectation)
+        for check_id, month, count, severity, owner, suite, expectation in rows
+    ]
+
+
 def _sort_key(item: tuple[tuple[str, str | None, str], int]) -> tuple[str, str, str]:
     (clause_id, account, month), _ = item
     return clause_id, account or "", month
