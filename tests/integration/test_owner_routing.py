@@ -152,6 +152,7 @@ def make_report() -> RunReport:
             "consent.prior_consent": {"opened": 1, "updated": 1},
             "complaints.rate": {"opened": 1},
             "dnc.registry_freshness": {"opened": 1},
+            "dq.valid_callee_share": {"opened": 1},
         },
     )
 
@@ -198,6 +199,7 @@ def test_the_data_quality_owner_gets_the_data_quality_failures(tmp_path, policy)
     assert messages[1].key == f"{KEY}:to:vc_slack_data"
     assert [c.clause_id for c in data.clauses] == ["dnc.registry_freshness"]
     assert data.data_quality_failures == make_report().data_quality_failures
+    assert data.tickets_opened == 2  # the freshness ticket and the data-quality check's
 
 
 def test_each_owner_channel_receives_its_part_and_the_default_the_whole_run(

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from voice_compliance.policy import Policy
 
 TICKET_EVENTS: tuple[str, ...] = ("opened", "reopened", "updated", "resolved")
+DATA_QUALITY_PREFIX = "dq."
+"""The ``clause_id`` prefix of data-quality tickets (``tickets.store``)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ class RunReport:
             if c.clause_id in policy.clauses and policy.clause_owner(c.clause_id) in chosen
         ]
         ids = {c.clause_id for c in lines}
+        if policy.data_quality.owner in chosen:
+            # Data-quality tickets carry their check id (dq.*) as clause_id.
+            ids |= {k for k in self.ticket_events_by_clause if k.startswith(DATA_QUALITY_PREFIX)}
         events = {
             event: sum(
                 int(counts.get(event, 0))
