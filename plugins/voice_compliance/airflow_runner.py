@@ -27,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -262,6 +262,7 @@ def run_dag(
     conf: Mapping[str, Any] | None = None,
     *,
     dags_folder: Path = DAGS_FOLDER,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> Path:
     """Run one DAG to completion through ``airflow dags test``.
 
@@ -270,6 +271,9 @@ def run_dag(
     ``settings.data_dir / "logs"``, whose path is returned. Raises
     ``DagRunFailed`` (with the log's tail) when the run does not succeed.
     Call ``ensure_airflow`` first.
+
+    ``on_progress`` gets each ``VC_PROGRESS`` event the tasks log, while the
+    DAG runs (``progress.LogFollower`` follows the log file the child writes).
     """
     if conf is None:
         conf = {"landing": settings.landing, "warehouse": str(settings.warehouse)}
@@ -277,7 +281,17 @@ def run_dag(
     command = [str(VENV_BIN / "airflow"), "dags", "test", dag_id, "--conf", json.dumps(dict(conf))]
     env = airflow_env(settings, dags_folder=dags_folder)
     what = f"airflow dags test {dag_id}"
-    if _run_logged(command, env, log_path, what, settings.stop_grace) != 0:
+    follower = None
+    if on_progress is not None:
+        from voice_compliance.progress import LogFollower
+
+        follower = LogFollower(log_path, on_progress).start()
+    try:
+        returncode = _run_logged(command, env, log_path, what, settings.stop_grace)
+    finally:
+        if follower is not None:
+            follower.stop()
+    if returncode != 0:
         text = _read(log_path)
         raise DagRunFailed(dag_id, log_path, _tail(text), _failure_reason(text))
     return log_path

@@ -13,6 +13,10 @@
   Airflow connections); every problem on one ``error:`` line, exit code 2.
   ``run`` and ``demo`` run the same check before any data moves.
 
+While a DAG runs, ``run`` and ``demo`` show its progress (files and rows
+per source, dbt nodes done of total with the slowest, validation suites):
+bars on a terminal, plain lines on stdout otherwise (``progress``).
+
 Each command is one small function; heavy modules (the generator, the
 loaders) are imported inside them so ``--help`` stays instant. Failures
 print one ``error:`` line and exit non-zero (``VC_DEBUG=1`` adds the
@@ -293,6 +297,11 @@ def _run_pipeline(settings: Settings, *, full_refresh: bool = False) -> None:
     _set_doing("preparing Airflow's home")
     ensure_airflow(settings)
     _progress(f"airflow ready ({time.monotonic() - started:.1f} s)")
+    from voice_compliance.progress import Renderer
+
+    # Files and rows per source, dbt nodes, validation suites as the tasks go:
+    # bars on a terminal, plain lines on stdout otherwise.
+    renderer = Renderer()
     for dag_id in PIPELINE_DAGS:
         started = time.monotonic()
         conf: dict[str, object] = {
@@ -302,7 +311,11 @@ def _run_pipeline(settings: Settings, *, full_refresh: bool = False) -> None:
         if dag_id == TRANSFORM_DAG and full_refresh:
             conf["full_refresh"] = True
         _set_doing(f"DAG {dag_id}")
-        log_path = run_dag(dag_id, settings, conf)
+        renderer.start(dag_id)
+        try:
+            log_path = run_dag(dag_id, settings, conf, on_progress=renderer.event)
+        finally:
+            renderer.finish()
         _progress(f"{dag_id}: success ({time.monotonic() - started:.1f} s, log {log_path})")
 
 

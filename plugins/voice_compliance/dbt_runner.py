@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,7 @@ from typing import Any
 
 from voice_compliance.config import REPO_ROOT, Settings
 from voice_compliance.policy import policy_vars
+from voice_compliance.progress import Throttle, emit
 
 log = logging.getLogger(__name__)
 
@@ -446,12 +448,56 @@ def _stream(command: list[str], env: Mapping[str, str]) -> tuple[int, list[str]]
         errors="replace",
     ) as process:
         assert process.stdout is not None
+        progress = _NodeProgress()
         for line in process.stdout:
             line = line.rstrip()
             tail.append(line)
             log.info("dbt | %s", line)
+            progress.line(line)
         returncode = process.wait()
+        progress.finish()
     return returncode, list(tail)
+
+
+# ``12 of 548 OK created sql table model intermediate.int_x ..... [OK in 0.25s]``,
+# ``14 of 548 PASS unit::name .... [PASS in 0.38s]``, ``27 of 548 SKIP relation x ... [SKIP]``
+_NODE_DONE = re.compile(
+    r"\b(\d+) of (\d+) (OK|PASS|WARN|ERROR|FAIL|SKIP|NO-OP)\b(.*?)[\s.]*"
+    r"\[[A-Z-]+(?: \d+)?(?: in ([\d.]+)s)?\]\s*$"
+)
+_FAILED_NODE = frozenset({"ERROR", "FAIL"})
+
+
+class _NodeProgress:
+    """dbt's result lines as progress events: nodes done of total, the slowest so far."""
+
+    def __init__(self) -> None:
+        self.done = self.total = self.failed = 0
+        self.slowest: tuple[float, str] | None = None
+        self.throttle = Throttle(1.0)
+
+    def line(self, line: str) -> None:
+        match = _NODE_DONE.search(line)
+        # on-run-start/end hooks count on their own ("1 of 1 OK hook: ..."): not nodes.
+        if match is None or match.group(4).split()[:1] == ["hook:"]:
+            return
+        self.done += 1
+        self.total = int(match.group(2))
+        self.failed += match.group(3) in _FAILED_NODE
+        words = match.group(4).split()
+        seconds = float(match.group(5) or 0)
+        if words and (self.slowest is None or seconds > self.slowest[0]):
+            self.slowest = (seconds, words[-1])
+        if self.throttle.due() or self.done >= self.total:
+            self._emit()
+
+    def finish(self) -> None:
+        if self.done and self.done < self.total:
+            self._emit()  # dbt stopped early: the last count
+
+    def _emit(self) -> None:
+        slowest = {"node": self.slowest[1], "seconds": self.slowest[0]} if self.slowest else None
+        emit("dbt", done=self.done, total=self.total, failed=self.failed, slowest=slowest)
 
 
 def _read_results(path: Path) -> list[dict[str, Any]]:

@@ -41,6 +41,7 @@ from voice_compliance.loading.results import FileResult, ReconciliationError
 from voice_compliance.loading.sources import Source
 from voice_compliance.loading.validate import reason_expr, sql_type, typed_expr
 from voice_compliance.phones.vectorized import registry_e164_sql
+from voice_compliance.progress import Throttle, emit
 
 __all__ = [
     "BATCH_BYTES",
@@ -114,6 +115,8 @@ def load_source(
     results: dict[str, FileResult] = {}
     batch: list[PendingFile] = []
     batch_size = 0
+    throttle = Throttle(2.0)
+    _progress(source, results, len(objects))
     for obj in objects:
         pending = _prepare(con, zone, source, obj, previous.get(file_id(obj.uri)), work_dir)
         if isinstance(pending, FileResult):
@@ -128,14 +131,33 @@ def load_source(
                 results[obj.key] = _load_alone(con, source, pending)
             finally:
                 cleanup(pending.mat)
+            if throttle.due():
+                _progress(source, results, len(objects))
             continue
         batch.append(replace(pending, staged=staged))
         batch_size += pending.mat.path.stat().st_size
         if len(batch) >= batch_files or batch_size >= batch_bytes:
             _flush(con, source, batch, results)
             batch, batch_size = [], 0
+            if throttle.due():
+                _progress(source, results, len(objects))
     _flush(con, source, batch, results)
+    _progress(source, results, len(objects))
     return [results[o.key] for o in objects]
+
+
+def _progress(source: Source, results: dict[str, FileResult], total: int) -> None:
+    """One progress event for the command line: files done and rows so far (no keys)."""
+    loaded = [r for r in results.values() if not r.skipped]
+    emit(
+        "load",
+        source=source.name,
+        files=len(results),
+        files_total=total,
+        unchanged=len(results) - len(loaded),
+        rows=sum(r.rows_loaded for r in loaded),
+        quarantined=sum(r.rows_quarantined for r in loaded),
+    )
 
 
 def _manifest_rows(

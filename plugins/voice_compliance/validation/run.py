@@ -22,6 +22,7 @@ from voice_compliance import warehouse
 from voice_compliance.airflow_runner import VALIDATION_DAG
 from voice_compliance.config import Settings
 from voice_compliance.policy import Policy, load_policy
+from voice_compliance.progress import emit
 from voice_compliance.validation import frames, gx_project, results
 from voice_compliance.validation.catalog import load_suites
 from voice_compliance.validation.spec import SuiteSpec
@@ -99,10 +100,15 @@ def validate(
         for month in chosen:
             frames.month_bounds(month)  # validates the form
         project = gx_project.GxProject(gx_root(settings))
-        for suite in suites:
+        failed_suites = 0
+        for done, suite in enumerate(suites, start=1):
             project.register(suite)
+            suite_outcomes: list[results.ExpectationOutcome] = []
             for month in chosen if suite.scope == "monthly" else [None]:
-                outcomes.extend(_validate_batch(con, project, suite, policy, month, run_id))
+                suite_outcomes.extend(_validate_batch(con, project, suite, policy, month, run_id))
+            outcomes.extend(suite_outcomes)
+            failed_suites += any(not o.success for o in suite_outcomes)
+            emit("validate", done=done, total=len(suites), suite=suite.name, failed=failed_suites)
     docs = project.build_docs()
     start = frames.month_bounds(chosen[0])[0] if chosen else None
     end = frames.month_bounds(chosen[-1])[1] if chosen else None
