@@ -59,6 +59,7 @@ final as (
             ('episode_start_utc', dbt.cast('episode_days.episode_start_utc', dbt.type_string())),
             ('episode_last_bucket_utc', dbt.cast('episode_days.episode_last_bucket_utc', dbt.type_string())),
             ('episode_end_exclusive_utc', dbt.cast('episode_days.episode_end_exclusive_utc', dbt.type_string())),
+            ('episode_end_utc', dbt.cast('episode_days.episode_end_exclusive_utc', dbt.type_string())),
             ('exceeding_buckets', 'episode_days.exceeding_buckets'),
             ('peak_concurrent_hot_buckets', 'episode_days.peak_concurrent_hot_buckets'),
             ('cps_bucket_seconds', var('cps_bucket_seconds')),
