@@ -466,6 +466,7 @@ _NODE_DONE = re.compile(
     r"\[[A-Z-]+(?: \d+)?(?: in ([\d.]+)s)?\]\s*$"
 )
 _FAILED_NODE = frozenset({"ERROR", "FAIL"})
+_DBT_DONE = re.compile(r"\bDone\. PASS=\d+ .*TOTAL=\d+")
 
 
 class _NodeProgress:
@@ -477,12 +478,18 @@ class _NodeProgress:
         self.throttle = Throttle(1.0)
 
     def line(self, line: str) -> None:
+        if _DBT_DONE.search(line) and self.done:
+            # dbt's "of N" counts selected nodes it may never run (N above what
+            # ran); once dbt is done, every node it ran is finished.
+            self.total = self.done
+            self._emit()
+            return
         match = _NODE_DONE.search(line)
         # on-run-start/end hooks count on their own ("1 of 1 OK hook: ..."): not nodes.
         if match is None or match.group(4).split()[:1] == ["hook:"]:
             return
         self.done += 1
-        self.total = int(match.group(2))
+        self.total = max(int(match.group(2)), self.done)
         self.failed += match.group(3) in _FAILED_NODE
         words = match.group(4).split()
         seconds = float(match.group(5) or 0)
