@@ -78,6 +78,12 @@ def _add_hostile_rows(landing: Path) -> None:
         f"+12126009902,{known_account},twilio_owned,2025-01-01T00:00:00Z,,{MISSING_CAMPAIGN}\n"
         f"{ORPHAN_FROM},{ORPHAN},twilio_owned,2025-01-01T00:00:00Z,,{MISSING_CAMPAIGN}\n"
     )
+    # (c) a registry folder whose name is not a date: its lines are quarantined
+    # at load, and its manifest row must not break the models that read dates
+    # from registry paths.
+    bad_date = landing / "dnc" / "us_national" / "full" / "2026-13-45"
+    bad_date.mkdir(parents=True)
+    (bad_date / "snapshot.txt").write_text("2125550123\n")
     granted = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
     (landing / "consent" / "hostile_consent.csv").write_text(
         "phone_number,brand,consent_type,channel,granted_at,revoked_at,source,evidence_ref\n"
