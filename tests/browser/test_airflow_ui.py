@@ -164,7 +164,13 @@ def test_airflow_ui_runs_the_asset_chain(
 
     # What the user sees: the validation run, green, in the grid.
     browser.get(f"{url}/dags/vc_validate/runs")
-    wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'success')]")))
     shot = tmp_path / "airflow-vc_validate-runs.png"
-    browser.save_screenshot(str(shot))
-    print(f"screenshot: {shot}")
+    try:
+        wait.until(
+            ec.presence_of_element_located(
+                (By.XPATH, f"//*[contains(text(), '{validate_run['dag_run_id']}')]")
+            )
+        )
+    finally:
+        browser.save_screenshot(str(shot))
+        print(f"screenshot: {shot}")
