@@ -38,18 +38,20 @@ COMMAND_TIMEOUT_S = 1800
 NOT_RUN = {
     "make test": "runs the whole suite, this test included (it would recurse); CI runs it",
     ".venv/bin/voice-compliance run --landing s3://my-bucket/twilio/exports "
-    "--warehouse data/prod.duckdb": "needs a real bucket and its credentials; the same "
+    "--warehouse /path/to/prod.duckdb": "needs a real bucket and its credentials; the same "
     "`run` on an S3 landing zone runs against a local moto endpoint in "
     "tests/integration/test_ingest_s3.py and test_landing_s3.py",
 }
 PLACEHOLDERS = {
-    # The demo's landing zone and warehouse stand for the user's own.
-    "/path/to/landing": "data/landing",
-    "/path/to/warehouse.duckdb": "data/warehouse.duckdb",
+    # The demo's landing zone and warehouse (absolute, like the README's
+    # placeholders) stand for the user's own.
+    "/path/to/landing": "{clone}/data/landing",
+    "/path/to/warehouse.duckdb": "{clone}/data/warehouse.duckdb",
+    "/path/to/prod.duckdb": "{clone}/data/prod.duckdb",
 }
 STAND_INS = {
     # The S3 run above is not run; its warehouse is the demo's, copied.
-    ".venv/bin/voice-compliance summary --warehouse data/prod.duckdb": (
+    ".venv/bin/voice-compliance summary --warehouse /path/to/prod.duckdb": (
         "data/warehouse.duckdb",
         "data/prod.duckdb",
     ),
@@ -171,7 +173,7 @@ def test_readme_commands_work_as_written(fresh_clone: Path) -> None:
                 source, target = STAND_INS[key]
                 shutil.copyfile(fresh_clone / source, fresh_clone / target)
             for placeholder, value in PLACEHOLDERS.items():
-                command = command.replace(placeholder, value)
+                command = command.replace(placeholder, value.format(clone=fresh_clone))
             airflow_started |= key == "make airflow"
             failures.append(_run(command, fresh_clone, env))
             if failures[0]:
