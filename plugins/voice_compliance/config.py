@@ -135,7 +135,8 @@ class Settings:
         clean = {k: v for k, v in overrides.items() if v is not None}
         for key in ("warehouse", "data_dir", "airflow_home", "duckdb_temp_directory"):
             if key in clean:
-                clean[key] = Path(str(clean[key]))
+                # Absolute: dbt and Airflow children run in other folders.
+                clean[key] = Path(str(clean[key])).expanduser().absolute()
         if "landing" in clean:
             clean["landing"] = _normalize_landing(str(clean["landing"]))
         return replace(settings, **clean)  # type: ignore[arg-type]
