@@ -2,7 +2,7 @@
 
 Design
 ------
-1. The sample generator (:func:`voice_compliance.generate.generate`) writes a
+1. The sample generator (:func:`vc_sample.generate.generate`) writes a
    small *planted world*: four accounts, every planted violation and near
    miss, malformed inputs, and ``_generator/planted.json`` with the exact
    expected violations per clause.
@@ -74,13 +74,13 @@ import yaml  # noqa: E402
 from phonenumbers import PhoneNumber  # noqa: E402
 from phonenumbers import timezone as pn_timezone  # noqa: E402
 
-from voice_compliance.generate import generate  # noqa: E402
-from voice_compliance.generate.phones import (  # noqa: E402
+from vc_sample.generate import generate  # noqa: E402
+from vc_sample.generate.phones import (  # noqa: E402
     _PREFIX_SEEDS,
     FL_AREA_CODES,
     OK_AREA_CODES,
 )
-from voice_compliance.generate.registry import SCHEDULE  # noqa: E402
+from vc_sample.generate.registry import SCHEDULE  # noqa: E402
 
 BENCH_META = "_bench/scale.json"
 """Parameters and counts of the bulk part (outside every contract prefix)."""

@@ -1,4 +1,4 @@
-"""Pytest fixtures for the local fake Twilio (``voice_compliance.twilio.fake_server``).
+"""Pytest fixtures for the local fake Twilio (``vc_sample.fake_twilio``).
 
 A real HTTP server on 127.0.0.1 serving a generated landing zone's calls:
 the Calls list of each home region on its own base URL (with its own
@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from vc_sample.fake_twilio import FakeTwilio
 from voice_compliance.config import Settings
 from voice_compliance.twilio.config import TwilioConfig, config_from_connection
-from voice_compliance.twilio.fake_server import FakeTwilio
 
 __all__ = [
     "FAST_RETRIES",
@@ -47,7 +47,7 @@ FAST_RETRIES: dict[str, Any] = {
 @pytest.fixture(scope="session")
 def twilio_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated landing zone (every source) whose calls the fake serves."""
-    from voice_compliance.generate import generate
+    from vc_sample.generate import generate
 
     root = tmp_path_factory.mktemp("twilio_sample")
     return generate(root / "landing", seed=SAMPLE_SEED, calls=SAMPLE_CALLS).out

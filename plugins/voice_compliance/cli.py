@@ -8,7 +8,8 @@
 - ``demo``: the embedded default end to end: generate, run, summary.
 - ``summary``: print what the warehouse holds.
 - ``verify-warehouse``: read every block of every table, checking checksums.
-- ``init``: prepare Airflow's home (metadata database, the writer pool).
+- ``init``: prepare Airflow's home (metadata database, the writer pool) and
+  write the dbt manifest ``vc_transform`` is built from (``make setup`` runs it).
 - ``check``: check the settings (landing zone, warehouse, regions, policy,
   Airflow connections); every problem on one ``error:`` line, exit code 2.
   ``run`` and ``demo`` run the same check before any data moves.
@@ -54,7 +55,7 @@ from voice_compliance.airflow_runner import (
     run_dag,
 )
 from voice_compliance.config import Settings
-from voice_compliance.dbt_runner import DbtCommandFailed, dbt_parse
+from voice_compliance.dbt_runner import DbtCommandFailed, dbt_parse_project
 from voice_compliance.masking import install_log_masking
 
 if TYPE_CHECKING:
@@ -97,11 +98,11 @@ def _set_doing(what: str) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Prepare Airflow's home once (database, pool) and parse the dbt project,
-    so a scheduler renders vc_transform task by task from the start."""
+    """Prepare Airflow's home once (database, pool) and write the dbt manifest
+    vc_transform is built from (``dbt_runner.PROJECT_MANIFEST``)."""
     settings = Settings.from_env()
     ensure_airflow(settings)
-    dbt_parse(settings)
+    dbt_parse_project(settings)
     return 0
 
 
@@ -192,7 +193,7 @@ def _pull_from_fake_twilio(settings: Settings, calls: int | None) -> None:
     (beside the sample's other exports)."""
     import json
 
-    from voice_compliance.twilio.fake_server import FakeTwilio, copy_exports
+    from vc_sample.fake_twilio import FakeTwilio, copy_exports
 
     sample = settings.data_dir / "twilio_sample"
     _generate(sample, DEMO_SEED, calls)
@@ -271,7 +272,7 @@ def _warehouse_lock(settings: Settings) -> Iterator[None]:
 
 
 def _generate(out: Path, seed: int, calls: int | None, violations: bool = True) -> None:
-    from voice_compliance.generate import generate
+    from vc_sample.generate import generate
 
     started = time.monotonic()
     if calls is None:

@@ -15,9 +15,9 @@ import pytest
 
 from dag_probe import parse_dags
 from twilio_server import FAST_RETRIES, landed_calls, served_sids
+from vc_sample.fake_twilio import FakeTwilio
 from voice_compliance.airflow_runner import ensure_airflow, run_dag
 from voice_compliance.config import Settings
-from voice_compliance.twilio.fake_server import FakeTwilio
 
 pytestmark = pytest.mark.airflow
 pytest_plugins = ("twilio_server",)

@@ -1,5 +1,7 @@
-"""``vc_transform``: what Airflow parses (a static graph: one ``dbt build``, one
-report task per policy clause, the docs), and runs through ``airflow dags test``:
+"""``vc_transform``: what Airflow parses (a static graph from the manifest
+``make setup`` writes: one ``dbt build``, one report task per clause, the
+docs; no walk, no YAML at parse time; a clear error without the manifest),
+and runs through ``airflow dags test``:
 the marts and docs of a generated warehouse, and a broken model and a failing
 data test failing exactly their clauses' tasks.
 
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +24,17 @@ import pytest
 from dag_probe import parse_dags
 from voice_compliance import assets, dbt_runner
 from voice_compliance.airflow_runner import (
+    DAGS_FOLDER,
     INGESTION_DAGS,
     PIPELINE_DAGS,
     WRITER_POOL,
     DagRunFailed,
+    airflow_env,
     ensure_airflow,
     run_dag,
 )
 from voice_compliance.config import Settings
+from voice_compliance.dag_support import policy_vars_json
 from voice_compliance.policy import CLAUSE_IDS, policy_vars
 
 DAG_ID = "vc_transform"
@@ -65,6 +72,7 @@ if dag is not None:
                 "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule),
                 "env": getattr(t, "env", None),
                 "vars": getattr(t, "vars", None),
+                "dbt_cmd_flags": getattr(t, "dbt_cmd_flags", None),
             }
             for t in dag.tasks
         },
@@ -84,7 +92,8 @@ def make_settings(tmp: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A fresh deployment: no dbt artifacts at all (the graph needs none)."""
+    """A fresh deployment: no dbt artifacts in its data folder (the graph comes
+    from the project's manifest, written by `make setup`)."""
     return parse_dags(PROBE, make_settings(tmp_path_factory.mktemp("parse")))
 
 
@@ -154,12 +163,99 @@ def test_docs_task_gets_policy_vars_settings_and_emits_the_marts(parsed: dict[st
     docs = tasks["dbt_docs_generate"]
 
     assert docs["type"] == "DbtDocsLocalOperator"
-    assert docs["vars"] == policy_vars()
+    # The policy reaches dbt when the task runs (a macro), not at parse time.
+    assert docs["vars"] is None
+    assert docs["dbt_cmd_flags"] == ["--static", "--vars", "{{ vc_policy_vars() }}"]
+    assert json.loads(policy_vars_json()) == policy_vars()
     for name in ("VC_WAREHOUSE", "VC_DUCKDB_MEMORY_LIMIT", "VC_DUCKDB_THREADS"):
         assert docs["env"][name] == f"{{{{ vc_env(params, '{name}') }}}}"
     assert docs["outlets"] == [assets.MARTS_ASSET.name]
     assert all(t["outlets"] == [] for name, t in tasks.items() if name != "dbt_docs_generate")
     assert assets.MARTS_ASSET.uri == "x-voice-compliance://warehouse/marts/compliance"
+
+
+# Import the DAG file with every directory listing failing and every file
+# opened recorded: the heavy modules it imports are loaded first (their own
+# import machinery may list folders), then only the DAG module's own work runs.
+NO_WALK_PROBE = """
+import builtins, io, json, os, runpy, sys
+import airflow.sdk
+import cosmos.config, cosmos.constants, cosmos.operators.local
+import voice_compliance.dag_support, voice_compliance.dbt_runner, voice_compliance.assets
+
+opened = []
+real_open = io.open
+
+
+def recording_open(file, *args, **kwargs):
+    opened.append(os.fspath(file) if isinstance(file, (str, os.PathLike)) else repr(file))
+    return real_open(file, *args, **kwargs)
+
+
+def refuse(name):
+    def listing(*args, **kwargs):
+        raise AssertionError(f"{name}{args} while parsing vc_transform")
+    return listing
+
+
+for name in ("walk", "scandir", "listdir"):
+    setattr(os, name, refuse(name))
+builtins.open = io.open = recording_open
+try:
+    namespace = runpy.run_path(sys.argv[1] + "/vc_transform.py")
+    error = None
+except BaseException as exc:
+    namespace, error = {}, f"{type(exc).__name__}: {exc}"
+builtins.open = io.open = real_open
+print(json.dumps({"opened": opened, "error": error, "clauses": namespace.get("CLAUSE_IDS")}))
+"""
+
+
+def run_probe(probe: str, env: dict[str, str]) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, "-c", probe, str(DAGS_FOLDER)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.mark.quick
+def test_parse_reads_the_manifest_only_and_walks_nothing(tmp_path: Path) -> None:
+    report = run_probe(NO_WALK_PROBE, airflow_env(make_settings(tmp_path)))
+
+    assert report["error"] is None
+    assert report["opened"] == [str(dbt_runner.PROJECT_MANIFEST)]
+    assert report["clauses"] == list(CLAUSE_IDS)
+
+
+MISSING_MANIFEST_PROBE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+
+bag = DagBag(dag_folder=sys.argv[1] + "/vc_transform.py", known_pools={"default_pool"})
+print(json.dumps({"errors": list(bag.import_errors.values()), "dags": sorted(bag.dags)}))
+"""
+
+
+@pytest.mark.quick
+def test_missing_manifest_is_one_clear_import_error(tmp_path: Path) -> None:
+    project = tmp_path / "project"  # a dbt project never parsed: no target/manifest.json
+    project.mkdir()
+    env = airflow_env(make_settings(tmp_path))
+    env["VC_DBT_PROJECT_DIR"] = str(project)
+
+    report = run_probe(MISSING_MANIFEST_PROBE, env)
+
+    assert report["dags"] == []  # no DAG of another shape
+    [error] = report["errors"]
+    assert "TransformManifestMissing" in error
+    assert f"vc_transform needs the dbt manifest {project}/target/manifest.json" in error
+    assert "run `make setup`" in error
 
 
 # --- runs through Airflow -------------------------------------------------------
@@ -179,8 +275,8 @@ def task_states(settings: Settings) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def transformed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A small generated warehouse (ingested without Airflow), then vc_transform."""
+    from vc_sample.generate import generate
     from voice_compliance import ingest
-    from voice_compliance.generate import generate
 
     settings = make_settings(tmp_path_factory.mktemp("transform_run"))
     generate(Path(settings.landing), 7, 500)
@@ -243,20 +339,26 @@ BROKEN_PROJECT = {
     "models/schema.yml": """version: 2
 models:
   - name: clause_dnc__registry
-    config: {tags: ["dnc.registry"]}
+    config: {tags: ["dnc.registry"], meta: {clause_id: dnc.registry}}
   - name: clause_complaints__rate
-    config: {tags: ["complaints.rate"]}
+    config: {tags: ["complaints.rate"], meta: {clause_id: complaints.rate}}
     columns:
       - name: threshold
         data_tests:
           - accepted_values:
               arguments: {values: [99]}
   - name: clause_optout__mechanism
-    config: {tags: ["optout.mechanism"]}
+    config: {tags: ["optout.mechanism"], meta: {clause_id: optout.mechanism}}
   - name: clause_summary
     config: {tags: ["compliance"]}
 """,
 }
+
+
+PARSE_PROJECT = (
+    "from voice_compliance import dbt_runner; from voice_compliance.config import Settings; "
+    "dbt_runner.dbt_parse_project(Settings.from_env())"
+)
 
 
 @pytest.mark.airflow
@@ -270,6 +372,13 @@ def test_failing_model_and_test_fail_their_clauses_tasks(
     (project / "profiles.yml").write_text((dbt_runner.PROFILES_DIR / "profiles.yml").read_text())
     monkeypatch.setenv("VC_DBT_PROJECT_DIR", str(project))  # the Airflow child's
     settings = make_settings(tmp_path)
+    # What `make setup` does for the real project: the manifest the DAG is built from.
+    subprocess.run(
+        [sys.executable, "-c", PARSE_PROJECT],
+        env={**airflow_env(settings), "VC_DBT_PROJECT_DIR": str(project)},
+        check=True,
+        timeout=300,
+    )
     ensure_airflow(settings)
 
     with pytest.raises(DagRunFailed) as failed:
@@ -283,8 +392,8 @@ def test_failing_model_and_test_fail_their_clauses_tasks(
     assert states["compliance"] == "failed"  # clause_summary: skipped after the failed test
     assert states["clause.optout.mechanism"] == "success"
     assert states["foundation"] == "success"  # base and its (no) tests passed
-    # Clauses with no node in this project have nothing to fail.
-    assert states["clause.cps.multi_region"] == "success"
+    # The graph has the project's clauses only (its manifest's meta.clause_id).
+    assert "clause.cps.multi_region" not in states
     assert states["dbt_docs_generate"] == "upstream_failed"
     assert 'column "no_such_column" not found' in log
     assert "model.tiny.clause_dnc__registry [error]" in log

@@ -22,9 +22,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from vc_sample.generate import generate
 from voice_compliance import alerting, dbt_runner, ingest
 from voice_compliance.config import Settings
-from voice_compliance.generate import generate
 from voice_compliance.policy import load_policy
 from voice_compliance.validation.catalog import load_suites
 from voice_compliance.validation.run import validate

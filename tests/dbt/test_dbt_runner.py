@@ -333,8 +333,7 @@ def test_real_dbt_reports_failing_model_and_test(
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text(text)
     shutil.copy(dbt_runner.DBT_PROJECT_DIR / "profiles.yml", project / "profiles.yml")
-    monkeypatch.setattr(dbt_runner, "DBT_PROJECT_DIR", project)
-    monkeypatch.setattr(dbt_runner, "PROFILES_DIR", project)
+    settings = settings.replace(dbt_project_dir=project)
 
     with pytest.raises(DbtCommandFailed) as failed:
         dbt_runner.dbt_build(settings)
@@ -365,8 +364,8 @@ def test_dbt_parse_publishes_the_project_manifest(settings: Settings) -> None:
 @pytest.fixture(scope="module")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A small generated landing zone, ingested without Airflow, then `dbt build`."""
+    from vc_sample.generate import generate
     from voice_compliance import ingest
-    from voice_compliance.generate import generate
 
     tmp = tmp_path_factory.mktemp("dbt_build")
     generate(tmp / "landing", 7, 500)

@@ -20,9 +20,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from vc_sample.generate import generate
 from voice_compliance import dbt_runner, ingest
 from voice_compliance.config import Settings
-from voice_compliance.generate import generate
 
 pytestmark = [pytest.mark.dbt, pytest.mark.slow]
 

@@ -15,9 +15,9 @@ import duckdb
 import pytest
 import yaml
 
+from vc_sample.generate import generate
 from voice_compliance import dbt_runner, ingest
 from voice_compliance.config import Settings
-from voice_compliance.generate import generate
 
 pytestmark = pytest.mark.dbt
 

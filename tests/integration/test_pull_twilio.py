@@ -26,8 +26,8 @@ from twilio_server import (
     served_sids,
     settings_for,
 )
+from vc_sample.fake_twilio import FakeTwilio
 from voice_compliance.landing import S3LandingZone
-from voice_compliance.twilio.fake_server import FakeTwilio
 from voice_compliance.twilio.puller import PullFailed, pull
 from voice_compliance.twilio.state import Watermark, open_writer
 

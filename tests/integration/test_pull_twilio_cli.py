@@ -12,9 +12,9 @@ import pytest
 
 from pipeline_fixture import child_env
 from twilio_server import FAST_RETRIES, landed_calls, served_sids
+from vc_sample.fake_twilio import FakeTwilio
 from voice_compliance.config import REPO_ROOT
 from voice_compliance.twilio.config import TwilioConfigError, config_from_connection
-from voice_compliance.twilio.fake_server import FakeTwilio
 
 pytest_plugins = ("twilio_server",)
 

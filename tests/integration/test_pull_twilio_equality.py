@@ -18,9 +18,9 @@ import duckdb
 import pytest
 
 from twilio_server import config_for, landed_calls, settings_for
+from vc_sample.fake_twilio import FakeTwilio, copy_exports
 from voice_compliance import dbt_runner, ingest
 from voice_compliance.config import Settings
-from voice_compliance.twilio.fake_server import FakeTwilio, copy_exports
 from voice_compliance.twilio.puller import pull
 
 pytestmark = pytest.mark.dbt

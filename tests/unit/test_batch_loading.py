@@ -16,8 +16,8 @@ import duckdb
 import pytest
 
 from batch_zone import AC1, assert_same, calls, mixed_zone, sid, write
+from vc_sample.generate import generate
 from voice_compliance import warehouse
-from voice_compliance.generate import generate
 from voice_compliance.ingest import ALL_SOURCES
 from voice_compliance.landing import LocalLandingZone
 from voice_compliance.loading import loader

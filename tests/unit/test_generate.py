@@ -1,4 +1,4 @@
-"""Tests of the sample landing-zone generator (voice_compliance.generate)."""
+"""Tests of the sample landing-zone generator (vc_sample.generate)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from voice_compliance.generate import CLAUSES, GenerationReport, generate
-from voice_compliance.generate.model import (
+from vc_sample.generate import CLAUSES, GenerationReport, generate
+from vc_sample.generate.model import (
     REGISTRY_MAX_AGE,
     Account,
     Call,
@@ -32,8 +32,8 @@ from voice_compliance.generate.model import (
     RegistryFile,
     World,
 )
-from voice_compliance.generate.registry import SCHEDULE, schedule
-from voice_compliance.generate.rules import evaluate
+from vc_sample.generate.registry import SCHEDULE, schedule
+from vc_sample.generate.rules import evaluate
 
 SMALL = 2_000
 

@@ -10,8 +10,9 @@ Small modules, each owning one thing:
   the landing zone (local folder or S3), atomically and deterministically;
 * :mod:`~voice_compliance.twilio.puller`: which days to pull, in what order,
   and the summary of a pull;
-* :mod:`~voice_compliance.twilio.fake_server`: a local stand-in for Twilio
-  serving a landing zone's calls (tests and ``demo --twilio-fake``).
+
+The local stand-in for Twilio (tests and ``demo --twilio-fake``) is tooling,
+not pipeline: it lives outside this package, in :mod:`vc_sample.fake_twilio`.
 
 See ``docs/twilio.md`` and ``docs/decisions/0014-pull-from-twilio.md``.
 """

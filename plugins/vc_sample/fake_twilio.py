@@ -1,11 +1,11 @@
 """A local stand-in for Twilio's REST API, serving a landing zone's calls.
 
-Tooling, not pipeline: the tests and ``python -m voice_compliance demo
---twilio-fake`` use it so the puller can be seen working without a Twilio
-account. It reads the Call resources under ``calls/region=<r>/`` of a local
-landing folder (list pages, JSON lines, CSV, gzipped or not), keeps the
-latest version of each call (greatest ``date_updated``, as staging does) and
-serves, on one ``http://127.0.0.1:<port>``:
+Tooling, not pipeline (hence in ``vc_sample``, which no DAG imports): the
+tests and ``python -m voice_compliance demo --twilio-fake`` use it so the
+puller can be seen working without a Twilio account. It reads the Call
+resources under ``calls/region=<r>/`` of a local landing folder (list
+pages, JSON lines, CSV, gzipped or not), keeps the latest version of each
+call (greatest ``date_updated``, as staging does) and serves, on one ``http://127.0.0.1:<port>``:
 
 * ``/<region>/2010-04-01/Accounts/<AC>/Calls.json``: the Calls list of that
   home region (each region is its own base URL, with its own credentials),
@@ -23,7 +23,7 @@ Faults are injected with :meth:`FakeTwilio.inject` (HTTP 429 with
 ``Retry-After``, 500/503, a slow answer, a body cut short, a dropped
 connection) and calls changed between two pulls with
 :meth:`FakeTwilio.update_call`. Run it alone with ``python -m
-voice_compliance.twilio.fake_server --landing DIR`` (prints the connection).
+vc_sample.fake_twilio --landing DIR`` (prints the connection).
 """
 
 from __future__ import annotations
@@ -575,7 +575,7 @@ def copy_exports(sample: Path, landing: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve a landing folder's calls until interrupted; print the connection JSON."""
-    parser = argparse.ArgumentParser(prog="python -m voice_compliance.twilio.fake_server")
+    parser = argparse.ArgumentParser(prog="python -m vc_sample.fake_twilio")
     parser.add_argument("--landing", required=True, help="landing folder whose calls to serve")
     parser.add_argument("--port", type=int, default=8089)
     args = parser.parse_args(argv)
