@@ -2,15 +2,17 @@
 report it per policy clause, then the dbt docs.
 
 One task runs a single ``dbt build`` of the whole project (dbt's start-up
-paid once, not once per node); one light task per clause of
-``dbt_project/policy.yml`` (plus ``foundation`` and ``compliance``) then
-reports that clause's models and tests from the build's results and fails
-when any of them did not pass. See decision 0011 for the measurements.
+paid once, not once per node); one light task per clause of the dbt project
+(plus ``foundation`` and ``compliance``) then reports that clause's models
+and tests from the build's results and fails when any of them did not pass.
+See decision 0011 for the measurements.
 
-The graph is static: it comes from the policy file's clause ids, not from a
-dbt manifest, so parsing this file neither reads dbt artifacts nor walks the
-project. Cosmos (the docs task) is imported inside ``_docs_task``, when the
-DAG is built, not at module level.
+The graph is static: it is built from the dbt manifest ``make setup`` writes
+(``dbt_runner.PROJECT_MANIFEST``, decision 0017), one JSON read at parse
+time; no walk of the project, no YAML. Without that file this module fails
+to import with one error saying to run ``make setup``. The policy reaches
+dbt when a task runs, never at parse time. Cosmos (the docs task) is
+imported inside ``_docs_task``, when the DAG is built, not at module level.
 """
 
 from __future__ import annotations
@@ -27,15 +29,19 @@ from voice_compliance.dag_support import (
     WAREHOUSE_PARAM,
     check_settings_task,
     default_args,
+    policy_vars_json,
     settings_from_params,
+    transform_clause_ids,
 )
-from voice_compliance.policy import policy_vars
 
 log = logging.getLogger(__name__)
 
 BUILD_TASK_ID = "dbt_build"
 CLAUSE_GROUP_ID = "clause"
 OUTCOMES_XCOM_KEY = "outcomes"
+
+CLAUSE_IDS: list[str] = transform_clause_ids()
+"""The project's clauses (the manifest's ``meta.clause_id``): one report task each."""
 
 # One retry for the build and the docs: a lock held by another DuckDB process
 # is transient. A failed model or data test is not: the build then fails
@@ -84,11 +90,6 @@ def _setting_env(params: dict[str, Any] | None, name: str) -> str:
     return settings_from_params(params).to_env().get(name, "")
 
 
-def clause_ids() -> list[str]:
-    """The policy's clause ids, in the file's order: one report task each."""
-    return list(policy_vars()["clauses"])
-
-
 @task(task_id=BUILD_TASK_ID)
 def dbt_build(params: dict[str, Any] | None = None, ti: Any = None) -> dict[str, int]:
     """`dbt build` of the whole project (seeds, unit tests, models, data tests).
@@ -105,12 +106,12 @@ def dbt_build(params: dict[str, Any] | None = None, ti: Any = None) -> dict[str,
         full_refresh = bool((params or {}).get("full_refresh"))
         result = dbt_runner.dbt_build(settings, full_refresh=full_refresh)
     except dbt_runner.DbtCommandFailed as failed:
-        outcomes = dbt_runner.build_outcomes(settings, clause_ids())
+        outcomes = dbt_runner.build_outcomes(settings, CLAUSE_IDS)
         if failed.failures:
             ti.xcom_push(key=OUTCOMES_XCOM_KEY, value=outcomes)
             raise AirflowFailException(str(failed)) from failed
         raise
-    ti.xcom_push(key=OUTCOMES_XCOM_KEY, value=dbt_runner.build_outcomes(settings, clause_ids()))
+    ti.xcom_push(key=OUTCOMES_XCOM_KEY, value=dbt_runner.build_outcomes(settings, CLAUSE_IDS))
     log.info("%s", result)
     return dict(result.statuses)
 
@@ -141,11 +142,11 @@ def _docs_task() -> Any:
             target_name=dbt_runner.PROFILE_TARGET,
             profiles_yml_filepath=dbt_runner.PROFILES_DIR / "profiles.yml",
         ),
-        vars=policy_vars(),
         # dbtRunner inside the task's process: dbt is already imported there.
         invocation_mode=InvocationMode.DBT_RUNNER,
         dbt_executable_path=str(dbt_runner.VENV_BIN / "dbt"),
-        dbt_cmd_flags=["--static"],
+        # The policy as --vars, rendered when the task runs (no YAML at parse).
+        dbt_cmd_flags=["--static", "--vars", "{{ vc_policy_vars() }}"],
         callback="voice_compliance.dbt_runner.collect_docs",
         outlets=[MARTS_ASSET],
         **DBT_OPERATOR_ARGS,
@@ -160,7 +161,7 @@ def _docs_task() -> Any:
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     params=PARAMS,
-    user_defined_macros={"vc_env": _setting_env},
+    user_defined_macros={"vc_env": _setting_env, "vc_policy_vars": policy_vars_json},
     tags=["voice-compliance", "transformation", "dbt"],
 )
 def vc_transform() -> None:
@@ -179,7 +180,8 @@ def vc_transform() -> None:
     * **`dbt_build`**: one `dbt build` of the whole project, in dependency
       order (unit tests, each model, its data tests; a failing test skips
       what is downstream of it). Its log has dbt's whole output.
-    * **`clause.<clause_id>`**, one per clause of `policy.yml`: green when
+    * **`clause.<clause_id>`**, one per clause of the dbt project (its
+      models' `meta.clause_id` in the manifest `make setup` writes): green when
       every model and test tagged with that clause passed in the build; red
       with the list of those that failed, errored, were skipped or not run.
       **`foundation`** does the same for seeds, staging and shared models,
@@ -203,8 +205,8 @@ def vc_transform() -> None:
         "foundation",
         "Seeds, staging and shared models (no clause tag) and their tests.",
     )
-    with TaskGroup(CLAUSE_GROUP_ID, tooltip="One task per clause of policy.yml") as clauses:
-        for clause_id in clause_ids():
+    with TaskGroup(CLAUSE_GROUP_ID, tooltip="One task per clause of the dbt project") as clauses:
+        for clause_id in CLAUSE_IDS:
             _report_task(
                 clause_id,
                 clause_id,

@@ -8,9 +8,11 @@ them.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -146,3 +148,52 @@ def unassigned_task() -> Any:
         return summary
 
     return record()
+
+
+# --- vc_transform: its graph comes from the manifest `make setup` writes -------
+
+
+class TransformManifestMissing(FileNotFoundError):
+    """``vc_transform`` cannot be built: the dbt manifest was never written."""
+
+
+def transform_clause_ids(manifest: Path | None = None) -> list[str]:
+    """The clauses of the dbt project, one report task each in ``vc_transform``.
+
+    Read from ``manifest`` (default ``dbt_runner.PROJECT_MANIFEST``, written by
+    ``make setup``): the ``clause_id`` in the ``meta`` of its models, in the
+    order of ``policy.CLAUSE_IDS`` (others after, by name). One JSON read: no
+    walk of the project, no YAML. A missing manifest raises
+    ``TransformManifestMissing`` saying to run ``make setup``; the DAG never
+    takes another shape without it.
+    """
+    from voice_compliance import dbt_runner
+    from voice_compliance.policy import CLAUSE_IDS
+
+    path = manifest or dbt_runner.PROJECT_MANIFEST
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TransformManifestMissing(
+            f"vc_transform needs the dbt manifest {path}: run `make setup` "
+            "(`voice-compliance init` writes it with `dbt parse`)"
+        ) from None
+    nodes = json.loads(text).get("nodes", {})
+    found = {
+        str(clause_id)
+        for node in nodes.values()
+        if node.get("resource_type") == "model"
+        and (clause_id := ((node.get("config") or {}).get("meta") or {}).get("clause_id"))
+    }
+    order = {clause_id: index for index, clause_id in enumerate(CLAUSE_IDS)}
+    return sorted(found, key=lambda c: (order.get(c, len(order)), c))
+
+
+def policy_vars_json() -> str:
+    """Template macro ``vc_policy_vars()``: the policy as dbt ``--vars`` (JSON).
+
+    Rendered when a task runs, so parsing a DAG file reads no policy file.
+    """
+    from voice_compliance.policy import policy_vars
+
+    return json.dumps(policy_vars(), separators=(",", ":"))

@@ -22,10 +22,13 @@ different warehouses do not share partial-parse state.
 
 **Manifest**: after a successful command the target's ``manifest.json`` is
 *published* to ``<data_dir>/dbt/manifest.json`` (copy, then atomic rename),
-so readers never see a half-written one (``vc_transform`` no longer renders
-from it: its graph comes from ``policy.yml``). The published file's
+so readers never see a half-written one. The published file's
 modification time is the moment dbt *started* reading the project, so
 ``manifest_is_current`` detects an edit made while dbt was parsing.
+``vc_transform`` renders from another one, ``PROJECT_MANIFEST``
+(``dbt_project/target/manifest.json``): a build artifact of the project that
+``make setup`` (``voice-compliance init``, ``dbt_parse_project``) and CI
+write, the same for every deployment (decision 0017).
 
 On failure ``DbtCommandFailed`` names the failing nodes from
 ``run_results.json`` (or the last lines of dbt's output when dbt stopped
@@ -51,16 +54,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voice_compliance.config import REPO_ROOT, Settings
+from voice_compliance.config import Settings
 from voice_compliance.policy import policy_vars
 from voice_compliance.progress import Throttle, emit
 
 log = logging.getLogger(__name__)
 
-DBT_PROJECT_DIR = Path(os.environ.get("VC_DBT_PROJECT_DIR") or REPO_ROOT / "dbt_project").resolve()
-"""The dbt project (``VC_DBT_PROJECT_DIR`` points at another copy); ``profiles.yml``
-lives in it too."""
-PROFILES_DIR = DBT_PROJECT_DIR
 PROFILE_TARGET = "local"
 VENV_BIN = Path(sys.executable).parent
 
@@ -71,6 +70,22 @@ PROJECT_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".csv", ".md", ".py", ".j
 """Files whose change changes the manifest."""
 _SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages", "__pycache__"})
 _OUTPUT_TAIL_LINES = 25
+
+
+def project_manifest(settings: Settings) -> Path:
+    """The manifest ``make setup`` writes (``dbt_parse_project``): ``vc_transform``'s graph."""
+    return settings.dbt_project_dir / "target" / "manifest.json"
+
+
+def __getattr__(name: str) -> Path:
+    """``DBT_PROJECT_DIR`` (= ``PROFILES_DIR``: ``profiles.yml`` lives in the
+    project) and ``PROJECT_MANIFEST`` of the settings in force
+    (``VC_DBT_PROJECT_DIR`` points at another copy), read when asked, not at import."""
+    if name in {"DBT_PROJECT_DIR", "PROFILES_DIR"}:
+        return Settings.section_from_env("paths").dbt_project_dir
+    if name == "PROJECT_MANIFEST":
+        return Settings.section_from_env("paths").dbt_project_dir / "target" / "manifest.json"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DbtCommandFailed(RuntimeError):
@@ -137,7 +152,7 @@ def log_dir(settings: Settings) -> Path:
 
 
 def manifest_path(settings: Settings) -> Path:
-    """The published manifest the Cosmos DAG renders its tasks from."""
+    """The manifest of this deployment's last successful dbt command."""
     return dbt_dir(settings) / "manifest.json"
 
 
@@ -146,7 +161,7 @@ def docs_index(settings: Settings) -> Path:
     return target_dir(settings) / "static_index.html"
 
 
-def project_mtime(project_dir: Path = DBT_PROJECT_DIR) -> float:
+def project_mtime(project_dir: Path) -> float:
     """The newest modification time among the project's sources and folders.
 
     Sub-folders count too, so a deleted model (which changes its folder's
@@ -165,14 +180,15 @@ def project_mtime(project_dir: Path = DBT_PROJECT_DIR) -> float:
     return newest
 
 
-def manifest_is_current(settings: Settings, project_dir: Path = DBT_PROJECT_DIR) -> bool:
+def manifest_is_current(settings: Settings, project_dir: Path | None = None) -> bool:
     """True when the published manifest exists and no project file changed since
-    dbt started parsing it (the policy file included: it is part of the vars)."""
+    dbt started parsing it (the policy file included: it is part of the vars).
+    ``project_dir`` defaults to the settings' dbt project."""
     try:
         published = manifest_path(settings).stat().st_mtime
     except FileNotFoundError:
         return False
-    return project_mtime(project_dir) <= published
+    return project_mtime(project_dir or settings.dbt_project_dir) <= published
 
 
 # --- running dbt ---------------------------------------------------------------
@@ -200,20 +216,24 @@ def dbt_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[s
 
 
 def dbt_command(
-    settings: Settings, command: Sequence[str], vars: Mapping[str, Any] | None = None
+    settings: Settings,
+    command: Sequence[str],
+    vars: Mapping[str, Any] | None = None,
+    target: Path | None = None,
 ) -> list[str]:
-    """The full command line of ``dbt <command>`` for ``settings``."""
+    """The full command line of ``dbt <command>`` for ``settings`` (``target``:
+    another ``--target-path`` than ``target_dir(settings)``)."""
     return [
         dbt_executable(),
         *command,
         "--project-dir",
-        str(DBT_PROJECT_DIR),
+        str(settings.dbt_project_dir),
         "--profiles-dir",
-        str(PROFILES_DIR),
+        str(settings.dbt_project_dir),
         "--target",
         PROFILE_TARGET,
         "--target-path",
-        str(target_dir(settings)),
+        str(target or target_dir(settings)),
         "--log-path",
         str(log_dir(settings)),
         "--vars",
@@ -228,6 +248,7 @@ def run_dbt(
     *,
     vars: Mapping[str, Any] | None = None,
     publish_manifest: bool = True,
+    target: Path | None = None,
 ) -> DbtResult:
     """Run ``dbt <command>`` (e.g. ``["build", "--select", "staging"]``) and wait.
 
@@ -237,15 +258,15 @@ def run_dbt(
     manifest (see the module docstring) and returns the node counts.
     """
     name = " ".join(command[:1])
-    full = dbt_command(settings, command, vars)
-    target = target_dir(settings)
+    full = dbt_command(settings, command, vars, target)
+    target = target or target_dir(settings)
     target.mkdir(parents=True, exist_ok=True)
     log_dir(settings).mkdir(parents=True, exist_ok=True)
     run_results = target / "run_results.json"
     run_results.unlink(missing_ok=True)  # never report an older command's results
     log.info("Running dbt %s on %s", " ".join(command), settings.warehouse)
     started_wall, started = time.time(), time.monotonic()
-    returncode, tail = _stream(full, dbt_env(settings))
+    returncode, tail = _stream(full, dbt_env(settings), settings.dbt_project_dir)
     seconds = time.monotonic() - started
     results = _read_results(run_results)
     if returncode != 0:
@@ -266,6 +287,18 @@ def dbt_parse(settings: Settings) -> Path:
     """
     run_dbt(settings, ["parse"])
     return manifest_path(settings)
+
+
+def dbt_parse_project(settings: Settings) -> Path:
+    """``dbt parse`` into the project's own target folder: ``PROJECT_MANIFEST``.
+
+    ``make setup`` runs it (``voice-compliance init``), so CI does before the
+    tests: ``vc_transform`` is built from this file at parse time and fails to
+    import without it. Nothing is published under the data folder.
+    """
+    manifest = project_manifest(settings)
+    run_dbt(settings, ["parse"], publish_manifest=False, target=manifest.parent)
+    return manifest
 
 
 def dbt_build(
@@ -434,13 +467,13 @@ def check_group(outcomes: Mapping[str, Any] | None, group: str) -> dict[str, int
     return dict(report["statuses"])
 
 
-def _stream(command: list[str], env: Mapping[str, str]) -> tuple[int, list[str]]:
+def _stream(command: list[str], env: Mapping[str, str], cwd: Path) -> tuple[int, list[str]]:
     """Run ``command``, logging each output line; return (exit code, last lines)."""
     tail: deque[str] = deque(maxlen=_OUTPUT_TAIL_LINES)
     with subprocess.Popen(
         command,
         env=dict(env),
-        cwd=DBT_PROJECT_DIR,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
