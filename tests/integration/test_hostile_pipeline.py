@@ -23,13 +23,6 @@ from voice_compliance.landing import is_hidden
 
 pytestmark = [
     pytest.mark.airflow,
-    # Known defect found by this test (issue 9, open): with every hostile file
-    # landed at once (20 MB lines, 5 MB fields, JSON nested 5,000 deep), the
-    # data tests on stg_twilio__calls run out of DuckDB's 4 GB memory limit and
-    # vc_transform fails. Not strict: the run's memory use varies by machine.
-    pytest.mark.xfail(
-        reason="stg_twilio__calls data tests exceed the DuckDB memory limit", strict=False
-    ),
 ]
 
 _DIGIT_RUN = re.compile(r"\d{10,}")

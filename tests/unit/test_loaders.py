@@ -138,6 +138,32 @@ def test_calls_json_page_loads_good_calls_and_quarantines_bad_ones(zone):
     assert rows[1][4] == 12 and rows[1][8] == 5
 
 
+def test_a_record_longer_than_the_limit_is_quarantined_and_the_warehouse_stays_readable(zone):
+    """A 5 MB field (longer than a DuckDB storage block) once made every later
+    scan of the persisted raw table run out of memory: such a record is
+    quarantined, its raw text cut, and the tables stay readable under a small
+    memory limit."""
+    landing, settings = zone
+    key = "calls/region=us1/huge.json"
+    huge = _call(ca(1), caller_name="n" * 5_000_000)
+    _write(landing, key, json.dumps({"calls": [huge, _call(ca(2)), _call(ca(3))]}))
+
+    [summary] = _load(settings, "calls")
+
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (3, 2, 1)
+    [reason] = _reasons(settings, key).values()
+    assert reason.startswith("record too long: ") and "limit 100,000" in reason
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        con.execute("set memory_limit = '512MB'")
+        assert con.execute("select max(length(caller_name)) from raw.calls").fetchone() == (None,)
+        assert con.execute(
+            "select max(length(raw_text)) from compliance.quarantine"
+        ).fetchone() == (100_000,)
+    finally:
+        con.close()
+
+
 def test_jsonl_and_csv_calls_keep_physical_line_numbers(zone):
     landing, settings = zone
     jsonl = "\n".join(

@@ -22,7 +22,7 @@ from voice_compliance.loading import batch_staging
 from voice_compliance.loading.batch_staging import StagedFile
 from voice_compliance.loading.results import FileResult, ReconciliationError
 from voice_compliance.loading.sources import Source
-from voice_compliance.loading.validate import reason_expr, typed_expr, typed_name
+from voice_compliance.loading.validate import kept_raw, reason_expr, typed_expr, typed_name
 from voice_compliance.phones.vectorized import registry_e164_sql
 
 
@@ -170,7 +170,7 @@ def _insert_quarantine(con: duckdb.DuckDBPyConnection, source: Source) -> int:
     row = con.execute(
         f"""
         insert into compliance.quarantine
-        select q._fid, ?, f.uri, q._line, q._raw, q.reason, now()
+        select q._fid, ?, f.uri, q._line, {kept_raw('q._raw')}, q.reason, now()
         from (select _fid, _line, _raw, reason from _bstage_rejects {invalid}) as q
         join _bfiles as f using (_fid)
         """,

@@ -39,7 +39,7 @@ from voice_compliance.loading.batch_staging import StagedFile
 from voice_compliance.loading.batches import PendingFile, load_batch
 from voice_compliance.loading.results import FileResult, ReconciliationError
 from voice_compliance.loading.sources import Source
-from voice_compliance.loading.validate import reason_expr, sql_type, typed_expr
+from voice_compliance.loading.validate import kept_raw, reason_expr, sql_type, typed_expr
 from voice_compliance.phones.vectorized import registry_e164_sql
 from voice_compliance.progress import Throttle, emit
 
@@ -535,7 +535,7 @@ def _insert_quarantine(
     row = con.execute(
         f"""
         insert into compliance.quarantine
-        select ?, ?, ?, _line, _raw, reason, now()
+        select ?, ?, ?, _line, {kept_raw('_raw')}, reason, now()
         from (select _line, _raw, reason from _stage_rejects {invalid})
         """,
         [fid, source.name, obj.uri],

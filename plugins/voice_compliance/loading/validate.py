@@ -22,8 +22,23 @@ from voice_compliance.loading.sources import Column
 # Twilio's API returns RFC 2822 dates; everything else is ISO 8601.
 RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
 NUL_REASON = "NUL byte in record"
+MAX_RECORD_CHARS = 100_000
+"""The longest record text loaded or kept in quarantine, in characters.
+
+A real call record, consent or opt-out row is at most a few kilobytes. A
+longer record is quarantined (``record too long``), and a quarantined
+record's raw text is cut to this length: DuckDB (1.5) stores a string longer
+than one storage block (256 KiB) across several overflow blocks, and scanning
+such a column of a persisted table re-reads the whole string for the rows
+that follow it, which exhausts any memory limit (a 5 MB ``caller_name`` made
+every data test on ``stg_twilio__calls`` fail with out of memory)."""
 # A JSON text holding an escaped NUL (``\\u0000`` not preceded by an escaped backslash).
 _JSON_NUL = r"(?:^|[^\\])(?:\\\\)*\\u0000"
+
+
+def kept_raw(raw_sql: str) -> str:
+    """SQL: the raw text a quarantine row keeps (at most ``MAX_RECORD_CHARS``)."""
+    return f"left({raw_sql}, {MAX_RECORD_CHARS})"
 
 
 def _literal(value: str) -> str:
@@ -125,6 +140,10 @@ def reason_expr(columns: tuple[Column, ...], *, precomputed: bool = False) -> st
         f" and regexp_matches(s._extra::varchar, {_literal(_JSON_NUL)}))"
         f" then '{NUL_REASON}' end"
     ]
+    checks.append(
+        f"case when length(s._raw) > {MAX_RECORD_CHARS} then 'record too long: '"
+        f" || length(s._raw) || ' characters (limit {MAX_RECORD_CHARS:,})' end"
+    )
     for column in columns:
         v = _text(column)
         typed = f"s.{typed_name(column)}" if precomputed else typed_expr(column)
