@@ -282,7 +282,7 @@ def test_s3_read_failure_is_recorded_then_retried_by_the_next_run(
         return made
 
     monkeypatch.setattr(landing, "make_s3_client", flaky_client)
-    monkeypatch.setattr(landing, "READ_ATTEMPTS", 2)
+    monkeypatch.setattr(landing.s3, "READ_ATTEMPTS", 2)
     _ingest_everything(settings)
     first = _manifest_by_key(settings)
     assert first["consent/big.csv"][1] == "unreadable"

@@ -195,7 +195,8 @@ def test_materialize_gzip_across_tiny_chunks(
     zone: LocalLandingZone, work: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
     """Member boundaries, magic bytes and NUL padding split across reads."""
-    monkeypatch.setattr(landing, "CHUNK_SIZE", chunk)
+    monkeypatch.setattr(landing.materialization, "CHUNK_SIZE", chunk)  # reads
+    monkeypatch.setattr(landing.gunzip, "CHUNK_SIZE", chunk)  # inflation steps
     parts = [b"first\n", b"second line\n" * 50, b"third\n"]
     raw = gzip.compress(parts[0]) + b"\x00\x00" + gzip.compress(parts[1]) + gzip.compress(parts[2])
     _write(zone.path / "x" / "m.txt.gz", raw)

@@ -16,7 +16,8 @@ The connection is resolved by the Slack provider's ``SlackWebhookHook`` (the
 password holds the whole webhook URL, or the token with the host as base),
 and posted with the hook's ``slack_sdk`` client, which accepts plain
 ``http://`` URLs (local test receivers). The client's own retries are
-switched off: retries and backoff are ours, so they are counted and bounded.
+switched off: retries and backoff are ours (``voice_compliance.retry``, which
+honours Slack's ``Retry-After`` on 429), so they are counted and bounded.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from voice_compliance.masking import mask_text
 from voice_compliance.notify import outbox
+from voice_compliance.retry import backoff, is_transient_status, retrying, transient_http_error
 from voice_compliance.sanitize import outbound, outbound_text
 
 if TYPE_CHECKING:
@@ -226,25 +227,23 @@ def _post(client: WebhookClient, payload: Mapping[str, Any]) -> None:
     if response.status_code == 200:
         return
     detail = f"HTTP {response.status_code}: {str(response.body)[:200]}"
-    if response.status_code == 429 or response.status_code >= 500:
-        raise RuntimeError(detail)
+    if is_transient_status(response.status_code):
+        raise transient_http_error(response.status_code, response.headers, detail)
     raise _Permanent(detail)
 
 
 def _deliver(client: WebhookClient, payload: Mapping[str, Any], settings: NotifySettings) -> None:
-    """Post with retries and exponential backoff; raise the last error if all fail."""
-    attempt = 0
-    while True:
-        try:
-            _post(client, payload)
-            return
-        except _Permanent:
-            raise
-        except Exception:
-            if attempt >= settings.retries:
-                raise
-            time.sleep(settings.backoff_s * 2**attempt)
-            attempt += 1
+    """Post with retries and exponential backoff; raise the last error if all fail.
+
+    A refusal (``_Permanent``) is not retried; a 429 or 503 waits what its
+    ``Retry-After`` says.
+    """
+    retry = retrying(
+        retry_on=lambda exc: isinstance(exc, Exception) and not isinstance(exc, _Permanent),
+        attempts=settings.retries + 1,
+        wait=backoff(settings.backoff_s),
+    )
+    retry(_post, client, payload)
 
 
 def flush_outbox(settings: NotifySettings) -> FlushResult:

@@ -1,9 +1,10 @@
 """HTTP to Twilio's regional hosts: the Calls list and BulkExport days, retried.
 
-Plain ``requests`` plus ``tenacity`` rather than the ``twilio`` library
-(decision 0014): the puller must keep the Call resources exactly as the API
-returns them, point any host at another base URL (paging links included),
-and retry one page, not a whole listing, on every kind of fault:
+Plain ``requests`` retried through ``voice_compliance.retry`` (tenacity)
+rather than the ``twilio`` library (decision 0014): the puller must keep the
+Call resources exactly as the API returns them, point any host at another
+base URL (paging links included), and retry one page, not a whole listing,
+on every kind of fault:
 
 * HTTP 429 and 503 wait what ``Retry-After`` says (capped), else back off;
 * other 5xx, timeouts, refused or dropped connections, a body shorter than
@@ -21,22 +22,27 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import random
 import threading
 import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import date, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from voice_compliance.masking import mask_text
+from voice_compliance.retry import (
+    RetryCallState,
+    TransientError,
+    backoff,
+    is_transient_status,
+    retrying,
+    transient_http_error,
+)
 from voice_compliance.twilio.config import TwilioConfig
 
 log = logging.getLogger(__name__)
@@ -44,15 +50,6 @@ log = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
 USER_AGENT = "voice-compliance-puller/1.0"
 T = TypeVar("T")
-
-
-class TransientError(Exception):
-    """A failure worth retrying; ``retry_after`` is the server's wish, in seconds."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
 
 
 class TwilioRequestError(Exception):
@@ -94,24 +91,6 @@ class PullStats:
             }
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 _RETRYABLE: tuple[type[BaseException], ...] = (
     TransientError,
     requests.ConnectionError,
@@ -120,10 +99,6 @@ _RETRYABLE: tuple[type[BaseException], ...] = (
     requests.exceptions.ContentDecodingError,
 )
 """Faults worth another attempt; every other exception fails the request at once."""
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, _RETRYABLE)
 
 
 def _reason(exc: BaseException | None) -> str:
@@ -171,13 +146,6 @@ class RegionClient:
 
     # -- retries ---------------------------------------------------------
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientError) and exc.retry_after is not None:
-            return min(exc.retry_after, self.config.retry_after_max_s)
-        backoff = self.config.backoff_s * 2 ** (state.attempt_number - 1)
-        return min(self.config.backoff_max_s, backoff) * random.uniform(0.5, 1.0)
-
     def _before_sleep(self, what: str) -> Callable[[RetryCallState], None]:
         def note(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -196,16 +164,20 @@ class RegionClient:
         return note
 
     def _retrying(self, what: str, attempt: Callable[[], T]) -> T:
-        retrying = Retrying(
-            stop=stop_after_attempt(self.config.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(_retryable),
+        retry = retrying(
+            retry_on=_RETRYABLE,
+            attempts=self.config.max_attempts,
+            wait=backoff(
+                self.config.backoff_s,
+                self.config.backoff_max_s,
+                jitter=True,
+                retry_after_cap=self.config.retry_after_max_s,
+            ),
             before_sleep=self._before_sleep(what),
             sleep=self._sleep,
-            reraise=True,
         )
         try:
-            return retrying(attempt)
+            return retry(attempt)
         except TwilioRequestError:
             raise
         except Exception as exc:
@@ -228,12 +200,9 @@ class RegionClient:
         response = session.get(
             url, params=params, timeout=self.config.timeout_s, allow_redirects=redirects
         )
-        if response.status_code == 429 or response.status_code >= 500:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if is_transient_status(response.status_code):
             response.close()
-            raise TransientError(
-                f"{response.status_code}: HTTP {response.status_code}", retry_after
-            )
+            raise transient_http_error(response.status_code, response.headers)
         if response.status_code >= 400:
             raise TwilioRequestError(
                 f"{self.region} GET {urlsplit(url).path}: HTTP {response.status_code}: "
