@@ -10,6 +10,7 @@ import json
 import re
 import zlib
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -19,7 +20,6 @@ import pytest
 
 from vc_sample.generate import CLAUSES, GenerationReport, generate
 from vc_sample.generate.model import (
-    REGISTRY_MAX_AGE,
     Account,
     Call,
     Campaign,
@@ -34,6 +34,7 @@ from vc_sample.generate.model import (
 )
 from vc_sample.generate.registry import SCHEDULE, schedule
 from vc_sample.generate.rules import evaluate
+from voice_compliance.policy import CLAUSE_IDS, load_policy
 
 SMALL = 2_000
 
@@ -441,6 +442,30 @@ def test_round_trip_reproduces_planted(small: tuple[Path, GenerationReport]) -> 
         assert got.get(clause, []) == report.planted[clause], clause
 
 
+
+@pytest.mark.quick
+def test_clause_ids_are_the_policy_modules() -> None:
+    """The generator names clauses with the policy's ids, not a copy of them."""
+    assert CLAUSES is CLAUSE_IDS
+
+
+@pytest.mark.quick
+def test_evaluator_reads_thresholds_from_the_policy(
+    small: tuple[Path, GenerationReport],
+) -> None:
+    """A stricter policy changes the reference evaluator's result (no threshold copy)."""
+    out, report = small
+    world = _reload(out)
+    policy = load_policy()
+    stricter = replace(policy, acd_min_seconds=policy.acd_min_seconds + 1,
+                       unanswered_min_attempts=policy.unanswered_min_attempts - 1)
+    got = evaluate(world, stricter)
+    # Coral's September averages exactly the minimum: one second more makes it violate.
+    assert set(got["duration.average"]) > set(report.planted["duration.average"])
+    # A number one attempt below the minimum now qualifies (and is 2/3 unanswered).
+    assert set(got["unanswered.volume"]) > set(report.planted["unanswered.volume"])
+    assert evaluate(world, policy) == {k: v for k, v in report.planted.items() if v}
+
 # --- planted output is frozen; clean mode and the correction re-export -------------------
 # sha256 over the sorted {path: sha256(bytes)} map, and of planted.json, for seed 7,
 # computed before clean mode existed: the planted output must never change. (A change
@@ -545,6 +570,7 @@ def test_clean_registry_schedule_fresh_every_day(clean: tuple[Path, GenerationRe
     """Clean mode: every registry has a file at most max_age_days old on every day of
     the period (not only on days that happen to have telemarketing calls)."""
     assert schedule(True) is SCHEDULE
+    max_age = load_policy().dnc_registry_max_age_days
     clean_schedule = schedule(False)
     for registry, files in clean_schedule.items():
         assert set(SCHEDULE[registry]) <= set(files)  # only additions
@@ -552,7 +578,7 @@ def test_clean_registry_schedule_fresh_every_day(clean: tuple[Path, GenerationRe
         day = date(2026, 9, 1)
         while day < date(2026, 11, 1):
             newest = max(d for d in dates if d <= day)
-            assert (day - newest).days <= REGISTRY_MAX_AGE[registry], (registry, day)
+            assert (day - newest).days <= max_age[registry], (registry, day)
             day += timedelta(days=1)
         first = next(day for day, kind in files if kind == "full")
         assert files[0] == (first, "full"), registry  # membership starts from a snapshot

@@ -172,11 +172,18 @@ listed as ``emptied`` in ``planted.json`` and in the report.
 
 Exactness
 ---------
-``planted.json`` is computed by re-evaluating all twelve clauses (default
-thresholds) on the generated in-memory data with the reference evaluator in
-:mod:`.rules`, and compared with the intended plants above: ``unintended``
+``planted.json`` is computed by re-evaluating all twelve clauses on the
+generated in-memory data with the reference evaluator in :mod:`.rules`, with
+the thresholds, windows and clause ids of the policy file the pipeline reads
+(``voice_compliance.policy.load_policy``; no copy of them lives here), and
+compared with the intended plants above: ``unintended``
 and ``missing`` list any difference (both empty by construction; the tests
-check it), so every clause is marked ``"match": "exact"``.
+check it), so every clause is marked ``"match": "exact"``. The plants are
+laid out for the shipped ``dbt_project/policy.yml``: the simple numeric edges
+(disclosure offset, EBR days, unanswered minimum and share) follow the
+policy, the calendar and clock edges do not, so under another policy some
+near misses may land in ``unintended`` or some plants in ``missing``, while
+the ``clauses`` section stays exact for that policy.
 """
 
 from __future__ import annotations
@@ -185,6 +192,8 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from voice_compliance.policy import Policy, load_policy
 
 from . import background, correction, plants, rules
 from .context import Ctx
@@ -237,7 +246,11 @@ def _expected_extra(clause: str, subject: str) -> bool:
 
 
 def generate(
-    out: Path, seed: int = 7, calls: int = 50_000, violations: bool = True
+    out: Path,
+    seed: int = 7,
+    calls: int = 50_000,
+    violations: bool = True,
+    policy: Policy | None = None,
 ) -> GenerationReport:
     """Write a deterministic sample landing zone under ``out`` (replacing its contents).
 
@@ -249,11 +262,16 @@ def generate(
     Returns the files written, the number of distinct calls and the planted
     violations per clause id (also written to ``out/_generator/planted.json``).
 
+    ``policy`` (default: :func:`~voice_compliance.policy.load_policy`, the
+    file the pipeline reads) gives the thresholds, windows and clause ids the
+    reference evaluator applies and the numeric edges the plants sit on.
+
     Raises RuntimeError, before ``out`` is touched, when clean mode would
     still contain a violation.
     """
     out = Path(out)
-    ctx = Ctx(seed, calls, violations)
+    policy = policy if policy is not None else load_policy()
+    ctx = Ctx(seed, calls, policy, violations)
     background.setup(ctx)
     if violations:
         plants.plant_all(ctx)
@@ -271,7 +289,7 @@ def generate(
     world.malformed_consent.append(
         (ctx.factory.make("US", "west"), ctx.acme.brand, "last Tuesday 3pm"))
 
-    evaluated = rules.evaluate(world)
+    evaluated = rules.evaluate(world, policy)
     planted = {clause: evaluated.get(clause, []) for clause in CLAUSES}
     unintended: dict[str, list[str]] = {}
     missing: dict[str, list[str]] = {}

@@ -200,7 +200,7 @@ def traffic(ctx: Ctx) -> list[Call]:
             start = ctx.tm_time(to)
             call = ctx.add_call(acct, region, unclassified_from[acct.sid][0], to, start,
                                 status=status, duration=dur, direction=direction)
-            if call.answered:
+            if ctx.answered(call):
                 ctx.disclose(call)
             w.plant("consent.prior_consent", call.sid)
             calls.append(call)
@@ -219,7 +219,7 @@ def traffic(ctx: Ctx) -> list[Call]:
         start = ctx.tm_time(callee.phone) if tm else PERIOD_START + rng.randrange(span)
         call = ctx.add_call(acct, region, our.phone_number, callee.phone, start, status=status,
                             duration=dur, direction=direction, campaign=meta)
-        if call.answered and (tm or rng.random() < 0.3):
+        if ctx.answered(call) and (tm or rng.random() < 0.3):
             if tm:
                 ctx.disclose(call)
             else:
@@ -233,7 +233,7 @@ def traffic(ctx: Ctx) -> list[Call]:
             call.stale = True
         calls.append(call)
     _optouts(ctx, last_tm)
-    _complaints(ctx, [c for c in calls if c.outbound and c.from_ != ""])
+    _complaints(ctx, [c for c in calls if ctx.outbound(c) and c.from_ != ""])
     return calls
 
 
@@ -244,7 +244,7 @@ def _optouts(ctx: Ctx, last_tm: dict[str, Call]) -> None:
     w = ctx.world
     brands = {s.account.sid: s.account.brand for s in ctx.specs.values()}
     for phone, call in last_tm.items():
-        if call.answered and rng.random() < 0.01:
+        if ctx.answered(call) and rng.random() < 0.01:
             brand = brands[call.account_sid] if rng.random() < 0.6 else None
             w.optouts.append(OptOut(phone, brand, call.start + call.duration, "dtmf", call.sid))
     extra = max(20, ctx.n_bg // 400)

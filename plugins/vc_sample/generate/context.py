@@ -6,6 +6,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from voice_compliance.policy import Policy
+
 from .model import (
     PERIOD_END,
     PERIOD_START,
@@ -20,7 +22,7 @@ from .model import (
 )
 from .phones import NumberFactory, country_of, zones_of
 from .registry import RegistryPlan, schedule
-from .rules import hours_ok, zone
+from .rules import hours_ok, is_answered, is_outbound, zone
 
 _H = 3600
 
@@ -66,8 +68,11 @@ class AccountSpec:
 class Ctx:
     """Random source, number factory, the world being built and helpers."""
 
-    def __init__(self, seed: int, calls: int, violations: bool = True) -> None:
+    def __init__(self, seed: int, calls: int, policy: Policy, violations: bool = True) -> None:
         self.rng = random.Random(seed)
+        # The thresholds and windows the plants sit at the edges of, and the
+        # reference evaluator applies: the pipeline's policy file.
+        self.policy = policy
         self.factory = NumberFactory(self.rng)
         self.world = World()
         self.n_bg = calls
@@ -80,6 +85,15 @@ class Ctx:
         self.coral: Account
         self.dispatch: Account
         self.camp: dict[str, Campaign] = {}
+
+    # policy predicates ------------------------------------------------------
+    def outbound(self, call: Call) -> bool:
+        """True when the policy counts ``call`` as an outbound attempt."""
+        return is_outbound(self.policy, call)
+
+    def answered(self, call: Call) -> bool:
+        """True when the policy counts ``call`` as answered."""
+        return is_answered(self.policy, call)
 
     # identifiers -----------------------------------------------------------
     def sid(self, prefix: str = "CA") -> str:
@@ -175,7 +189,7 @@ class Ctx:
             sod = rng.randrange(a, b)
             t = int(datetime(d.year, d.month, d.day, sod // 3600, sod // 60 % 60, sod % 60,
                              tzinfo=z).timestamp())
-            if PERIOD_START <= t < PERIOD_END and hours_ok(to, t):
+            if PERIOD_START <= t < PERIOD_END and hours_ok(self.policy, to, t):
                 return t
         raise RuntimeError(f"no safe calling time for {to}")
 

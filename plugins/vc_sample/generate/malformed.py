@@ -23,7 +23,7 @@ def _inbound(ctx: Ctx, region: str, start: int) -> Call:
 
 
 def _stale_sources(ctx: Ctx, region: str, count: int) -> list[Call]:
-    pool = [c for c in ctx.world.calls if c.loaded and c.region == region and c.outbound]
+    pool = [c for c in ctx.world.calls if c.loaded and c.region == region and ctx.outbound(c)]
     if not pool:
         # Only a clean world with almost no background calls has none to copy.
         return []

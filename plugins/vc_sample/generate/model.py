@@ -2,7 +2,9 @@
 calls and the exports, with every timestamp an integer of UTC epoch seconds.
 
 The writers render these objects in the landing-zone formats; the reference
-evaluator in :mod:`.rules` reads them to compute the exact planted set.
+evaluator in :mod:`.rules` reads them to compute the exact planted set. What
+makes a call outbound or answered is the policy's (``rules.is_outbound``,
+``rules.is_answered``), not the model's.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from voice_compliance.policy import CLAUSE_IDS
+
 PERIOD_START = int(datetime(2026, 9, 1, tzinfo=UTC).timestamp())
 """First second of generated traffic (2026-09-01T00:00:00Z, a Tuesday)."""
 PERIOD_END = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
@@ -18,32 +22,8 @@ PERIOD_END = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
 PERIOD_DAYS = (PERIOD_END - PERIOD_START) // 86_400
 DAY = 86_400
 
-OUTBOUND = frozenset({"outbound-api", "outbound-dial", "trunking-terminating"})
-"""Directions that make a call an outbound attempt (a rule subject)."""
-
-REGISTRY_COUNTRY: dict[str, str] = {
-    "us_national": "US",
-    "uk_tps": "GB",
-    "uk_ctps": "GB",
-    "ca_dncl": "CA",
-}
-REGISTRY_MAX_AGE: dict[str, int] = {"us_national": 31, "uk_tps": 28, "uk_ctps": 28, "ca_dncl": 31}
-
-CLAUSES: tuple[str, ...] = (
-    "consent.prior_consent",
-    "disclosure.identity_purpose",
-    "optout.mechanism",
-    "optout.honored",
-    "dnc.registry",
-    "dnc.registry_freshness",
-    "callerid.misleading",
-    "complaints.rate",
-    "unanswered.volume",
-    "duration.average",
-    "country.calling_hours",
-    "cps.multi_region",
-)
-"""The twelve clause ids of policy-rules.md, in table order."""
+CLAUSES: tuple[str, ...] = CLAUSE_IDS
+"""The twelve clause ids of policy-rules.md, in table order (the policy module's)."""
 
 
 def ts(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> int:
@@ -151,16 +131,6 @@ class Call:
         self.answered_by: str | None = None
         self.stale = False
         self.loaded = True
-
-    @property
-    def outbound(self) -> bool:
-        """True for an outbound attempt."""
-        return self.direction in OUTBOUND
-
-    @property
-    def answered(self) -> bool:
-        """True when completed with a positive duration."""
-        return self.status == "completed" and self.duration > 0
 
 
 @dataclass(frozen=True)

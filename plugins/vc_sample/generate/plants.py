@@ -64,7 +64,7 @@ def tm(
     call = ctx.add_call(
         acct, _region(acct), from_ or ctx.from_number(acct), to, start, status=status,
         duration=duration, campaign=campaign if campaign is not None else _tm_campaign(ctx, acct))
-    if disclose and call.answered:
+    if disclose and ctx.answered(call):
         ctx.disclose(call)
     return call
 
@@ -165,8 +165,9 @@ def _disclosure(ctx: Ctx) -> None:
         to = f.make("US", "west")
         return tm(ctx, a, to, ctx.tm_time(to), disclose=False, **kw)  # type: ignore[arg-type]
 
+    limit = ctx.policy.disclosure_max_offset_s
     c = call()
-    ctx.disclose(c, 16, 5, True)
+    ctx.disclose(c, limit + 1, 5, True)
     w.plant(dc, c.sid)
     c = call()
     ctx.world.disclosures[c.sid] = _disc(c, 4, None, True)
@@ -186,8 +187,8 @@ def _disclosure(ctx: Ctx) -> None:
     w.plant(mc, c.sid)
 
     c = call()
-    ctx.disclose(c, 15, 15, True)
-    w.near(dc, c.sid, "identity and purpose disclosed at exactly 15 s")
+    ctx.disclose(c, limit, limit, True)
+    w.near(dc, c.sid, f"identity and purpose disclosed at exactly {limit} s")
     c = call(status="no-answer")
     w.near(dc, c.sid, "unanswered telemarketing call needs no disclosure row")
     w.near(mc, c.sid, "unanswered telemarketing call needs no opt-out offer")
@@ -298,17 +299,20 @@ def _registry(ctx: Ctx) -> None:
     w.near(cl, tm(ctx, a, x, ts(2026, 9, 29, 16), consent=False).sid,
            "express_written consent exempts")
     start = ts(2026, 9, 30, 16)
+    purchase, inquiry = ctx.policy.dnc_ebr_purchase_days, ctx.policy.dnc_ebr_inquiry_days
     x = listed()
-    ctx.consent(x, a.brand, "ebr_purchase", granted_at=start - 548 * DAY)
-    w.near(cl, tm(ctx, a, x, start).sid, "ebr_purchase exactly 548 days before (inclusive)")
+    ctx.consent(x, a.brand, "ebr_purchase", granted_at=start - purchase * DAY)
+    w.near(cl, tm(ctx, a, x, start).sid,
+           f"ebr_purchase exactly {purchase} days before (inclusive)")
     x = listed()
-    ctx.consent(x, a.brand, "ebr_purchase", granted_at=start - 548 * DAY - 1)
+    ctx.consent(x, a.brand, "ebr_purchase", granted_at=start - purchase * DAY - 1)
     w.plant(cl, tm(ctx, a, x, start).sid)
     x = listed()
-    ctx.consent(x, a.brand, "ebr_inquiry", granted_at=start - 90 * DAY)
-    w.near(cl, tm(ctx, a, x, start).sid, "ebr_inquiry exactly 90 days before (inclusive)")
+    ctx.consent(x, a.brand, "ebr_inquiry", granted_at=start - inquiry * DAY)
+    w.near(cl, tm(ctx, a, x, start).sid,
+           f"ebr_inquiry exactly {inquiry} days before (inclusive)")
     x = listed()
-    ctx.consent(x, a.brand, "ebr_inquiry", granted_at=start - 90 * DAY - 1)
+    ctx.consent(x, a.brand, "ebr_inquiry", granted_at=start - inquiry * DAY - 1)
     w.plant(cl, tm(ctx, a, x, start).sid)
     x = listed()
     ctx.consent(x, a.brand, "ebr_purchase", granted_at=start - 100 * DAY,
@@ -530,12 +534,14 @@ def _volume(ctx: Ctx) -> None:
     w.near(cc, f"{q7}/2026-10", "1 complaint in October")
 
     q11, q12, q13 = _dedicated(ctx), _dedicated(ctx), _dedicated(ctx)
-    _series(ctx, q11, 9, 300, 151)
+    least, share = ctx.policy.unanswered_min_attempts, ctx.policy.unanswered_max_ratio
+    at_share = int(least * share)  # unanswered at exactly the maximum share (floor)
+    _series(ctx, q11, 9, least, at_share + 1)
     w.plant(uc, f"{q11}/2026-09")
-    _series(ctx, q12, 9, 300, 150)
-    w.near(uc, f"{q12}/2026-09", "unanswered share exactly 0.50")
-    _series(ctx, q13, 10, 299, 200)
-    w.near(uc, f"{q13}/2026-10", "299 attempts, below the 300 minimum")
+    _series(ctx, q12, 9, least, at_share)
+    w.near(uc, f"{q12}/2026-09", f"unanswered share exactly {share:.2f}")
+    _series(ctx, q13, 10, least - 1, 2 * least // 3)
+    w.near(uc, f"{q13}/2026-10", f"{least - 1} attempts, below the {least} minimum")
 
 
 # cps.multi_region (+ the 3000-unanswered and 1-per-1000 complaint edges) ----------------
@@ -614,7 +620,8 @@ def shape_coral_durations(ctx: Ctx) -> None:
     rng = ctx.rng
     by_month: dict[int, list[Call]] = {9: [], 10: []}
     for call in ctx.world.calls:
-        if call.account_sid == ctx.coral.sid and call.outbound and call.answered and call.loaded:
+        coral = call.account_sid == ctx.coral.sid
+        if coral and ctx.outbound(call) and ctx.answered(call) and call.loaded:
             by_month[9 if call.start < ts(2026, 10, 1) else 10].append(call)
     for call in by_month[9]:
         call.duration = rng.randint(12, 48)

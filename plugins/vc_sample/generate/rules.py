@@ -1,8 +1,10 @@
 """A small reference evaluator of the twelve clauses of policy-rules.md.
 
 It runs on the generator's in-memory :class:`~.model.World` (intended E.164
-numbers, integer UTC epoch seconds) with the default thresholds, and is the
-source of ``planted.json``: the exact violating subjects per clause.
+numbers, integer UTC epoch seconds) and is the source of ``planted.json``:
+the exact violating subjects per clause. Every threshold, window and list
+comes from the policy file (:class:`voice_compliance.policy.Policy`, the one
+dbt and the expectation suites read), never from a copy here.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from voice_compliance.policy import WEEKDAYS, Policy, load_policy
+
 from .model import (
     DAY,
-    REGISTRY_COUNTRY,
-    REGISTRY_MAX_AGE,
     Call,
     Campaign,
     Consent,
@@ -26,43 +28,39 @@ from .model import (
 )
 from .phones import country_of, is_valid, us_state_override, zones_of
 
-DISCLOSURE_MAX_OFFSET_S = 15
-CONSENT_TYPES = frozenset({"express_written", "express"})
-VOICE_CHANNELS = frozenset({"voice", "all"})
-EBR_PURCHASE_DAYS = 548
-EBR_INQUIRY_DAYS = 90
-COMPLAINTS_MIN_COUNT = 3
-COMPLAINTS_MAX_PER_1000 = 1.0
-UNANSWERED_MIN_ATTEMPTS = 300
-UNANSWERED_MAX_RATIO = 0.5
-UNANSWERED_MAX_COUNT = 3000
-ACD_MIN_ANSWERED = 100
-ACD_MIN_SECONDS = 30
-CPS_BUCKET_S = 60
-CPS_WINDOW_BUCKETS = 1440
-CPS_MAX_HOT_BUCKETS = 360
 
-_H = 3600
-_EVERY_DAY_8_21 = ((8 * _H, 21 * _H),) * 7
+def _seconds(clock: str) -> int:
+    """Seconds of day of an ``HH:MM`` clock (``24:00`` = 86400)."""
+    hours, minutes = clock.split(":")
+    return int(hours) * 3600 + int(minutes) * 60
+
+
+Windows = tuple[tuple[tuple[int, int], ...], ...]
+_WINDOWS: dict[tuple[int, str | None, str | None], tuple[Policy, Windows]] = {}
+
+
+def _windows(policy: Policy, country: str | None, state: str | None) -> Windows:
+    """The policy's calling windows of a country (US state) per weekday, in seconds.
+
+    Cached per policy object (a ``Policy`` holds mappings: it is not hashable).
+    """
+    key = (id(policy), country, state)
+    hit = _WINDOWS.get(key)
+    if hit is None or hit[0] is not policy:
+        hours = policy.calling_hours(country, state)
+        days = tuple(
+            tuple((_seconds(w.start), _seconds(w.end)) for w in hours.get(day, ()))
+            for day in WEEKDAYS
+        )
+        hit = _WINDOWS[key] = (policy, days)
+    return hit[1]
 
 
 def calling_windows(
-    country: str | None, state: str | None, weekday: int
+    policy: Policy, country: str | None, state: str | None, weekday: int
 ) -> tuple[tuple[int, int], ...]:
     """Allowed local windows ``[start, end)`` in seconds of day (weekday 0 = Monday)."""
-    if country == "US":
-        if state in ("FL", "OK"):
-            return ((8 * _H, 20 * _H),)
-        return ((8 * _H, 21 * _H),)
-    if country == "CA":
-        return ((9 * _H, 21 * _H + 1800),) if weekday < 5 else ((10 * _H, 18 * _H),)
-    if country == "FR":
-        return ((10 * _H, 13 * _H), (14 * _H, 20 * _H)) if weekday < 5 else ()
-    if country == "AU":
-        if weekday < 5:
-            return ((9 * _H, 20 * _H),)
-        return ((9 * _H, 17 * _H),) if weekday == 5 else ()
-    return _EVERY_DAY_8_21[weekday : weekday + 1]
+    return _windows(policy, country, state)[weekday]
 
 
 _ZONES: dict[str, ZoneInfo] = {}
@@ -76,22 +74,37 @@ def zone(name: str) -> ZoneInfo:
     return z
 
 
-def hours_ok(to: str, start: int) -> bool:
+def hours_ok(policy: Policy, to: str, start: int) -> bool:
     """True when a telemarketing call to ``to`` at ``start`` is within the calling hours
-    in every time zone of the number (or when the zone is unknown)."""
+    in every time zone of the number (or when the zone is unknown), and not on a
+    public holiday of the number's country."""
     zones = zones_of(to)
     country = country_of(to)
     if country is None or zones == ("Etc/Unknown",):
         return True
     state = us_state_override(to) if country == "US" else None
+    holidays = policy.calling_hours_holidays.get(country, ())
     for name in zones:
         if name == "Etc/Unknown":
             continue
         local = datetime.fromtimestamp(start, zone(name))
+        if local.date() in holidays:
+            return False
         sod = local.hour * 3600 + local.minute * 60 + local.second
-        if not any(a <= sod < b for a, b in calling_windows(country, state, local.weekday())):
+        windows = calling_windows(policy, country, state, local.weekday())
+        if not any(a <= sod < b for a, b in windows):
             return False
     return True
+
+
+def is_outbound(policy: Policy, call: Call) -> bool:
+    """True for an outbound attempt (a rule subject) under ``policy``."""
+    return call.direction in policy.outbound_directions
+
+
+def is_answered(policy: Policy, call: Call) -> bool:
+    """True when the call has the policy's answered status and a positive duration."""
+    return call.status == policy.answered_status and call.duration > 0
 
 
 def business_deadline(d0: date, n: int) -> date:
@@ -117,9 +130,14 @@ class Resolver:
         for row in world.inventory:
             self.inv[(row.phone_number, row.account_sid)].append(row)
 
-    def active_row(self, number: str, account: str, t: int):
-        """The inventory row of ``number`` for ``account`` active at ``t``, if any."""
+    def active_row(
+        self, number: str, account: str, t: int, kinds: Iterable[str] | None = None
+    ) -> InventoryRow | None:
+        """The inventory row of ``number`` for ``account`` active at ``t`` (of one of
+        ``kinds``, when given), if any."""
         for row in self.inv.get((number, account), ()):
+            if kinds is not None and row.kind not in kinds:
+                continue
             if row.active_from <= t and (row.active_to is None or t < row.active_to):
                 return row
         return None
@@ -133,16 +151,18 @@ class Resolver:
         return self.campaigns.get(cid) if cid else None
 
 
-def evaluate(world: World) -> dict[str, list[str]]:
-    """Every violating subject per clause id (sorted), default thresholds."""
+def evaluate(world: World, policy: Policy | None = None) -> dict[str, list[str]]:
+    """Every violating subject per clause id (sorted) under ``policy``
+    (default: :func:`voice_compliance.policy.load_policy`, the pipeline's file)."""
+    p = policy if policy is not None else load_policy()
     out: dict[str, set[str]] = defaultdict(set)
     res = Resolver(world)
     calls = [c for c in world.calls if c.loaded]
-    outbound = [c for c in calls if c.outbound]
+    outbound = [c for c in calls if is_outbound(p, c)]
 
     consents: dict[tuple[str, str], list[Consent]] = defaultdict(list)
     for row in world.consents:
-        if row.channel in VOICE_CHANNELS:
+        if row.channel in p.consent_channels:
             consents[(row.phone, row.brand)].append(row)
     optouts: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
     for o in world.optouts:
@@ -160,7 +180,8 @@ def evaluate(world: World) -> dict[str, list[str]]:
         month = month_of(c.start)
         key = (c.from_, month)
         attempts[key] += 1
-        if c.answered:
+        answered = is_answered(p, c)
+        if answered:
             a = acd[(c.account_sid, month)]
             a[0] += 1
             a[1] += c.duration
@@ -168,11 +189,15 @@ def evaluate(world: World) -> dict[str, list[str]]:
             unanswered[key] += 1
 
         # callerid.misleading
-        if not is_valid(c.from_) or res.active_row(c.from_, c.account_sid, c.start) is None:
+        if not is_valid(c.from_) or res.active_row(
+            c.from_, c.account_sid, c.start, p.callerid_inventory_kinds
+        ) is None:
             out["callerid.misleading"].add(c.sid)
 
         camp = res.campaign(c)
         if camp is not None and camp.purpose != "telemarketing":
+            continue
+        if camp is None and not p.treat_unclassified_as_telemarketing:
             continue
         brand = camp.brand if camp is not None else None
         country = country_of(c.to)
@@ -180,17 +205,18 @@ def evaluate(world: World) -> dict[str, list[str]]:
             tm_days[country].add(_day(c.start))
         grants: list[Consent] = consents.get((c.to, brand), []) if brand is not None else []
 
+        accepted = p.accepted_consent_types(country)
         if not any(
-            g.consent_type in CONSENT_TYPES
+            g.consent_type in accepted
             and g.granted_at <= c.start
             and (g.revoked_at is None or c.start < g.revoked_at)
             for g in grants
         ):
             out["consent.prior_consent"].add(c.sid)
 
-        if c.answered:
+        if answered:
             disc = world.disclosures.get(c.sid)
-            limit = DISCLOSURE_MAX_OFFSET_S
+            limit = p.disclosure_max_offset_s
             if disc is None or disc.identity_s is None or disc.purpose_s is None or (
                 disc.identity_s > limit or disc.purpose_s > limit
             ):
@@ -198,41 +224,42 @@ def evaluate(world: World) -> dict[str, list[str]]:
             if disc is None or not disc.opt_out_offered:
                 out["optout.mechanism"].add(c.sid)
 
+        window = p.honor_window(country)
         for requested, obrand in optouts.get(c.to, ()):
             if obrand is not None and obrand != brand:
                 continue
-            if country == "US":
-                if _day(c.start) > business_deadline(_day(requested), 10):
-                    out["optout.honored"].add(c.sid)
-            elif country == "CA":
-                if _day(c.start) > _day(requested) + timedelta(days=14):
-                    out["optout.honored"].add(c.sid)
-            elif requested < c.start:
+            if window.days == 0:
+                late = requested < c.start  # no deadline date: any later call violates
+            elif window.kind == "business":
+                late = _day(c.start) > business_deadline(_day(requested), window.days)
+            else:
+                late = _day(c.start) > _day(requested) + timedelta(days=window.days)
+            if late:
                 out["optout.honored"].add(c.sid)
 
-        for reg, reg_country in REGISTRY_COUNTRY.items():
-            if reg_country != country:
-                continue
+        for reg in p.dnc_registries_by_country.get(country or "", ()):
             dates, states = reg_states.get(reg, ([], []))
             i = bisect.bisect_right(dates, _day(c.start)) - 1
             if i < 0 or c.to not in states[i]:
                 continue
-            if not _exempt(grants, c.start):
+            if not _exempt(p, grants, c.start):
                 out["dnc.registry"].add(c.sid)
 
-        if not hours_ok(c.to, c.start):
+        if not hours_ok(p, c.to, c.start):
             out["country.calling_hours"].add(c.sid)
 
     # dnc.registry_freshness
     file_dates: dict[str, list[date]] = defaultdict(list)
     for f in world.registry_files:
         file_dates[f.registry].append(f.effective)
-    for reg, reg_country in REGISTRY_COUNTRY.items():
-        dates = sorted(set(file_dates.get(reg, [])))
-        for day in tm_days.get(reg_country, ()):
-            i = bisect.bisect_right(dates, day) - 1
-            if i < 0 or (day - dates[i]).days > REGISTRY_MAX_AGE[reg]:
-                out["dnc.registry_freshness"].add(f"{reg}/{day.isoformat()}")
+    for reg_country, registries in p.dnc_registries_by_country.items():
+        for reg in registries:
+            dates = sorted(set(file_dates.get(reg, [])))
+            max_age = p.dnc_registry_max_age_days[reg]
+            for day in tm_days.get(reg_country, ()):
+                i = bisect.bisect_right(dates, day) - 1
+                if i < 0 or (day - dates[i]).days > max_age:
+                    out["dnc.registry_freshness"].add(f"{reg}/{day.isoformat()}")
 
     # complaints.rate
     by_sid = {c.sid: c for c in calls}
@@ -247,37 +274,42 @@ def evaluate(world: World) -> dict[str, list[str]]:
         complaints[(number, month_of(comp.received_at))] += 1
     for (number, month), count in complaints.items():
         n = attempts.get((number, month), 0)
-        if count >= COMPLAINTS_MIN_COUNT and (n == 0 or count * 1000 > COMPLAINTS_MAX_PER_1000 * n):
+        too_many = n == 0 or count * 1000 > p.complaints_max_per_1000 * n
+        if count >= p.complaints_min_count and too_many:
             out["complaints.rate"].add(f"{number}/{month}")
 
     # unanswered.volume
     for key, n in attempts.items():
         u = unanswered.get(key, 0)
-        too_many = u > UNANSWERED_MAX_RATIO * n or u >= UNANSWERED_MAX_COUNT
-        if n >= UNANSWERED_MIN_ATTEMPTS and too_many:
+        too_many = u > p.unanswered_max_ratio * n or u >= p.unanswered_max_count
+        if n >= p.unanswered_min_attempts and too_many:
             out["unanswered.volume"].add(f"{key[0]}/{key[1]}")
 
     # duration.average
     for (account, month), (n, total) in acd.items():
-        if n >= ACD_MIN_ANSWERED and total < ACD_MIN_SECONDS * n:
+        if n >= p.acd_min_answered and total < p.acd_min_seconds * n:
             out["duration.average"].add(f"{account}/{month}")
 
     # cps.multi_region
-    for subject in cps_violations(world, outbound):
+    for subject in cps_violations(p, world, outbound):
         out["cps.multi_region"].add(subject)
 
     return {k: sorted(v) for k, v in out.items()}
 
 
-def _exempt(grants: Iterable[Consent], start: int) -> bool:
+def _exempt(policy: Policy, grants: Iterable[Consent], start: int) -> bool:
+    """True when a grant active at ``start`` exempts the call from the registries."""
+    ebr_days = {
+        "ebr_purchase": policy.dnc_ebr_purchase_days,
+        "ebr_inquiry": policy.dnc_ebr_inquiry_days,
+    }
     for g in grants:
         if not (g.granted_at <= start and (g.revoked_at is None or start < g.revoked_at)):
             continue
-        if g.consent_type == "express_written":
+        if g.consent_type in policy.dnc_exemption_consent_types:
             return True
-        if g.consent_type == "ebr_purchase" and start <= g.granted_at + EBR_PURCHASE_DAYS * DAY:
-            return True
-        if g.consent_type == "ebr_inquiry" and start <= g.granted_at + EBR_INQUIRY_DAYS * DAY:
+        days = ebr_days.get(g.consent_type)
+        if days is not None and start <= g.granted_at + days * DAY:
             return True
     return False
 
@@ -310,35 +342,38 @@ def _registry_states(world: World) -> dict[str, tuple[list[date], list[frozenset
     return result
 
 
-def cps_violations(world: World, outbound: list[Call]) -> list[str]:
+def cps_violations(policy: Policy, world: World, outbound: list[Call]) -> list[str]:
     """``<account>/<day>`` of each episode start of the multi-region CPS rule."""
+    bucket_s = policy.cps_bucket_seconds
+    window_buckets = policy.cps_window_hours * 3600 // bucket_s
+    max_hot_buckets = policy.cps_max_concurrent_hot_hours * 3600 // bucket_s
     subjects: list[str] = []
     for acct in world.accounts:
-        if len(acct.regions) < 2:
+        if len(acct.regions) < policy.cps_min_hot_regions:
             continue
         counts: dict[tuple[str, int], int] = defaultdict(int)
         for c in outbound:
             if c.account_sid == acct.sid:
-                counts[(c.region, c.start // CPS_BUCKET_S)] += 1
+                counts[(c.region, c.start // bucket_s)] += 1
         hot_regions: dict[int, int] = defaultdict(int)
         for (region, bucket), n in counts.items():
             cps = acct.regions.get(region)
-            if cps is not None and n / CPS_BUCKET_S > 0.5 * cps:
+            if cps is not None and n / bucket_s > policy.cps_hot_share_of_allotted * cps:
                 hot_regions[bucket] += 1
-        hot = sorted(b for b, k in hot_regions.items() if k >= 2)
+        hot = sorted(b for b, k in hot_regions.items() if k >= policy.cps_min_hot_regions)
         if not hot:
             continue
         lo = 0
         hi = 0
         prev = False
-        for b in range(hot[0], hot[-1] + CPS_WINDOW_BUCKETS):
+        for b in range(hot[0], hot[-1] + window_buckets):
             while hi < len(hot) and hot[hi] <= b:
                 hi += 1
-            while lo < hi and hot[lo] <= b - CPS_WINDOW_BUCKETS:
+            while lo < hi and hot[lo] <= b - window_buckets:
                 lo += 1
-            exceeding = hi - lo > CPS_MAX_HOT_BUCKETS
+            exceeding = hi - lo > max_hot_buckets
             if exceeding and not prev:
-                day = datetime.fromtimestamp(b * CPS_BUCKET_S, UTC).date().isoformat()
+                day = datetime.fromtimestamp(b * bucket_s, UTC).date().isoformat()
                 subjects.append(f"{acct.sid}/{day}")
             prev = exceeding
     return subjects
