@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from voice_compliance.retry import backoff, retrying
+
 if TYPE_CHECKING:
     from voice_compliance.config import Settings
 
@@ -150,12 +152,16 @@ def connect(
         con.close()
 
 
+class _Locked(Exception):
+    """Another process holds the file (the cause is DuckDB's error): worth waiting."""
+
+
 def _connect_retrying(
     path: Path, read_only: bool, config: dict[str, str], busy_timeout: float
 ) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + busy_timeout
-    pause = 0.1
-    while True:
+    """Open the file, waiting up to ``busy_timeout`` seconds while another process holds it."""
+
+    def attempt() -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as exc:
@@ -163,10 +169,14 @@ def _connect_retrying(
                 raise WarehouseCorrupt(corrupt_message(path, exc)) from exc
             if _LOCK_CONFLICT not in str(exc):
                 raise
-            if time.monotonic() + pause > deadline:
-                raise WarehouseBusy(_busy_message(path, exc, busy_timeout)) from exc
-        time.sleep(pause)
-        pause = min(pause * 2, 1.0)
+            raise _Locked from exc
+
+    retry = retrying(retry_on=_Locked, within=busy_timeout, wait=backoff(0.1, 1.0))
+    try:
+        return retry(attempt)
+    except _Locked as locked:
+        exc = locked.__cause__
+        raise WarehouseBusy(_busy_message(path, exc, busy_timeout)) from exc
 
 
 def _busy_message(path: Path, exc: Exception, waited: float) -> str:
