@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -31,18 +30,11 @@ from voice_compliance.validation.run import VALIDATION_DAG, data_docs_index
 
 log = logging.getLogger(__name__)
 
-DBT_DOCS_URL_ENV = "VC_DBT_DOCS_URL"
-"""Where the dbt docs site is published (default: the local file)."""
-DATA_DOCS_URL_ENV = "VC_DATA_DOCS_URL"
-"""Where the GX Data Docs site is published (default: the local file)."""
-
-
 def docs_links(settings: Settings) -> tuple[str, str]:
-    """``(dbt docs, Data Docs)`` links: published URLs when configured, else ``file://``."""
-    dbt_docs = (
-        os.environ.get(DBT_DOCS_URL_ENV) or dbt_runner.docs_index(settings).resolve().as_uri()
-    )
-    data_docs = os.environ.get(DATA_DOCS_URL_ENV) or data_docs_index(settings).resolve().as_uri()
+    """``(dbt docs, Data Docs)`` links: the published URLs when configured
+    (``settings.docs``: ``VC_DBT_DOCS_URL``, ``VC_DATA_DOCS_URL``), else ``file://``."""
+    dbt_docs = settings.docs.dbt_docs_url or dbt_runner.docs_index(settings).resolve().as_uri()
+    data_docs = settings.docs.data_docs_url or data_docs_index(settings).resolve().as_uri()
     return dbt_docs, data_docs
 
 
@@ -67,7 +59,9 @@ def raise_tickets(
     from voice_compliance.policy import load_policy
 
     # The owner of each ticket's clause picks its Jira assignee and component.
-    sink = TicketSinkSettings.from_env(routing=load_policy().routing)
+    sink = TicketSinkSettings.from_settings(
+        settings.tickets, routing=load_policy(settings.policy_file).routing
+    )
     dbt_docs, data_docs = docs_links(settings)
     with warehouse.open_warehouse(settings) as con:
         # Clause violations and data-quality findings alike open tickets.
@@ -194,7 +188,7 @@ def notify_run(settings: Settings, *, run_id: str, dag_id: str = VALIDATION_DAG)
     from voice_compliance.policy import load_policy
 
     report = build_report(settings, run_id=run_id, dag_id=dag_id)
-    notify_settings = NotifySettings.from_env(settings.data_dir)
+    notify_settings = NotifySettings.from_settings(settings.slack, settings.data_dir)
     results = [
         notify(
             build_run_message(routed.report),

@@ -149,8 +149,8 @@ def _regions(settings: Settings) -> list[str]:
     problem = region_problem(region)
     if problem:
         found.append(f"VC_DEFAULT_REGION={region}: {problem}")
-    path = policy_path()
-    label = f"{POLICY_FILE_ENV}={path}" if os.environ.get(POLICY_FILE_ENV) else _short(path)
+    path = policy_path(settings.policy_file)
+    label = f"{POLICY_FILE_ENV}={path}" if settings.policy_file else _short(path)
     try:
         policy = load_policy(path)
     except PolicyError as exc:
@@ -170,7 +170,7 @@ def _regions(settings: Settings) -> list[str]:
                 found.append(f"{label}: {key}: unknown country {country!r} (phonenumbers region)")
     if policy.default_region != region and not region_problem(region):
         where = f"VC_DEFAULT_REGION={region}"
-        if not os.environ.get("VC_DEFAULT_REGION"):
+        if "default_region" not in settings.load.model_fields_set:
             where += " (unset: the default)"
         found.append(
             f"{where}: disagrees with default_region {policy.default_region} in "
@@ -199,16 +199,14 @@ def named_connections(settings: Settings) -> tuple[list[tuple[str, str]], list[s
         named.append(("VC_AWS_CONN_ID", settings.aws_conn_id))
     # Slack: without its connection messages wait in the outbox (the embedded
     # default), so only a connection someone named explicitly is required.
-    if os.environ.get("VC_SLACK_CONN_ID"):
-        from voice_compliance.notify.slack import NotifySettings
-
-        named.append(("VC_SLACK_CONN_ID", NotifySettings.from_env(settings.data_dir).conn_id))
+    if settings.slack.conn_id:
+        named.append(("VC_SLACK_CONN_ID", settings.slack.conn_id))
     try:
         from voice_compliance.tickets.settings import TicketSinkSettings
 
-        sink = TicketSinkSettings.from_env()
+        sink = TicketSinkSettings.from_settings(settings.tickets)
     except ValueError as exc:
-        found.append(f"VC_TICKET_SINK={os.environ.get('VC_TICKET_SINK', '')}: {exc}")
+        found.append(f"VC_TICKET_SINK={settings.tickets.sink}: {exc}")
     else:
         if sink.sink != "table":  # an HTTP sink posts through its connection
             named.append(("VC_TICKET_CONN_ID", sink.conn_id))
@@ -217,7 +215,7 @@ def named_connections(settings: Settings) -> tuple[list[tuple[str, str]], list[s
 
 def _connections(settings: Settings, scope: Scope, lookup: ConnectionLookup) -> list[str]:
     named, found = named_connections(settings)
-    twilio = _twilio_conn_id(scope)
+    twilio = _twilio_conn_id(settings, scope)
     ids = sorted({conn_id for _, conn_id in named} | ({twilio} if twilio else set()))
     missing = lookup(ids) if ids else {}
     for setting, conn_id in named:
@@ -238,14 +236,14 @@ def _missing(setting: str, conn_id: str, why: str) -> str:
     )
 
 
-def _twilio_conn_id(scope: Scope) -> str | None:
+def _twilio_conn_id(settings: Settings, scope: Scope) -> str | None:
     """The Twilio connection, when the pull is configured (or the job is the pull)."""
     try:
-        from voice_compliance.twilio.config import conn_id_from_env
+        from voice_compliance.twilio.config import DEFAULT_CONN_ID
     except ImportError:  # pragma: no cover - the Twilio package is optional here
         return None
-    if scope.twilio or os.environ.get("VC_TWILIO_CONN_ID"):
-        return conn_id_from_env()
+    if scope.twilio or settings.twilio.conn_id:
+        return settings.twilio.conn_id or DEFAULT_CONN_ID
     return None
 
 

@@ -134,7 +134,7 @@ def _checked_settings(scope: Scope | None = None, **overrides: object) -> Settin
     try:
         settings = Settings.from_env(**overrides)
     except ValueError as exc:  # an unparsable VC_* number: nothing else can be checked
-        raise checks.SettingsInvalid([str(exc)]) from None
+        raise checks.SettingsInvalid(getattr(exc, "problems", None) or [str(exc)]) from None
     scope = scope or checks.Scope(airflow_home=True)
     checks.check(settings, scope, checks.cli_lookup(settings))
     return settings
@@ -203,9 +203,9 @@ def _pull_from_fake_twilio(settings: Settings, calls: int | None) -> None:
     with FakeTwilio(sample) as fake:
         first, end = fake.day_range()
         _progress(f"fake Twilio on {fake.url}: {fake.call_count():,} calls, {first}..{end}")
-        saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_VC_TWILIO_FAKE", "VC_TWILIO_CONN_ID")}
+        saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_VC_TWILIO_FAKE",)}
         os.environ["AIRFLOW_CONN_VC_TWILIO_FAKE"] = json.dumps(fake.connection())
-        os.environ["VC_TWILIO_CONN_ID"] = "vc_twilio_fake"
+        settings = settings.replace(twilio={"conn_id": "vc_twilio_fake"})
         try:
             started = time.monotonic()
             _set_doing("DAG vc_pull_twilio")

@@ -1,17 +1,53 @@
-"""Typed runtime configuration, read from environment variables.
+"""Typed runtime configuration: every setting, read from the environment in one place.
+
+``Settings`` is a pydantic-settings model with one section per concern:
+
+=============  ==============================================================
+``paths``      ``VC_DATA_DIR``, ``VC_LANDING``, ``VC_WAREHOUSE``,
+               ``VC_AIRFLOW_HOME`` (else ``AIRFLOW_HOME``), ``VC_POLICY_FILE``,
+               ``VC_DBT_PROJECT_DIR``, ``VC_EXPECTATIONS_DIR``
+``s3``         ``VC_S3_ENDPOINT_URL`` (else ``AWS_ENDPOINT_URL_S3``,
+               ``AWS_ENDPOINT_URL``), ``VC_S3_REGION`` (else ``AWS_REGION``,
+               ``AWS_DEFAULT_REGION``), ``VC_AWS_CONN_ID``
+``duckdb``     ``VC_DUCKDB_MEMORY_LIMIT``, ``VC_DUCKDB_THREADS``,
+               ``VC_DUCKDB_TEMP_DIRECTORY``, ``VC_WAREHOUSE_OPEN_TIMEOUT``
+``load``       ``VC_DEFAULT_REGION``, ``VC_LOAD_BATCH_BYTES``, ``VC_LOAD_BATCH_FILES``
+``run``        ``VC_RUN_LOCK_TIMEOUT``, ``VC_STOP_GRACE``
+``slack``      ``VC_SLACK_CONN_ID``, ``VC_SLACK_OUTBOX``, ``VC_SLACK_SENT_LOG``,
+               ``VC_SLACK_RETRIES``, ``VC_SLACK_BACKOFF_S``, ``VC_SLACK_TIMEOUT_S``
+``tickets``    ``VC_TICKET_SINK``, ``VC_TICKET_CONN_ID``, ``VC_TICKET_TIMEOUT_S``,
+               ``VC_TICKET_RETRIES``, ``VC_TICKET_BACKOFF_S``
+``docs``       ``VC_DBT_DOCS_URL``, ``VC_DATA_DOCS_URL``, ``VC_REPORT_URL``
+``twilio``     ``VC_TWILIO_CONN_ID``
+=============  ==============================================================
+
+Each field names its variables (``Env``); ``_Variables`` is the only code of
+the package that reads them, when a ``Settings`` is built (never at import).
+An empty variable counts as unset. A bad value is one line naming the
+variable (``VC_DUCKDB_THREADS must be a whole number, not 'abc'``), every
+problem at once (``SettingsError``).
 
 Every setting has a default that makes the embedded demo work with no setup:
 a local landing folder and a DuckDB file under the repository's ``data/``
 folder. Secrets (S3 credentials, Slack webhooks) are never settings here:
 they come from the environment or from Airflow connections.
+
+The flat names of the first version (``settings.landing``,
+``settings.duckdb_memory_limit``...) stay as read-only properties and as
+constructor keywords, so ``Settings(landing=..., warehouse=...)`` still works.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository root (``plugins/voice_compliance`` lives two levels below).
@@ -37,46 +73,469 @@ DEFAULT_STOP_GRACE = 10.0
 """Seconds the CLI gives its child processes to exit after SIGTERM before SIGKILL."""
 DEFAULT_WAREHOUSE_OPEN_TIMEOUT = 5.0
 """Seconds ``open_warehouse`` retries while another process holds DuckDB's file lock."""
-
-
-def _env(name: str, *fallbacks: str) -> str | None:
-    for key in (name, *fallbacks):
-        value = os.environ.get(key)
-        if value:
-            return value
-    return None
+DEFAULT_SLACK_CONN_ID = "vc_slack"
+DEFAULT_TICKET_CONN_ID = "vc_tickets"
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Where the pipeline reads from and writes to.
+class Env:
+    """Field metadata: the environment variables of a setting, the first set one wins.
 
-    ``landing`` is a local folder or an ``s3://bucket/prefix`` URI with the
-    layout of ``contract.md``. ``warehouse`` is the DuckDB file every job
-    writes to.
+    ``unit`` words the error of a bad value (``seconds``).
     """
 
-    landing: str
-    warehouse: Path
-    data_dir: Path
-    airflow_home: Path
-    default_region: str = "US"
-    s3_endpoint_url: str | None = None
-    s3_region: str | None = None
-    aws_conn_id: str | None = None
-    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
-    duckdb_threads: int = DEFAULT_DUCKDB_THREADS
-    duckdb_temp_directory: Path | None = None
-    load_batch_bytes: int = DEFAULT_LOAD_BATCH_BYTES
-    load_batch_files: int = DEFAULT_LOAD_BATCH_FILES
-    run_lock_timeout: float = DEFAULT_RUN_LOCK_TIMEOUT
-    stop_grace: float = DEFAULT_STOP_GRACE
-    warehouse_open_timeout: float = DEFAULT_WAREHOUSE_OPEN_TIMEOUT
+    names: tuple[str, ...]
+    unit: str = ""
+
+    def __init__(self, *names: str, unit: str = "") -> None:
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "unit", unit)
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_Seconds = Annotated[float, Field(ge=0)]
+
+
+class PathSettings(_Section):
+    """Where the pipeline reads and writes. ``landing`` is a local folder or an
+    ``s3://bucket/prefix`` URI with the layout of ``contract.md``; ``warehouse``
+    is the DuckDB file every job writes to. ``policy_file`` ``None`` means
+    ``dbt_project/policy.yml``."""
+
+    data_dir: Annotated[Path, Env("VC_DATA_DIR")]
+    landing: Annotated[str, Env("VC_LANDING")]
+    warehouse: Annotated[Path, Env("VC_WAREHOUSE")]
+    airflow_home: Annotated[Path, Env("VC_AIRFLOW_HOME", "AIRFLOW_HOME")] = REPO_ROOT / ".airflow"
+    policy_file: Annotated[Path | None, Env("VC_POLICY_FILE")] = None
+    dbt_project_dir: Annotated[Path, Env("VC_DBT_PROJECT_DIR")] = REPO_ROOT / "dbt_project"
+    expectations_dir: Annotated[Path, Env("VC_EXPECTATIONS_DIR")] = REPO_ROOT / "expectations"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_under_data_dir(cls, values: Any) -> Any:
+        """The landing folder and the warehouse default to ``data_dir``'s."""
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        data_dir = Path(values.get("data_dir") or (REPO_ROOT / "data").resolve())
+        values["data_dir"] = data_dir
+        values.setdefault("landing", str(data_dir / "landing"))
+        values.setdefault("warehouse", data_dir / "warehouse.duckdb")
+        return values
+
+    @field_validator("dbt_project_dir")
+    @classmethod
+    def _resolved(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+
+class S3Settings(_Section):
+    """An S3 landing zone: endpoint and region (``None``: boto's defaults), and
+    the Airflow connection holding its credentials (``None``: the environment)."""
+
+    endpoint_url: Annotated[
+        str | None, Env("VC_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+    ] = None
+    region: Annotated[str | None, Env("VC_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")] = None
+    aws_conn_id: Annotated[str | None, Env("VC_AWS_CONN_ID")] = None
+
+
+class DuckDBSettings(_Section):
+    """DuckDB's resource bounds, the same in every process that opens the warehouse."""
+
+    memory_limit: Annotated[str, Env("VC_DUCKDB_MEMORY_LIMIT")] = DEFAULT_DUCKDB_MEMORY_LIMIT
+    threads: Annotated[int, Env("VC_DUCKDB_THREADS"), Field(ge=1)] = DEFAULT_DUCKDB_THREADS
+    temp_directory: Annotated[Path | None, Env("VC_DUCKDB_TEMP_DIRECTORY")] = None
+    open_timeout: Annotated[_Seconds, Env("VC_WAREHOUSE_OPEN_TIMEOUT", unit="seconds")] = (
+        DEFAULT_WAREHOUSE_OPEN_TIMEOUT
+    )
+
+
+class LoadSettings(_Section):
+    """Loading landing files: the region of national numbers, and the batch bounds."""
+
+    default_region: Annotated[str, Env("VC_DEFAULT_REGION")] = "US"
+    batch_bytes: Annotated[int, Env("VC_LOAD_BATCH_BYTES"), Field(ge=1)] = DEFAULT_LOAD_BATCH_BYTES
+    batch_files: Annotated[int, Env("VC_LOAD_BATCH_FILES"), Field(ge=1)] = DEFAULT_LOAD_BATCH_FILES
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+
+class RunSettings(_Section):
+    """The command line's patience: the run lock and the stop grace period."""
+
+    lock_timeout: Annotated[_Seconds, Env("VC_RUN_LOCK_TIMEOUT", unit="seconds")] = (
+        DEFAULT_RUN_LOCK_TIMEOUT
+    )
+    stop_grace: Annotated[_Seconds, Env("VC_STOP_GRACE", unit="seconds")] = DEFAULT_STOP_GRACE
+
+
+class SlackSettings(_Section):
+    """Slack delivery (``notify.slack``). ``conn_id`` ``None``: not named, so the
+    default connection ``vc_slack`` is used when defined and never required;
+    ``outbox`` and ``sent_log`` ``None``: under ``<data_dir>/notifications``."""
+
+    conn_id: Annotated[str | None, Env("VC_SLACK_CONN_ID")] = None
+    outbox: Annotated[Path | None, Env("VC_SLACK_OUTBOX")] = None
+    sent_log: Annotated[Path | None, Env("VC_SLACK_SENT_LOG")] = None
+    retries: Annotated[int, Env("VC_SLACK_RETRIES"), Field(ge=0)] = 3
+    backoff_s: Annotated[_Seconds, Env("VC_SLACK_BACKOFF_S", unit="seconds")] = 1.0
+    timeout_s: Annotated[_Seconds, Env("VC_SLACK_TIMEOUT_S", unit="seconds")] = 10.0
+
+
+class TicketSettings(_Section):
+    """The ticket sink (``tickets.settings``). ``sink`` is checked there, where
+    the sinks are known (``table``, ``webhook``, ``jira``)."""
+
+    sink: Annotated[str, Env("VC_TICKET_SINK")] = "table"
+    conn_id: Annotated[str, Env("VC_TICKET_CONN_ID")] = DEFAULT_TICKET_CONN_ID
+    timeout_s: Annotated[float, Env("VC_TICKET_TIMEOUT_S", unit="seconds"), Field(gt=0)] = 10.0
+    retries: Annotated[int, Env("VC_TICKET_RETRIES"), Field(ge=0)] = 2
+    backoff_s: Annotated[_Seconds, Env("VC_TICKET_BACKOFF_S", unit="seconds")] = 0.5
+
+    @field_validator("sink")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class DocsSettings(_Section):
+    """Where the dbt docs, the Data Docs and the monthly reports are published
+    (``None``: links point at the local files)."""
+
+    dbt_docs_url: Annotated[str | None, Env("VC_DBT_DOCS_URL")] = None
+    data_docs_url: Annotated[str | None, Env("VC_DATA_DOCS_URL")] = None
+    report_url: Annotated[str | None, Env("VC_REPORT_URL")] = None
+
+
+class TwilioSettings(_Section):
+    """The Twilio pull: ``conn_id`` ``None`` means not configured (``vc_twilio``
+    when a job pulls anyway)."""
+
+    conn_id: Annotated[str | None, Env("VC_TWILIO_CONN_ID")] = None
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "paths": PathSettings,
+    "s3": S3Settings,
+    "duckdb": DuckDBSettings,
+    "load": LoadSettings,
+    "run": RunSettings,
+    "slack": SlackSettings,
+    "tickets": TicketSettings,
+    "docs": DocsSettings,
+    "twilio": TwilioSettings,
+}
+
+FLAT_NAMES: dict[str, tuple[str, str]] = {
+    "landing": ("paths", "landing"),
+    "warehouse": ("paths", "warehouse"),
+    "data_dir": ("paths", "data_dir"),
+    "airflow_home": ("paths", "airflow_home"),
+    "policy_file": ("paths", "policy_file"),
+    "dbt_project_dir": ("paths", "dbt_project_dir"),
+    "expectations_dir": ("paths", "expectations_dir"),
+    "default_region": ("load", "default_region"),
+    "s3_endpoint_url": ("s3", "endpoint_url"),
+    "s3_region": ("s3", "region"),
+    "aws_conn_id": ("s3", "aws_conn_id"),
+    "duckdb_memory_limit": ("duckdb", "memory_limit"),
+    "duckdb_threads": ("duckdb", "threads"),
+    "duckdb_temp_directory": ("duckdb", "temp_directory"),
+    "load_batch_bytes": ("load", "batch_bytes"),
+    "load_batch_files": ("load", "batch_files"),
+    "run_lock_timeout": ("run", "lock_timeout"),
+    "stop_grace": ("run", "stop_grace"),
+    "warehouse_open_timeout": ("duckdb", "open_timeout"),
+}
+"""The first version's flat names (constructor keywords, properties) -> (section, field)."""
+
+_ALWAYS_PASSED = frozenset(
+    FLAT_NAMES[name]
+    for name in FLAT_NAMES
+    if name not in {"policy_file", "dbt_project_dir", "expectations_dir"}
+)
+"""What ``to_env`` passes even at its default: what a task needs to see the same
+landing zone, warehouse and resources as the process that started it."""
+
+_ABSOLUTE_OVERRIDES = ("warehouse", "data_dir", "airflow_home", "duckdb_temp_directory")
+
+
+def _env_of(field: FieldInfo) -> Env | None:
+    return next((m for m in field.metadata if isinstance(m, Env)), None)
+
+
+def _read(names: tuple[str, ...]) -> tuple[str, str] | None:
+    """``(variable, value)`` of the first of ``names`` set to a non-blank value."""
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return name, value
+    return None
+
+
+def section_environment(section: type[_Section]) -> dict[str, str]:
+    """The values of ``section``'s variables that are set, by field name.
+
+    With ``_Variables``, the only place the package reads ``VC_*`` settings.
+    """
+    values: dict[str, str] = {}
+    for name, field in section.model_fields.items():
+        env = _env_of(field)
+        found = _read(env.names) if env else None
+        if found:
+            values[name] = found[1]
+    return values
+
+
+def section_to_env(values: BaseModel, always: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The variables that reproduce a section in a child process, under their
+    first names: the fields set (from a variable or a keyword) and those named in
+    ``always``. A field left at its default is not passed, so the child's own
+    environment still decides it."""
+    env: dict[str, str] = {}
+    for name, field in type(values).model_fields.items():
+        value, names = getattr(values, name), _env_of(field)
+        if value is not None and names and (name in values.model_fields_set or name in always):
+            env[names.names[0]] = str(value)
+    return env
+
+
+class _Variables(PydanticBaseSettingsSource):
+    """The pydantic-settings source of ``Settings``: each field's ``Env`` variables."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads whole sections
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, section in SECTIONS.items():
+            found = section_environment(section)
+            if found:
+                values[key] = found
+        paths = values.get("paths", {})
+        if "data_dir" in paths:
+            # Resolved: dbt and Airflow children run in other folders.
+            paths["data_dir"] = str(Path(paths["data_dir"]).expanduser().resolve())
+        return values
+
+
+class Settings(BaseSettings):
+    """Every setting of the pipeline, in sections (see the module docstring).
+
+    Built from the environment (``from_env``, or the constructor: keywords win
+    over variables), immutable, picklable. ``replace`` makes a changed copy.
+    """
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+
+    paths: PathSettings = Field(default_factory=lambda: PathSettings.model_validate({}))
+    s3: S3Settings = Field(default_factory=S3Settings)
+    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
+    load: LoadSettings = Field(default_factory=LoadSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
+    docs: DocsSettings = Field(default_factory=DocsSettings)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keywords, then our variables (their names are not pydantic-settings' defaults)."""
+        return init_settings, _Variables(settings_cls)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_problems(exc)) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_names(cls, values: Any) -> Any:
+        """Accept the flat keywords (``landing=...``) into their sections."""
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        for flat, (section, name) in FLAT_NAMES.items():
+            if flat in values:
+                current = values.get(section) or {}
+                if isinstance(current, BaseModel):
+                    current = current.model_dump(exclude_unset=True)
+                values[section] = {**current, name: values.pop(flat)}
+        return values
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from the environment, then ``overrides`` (flat names).
+
+        Overrides whose value is ``None`` are ignored, so optional command
+        line flags can be passed straight through; paths among them are made
+        absolute (dbt and Airflow children run in other folders).
+        """
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        for key in _ABSOLUTE_OVERRIDES:
+            if key in clean:
+                clean[key] = Path(str(clean[key])).expanduser().absolute()
+        if "landing" in clean:
+            clean["landing"] = _normalize_landing(str(clean["landing"]))
+        return cls(**clean)
+
+    @classmethod
+    def section_from_env(cls, key: str) -> Any:
+        """One section (``"tickets"``, ``"slack"``...) from the environment alone,
+        so a bad variable of another section does not stop it."""
+        section = SECTIONS[key]
+        try:
+            return section.model_validate(section_environment(section))
+        except ValidationError as exc:
+            raise SettingsError(_problems(exc, prefix=(key,))) from None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes``, validated again: flat names (``data_dir=...``)
+        or sections, whole or in part (``docs={"report_url": ...}``). The
+        environment is not read again."""
+        values: dict[str, Any] = {key: getattr(self, key) for key in SECTIONS}
+        for key, change in changes.items():
+            if key in SECTIONS:
+                section = values[key]
+                part = (
+                    change.model_dump(exclude_unset=True)
+                    if isinstance(change, BaseModel)
+                    else change
+                )
+                values[key] = type(section).model_validate(
+                    {**section.model_dump(exclude_unset=True), **part}
+                )
+            else:
+                values[key] = change
+        # Whole sections, not dicts: the environment cannot fill them in again.
+        return type(self)(**values)
+
+    # --- flat names of the first version -------------------------------------
+
+    @property
+    def landing(self) -> str:
+        """``paths.landing``: a local folder or ``s3://bucket/prefix``."""
+        return self.paths.landing
+
+    @property
+    def warehouse(self) -> Path:
+        """``paths.warehouse``: the DuckDB file."""
+        return self.paths.warehouse
+
+    @property
+    def data_dir(self) -> Path:
+        """``paths.data_dir``."""
+        return self.paths.data_dir
+
+    @property
+    def airflow_home(self) -> Path:
+        """``paths.airflow_home``."""
+        return self.paths.airflow_home
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        """``paths.dbt_project_dir``: the dbt project, with its ``profiles.yml``."""
+        return self.paths.dbt_project_dir
+
+    @property
+    def expectations_dir(self) -> Path:
+        """``paths.expectations_dir``: the suite modules."""
+        return self.paths.expectations_dir
+
+    @property
+    def policy_file(self) -> Path | None:
+        """``paths.policy_file``: another policy file than ``dbt_project/policy.yml``."""
+        return self.paths.policy_file
+
+    @property
+    def default_region(self) -> str:
+        """``load.default_region``."""
+        return self.load.default_region
+
+    @property
+    def s3_endpoint_url(self) -> str | None:
+        """``s3.endpoint_url``."""
+        return self.s3.endpoint_url
+
+    @property
+    def s3_region(self) -> str | None:
+        """``s3.region``."""
+        return self.s3.region
+
+    @property
+    def aws_conn_id(self) -> str | None:
+        """``s3.aws_conn_id``."""
+        return self.s3.aws_conn_id
+
+    @property
+    def duckdb_memory_limit(self) -> str:
+        """``duckdb.memory_limit``."""
+        return self.duckdb.memory_limit
+
+    @property
+    def duckdb_threads(self) -> int:
+        """``duckdb.threads``."""
+        return self.duckdb.threads
+
+    @property
+    def duckdb_temp_directory(self) -> Path | None:
+        """``duckdb.temp_directory`` as set (``duckdb_temp_dir`` has the default)."""
+        return self.duckdb.temp_directory
+
+    @property
+    def load_batch_bytes(self) -> int:
+        """``load.batch_bytes``."""
+        return self.load.batch_bytes
+
+    @property
+    def load_batch_files(self) -> int:
+        """``load.batch_files``."""
+        return self.load.batch_files
+
+    @property
+    def run_lock_timeout(self) -> float:
+        """``run.lock_timeout``."""
+        return self.run.lock_timeout
+
+    @property
+    def stop_grace(self) -> float:
+        """``run.stop_grace``."""
+        return self.run.stop_grace
+
+    @property
+    def warehouse_open_timeout(self) -> float:
+        """``duckdb.open_timeout``."""
+        return self.duckdb.open_timeout
+
+    # --- derived ----------------------------------------------------------------
 
     @property
     def duckdb_temp_dir(self) -> Path:
         """Where DuckDB spills when a query outgrows ``duckdb_memory_limit``."""
-        return self.duckdb_temp_directory or self.data_dir / "duckdb_tmp"
+        return self.duckdb.temp_directory or self.data_dir / "duckdb_tmp"
 
     def duckdb_config(self) -> dict[str, str]:
         """DuckDB's resource settings, for ``duckdb.connect(config=...)``.
@@ -104,101 +563,58 @@ class Settings:
         """True when the landing zone is an S3 bucket."""
         return self.landing.startswith("s3://")
 
-    @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Build settings from ``VC_*`` environment variables, then overrides.
-
-        Overrides whose value is ``None`` are ignored, so optional command
-        line flags can be passed straight through.
-        """
-        data_dir = Path(_env("VC_DATA_DIR") or REPO_ROOT / "data").resolve()
-        settings = cls(
-            landing=_env("VC_LANDING") or str(data_dir / "landing"),
-            warehouse=Path(_env("VC_WAREHOUSE") or data_dir / "warehouse.duckdb"),
-            data_dir=data_dir,
-            airflow_home=Path(_env("VC_AIRFLOW_HOME", "AIRFLOW_HOME") or REPO_ROOT / ".airflow"),
-            default_region=(_env("VC_DEFAULT_REGION") or "US").upper(),
-            s3_endpoint_url=_env("VC_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
-            s3_region=_env("VC_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
-            aws_conn_id=_env("VC_AWS_CONN_ID"),
-            duckdb_memory_limit=_env("VC_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
-            duckdb_threads=_int("VC_DUCKDB_THREADS", DEFAULT_DUCKDB_THREADS),
-            duckdb_temp_directory=_path_or_none(_env("VC_DUCKDB_TEMP_DIRECTORY")),
-            load_batch_bytes=_int("VC_LOAD_BATCH_BYTES", DEFAULT_LOAD_BATCH_BYTES),
-            load_batch_files=_int("VC_LOAD_BATCH_FILES", DEFAULT_LOAD_BATCH_FILES),
-            run_lock_timeout=_seconds("VC_RUN_LOCK_TIMEOUT", DEFAULT_RUN_LOCK_TIMEOUT),
-            stop_grace=_seconds("VC_STOP_GRACE", DEFAULT_STOP_GRACE),
-            warehouse_open_timeout=_seconds(
-                "VC_WAREHOUSE_OPEN_TIMEOUT", DEFAULT_WAREHOUSE_OPEN_TIMEOUT
-            ),
-        )
-        clean = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("warehouse", "data_dir", "airflow_home", "duckdb_temp_directory"):
-            if key in clean:
-                # Absolute: dbt and Airflow children run in other folders.
-                clean[key] = Path(str(clean[key])).expanduser().absolute()
-        if "landing" in clean:
-            clean["landing"] = _normalize_landing(str(clean["landing"]))
-        return replace(settings, **clean)  # type: ignore[arg-type]
-
     def to_env(self) -> dict[str, str]:
         """The environment variables that reproduce these settings in a child
-        process (an Airflow task runner, for instance)."""
-        env = {
-            "VC_LANDING": self.landing,
-            "VC_WAREHOUSE": str(self.warehouse),
-            "VC_DATA_DIR": str(self.data_dir),
-            "VC_AIRFLOW_HOME": str(self.airflow_home),
-            "VC_DEFAULT_REGION": self.default_region,
-            "VC_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
-            "VC_DUCKDB_THREADS": str(self.duckdb_threads),
-            "VC_DUCKDB_TEMP_DIRECTORY": str(self.duckdb_temp_dir),
-            "VC_LOAD_BATCH_BYTES": str(self.load_batch_bytes),
-            "VC_LOAD_BATCH_FILES": str(self.load_batch_files),
-            "VC_RUN_LOCK_TIMEOUT": str(self.run_lock_timeout),
-            "VC_STOP_GRACE": str(self.stop_grace),
-            "VC_WAREHOUSE_OPEN_TIMEOUT": str(self.warehouse_open_timeout),
-        }
-        if self.s3_endpoint_url:
-            env["VC_S3_ENDPOINT_URL"] = self.s3_endpoint_url
-        if self.s3_region:
-            env["VC_S3_REGION"] = self.s3_region
-        if self.aws_conn_id:
-            env["VC_AWS_CONN_ID"] = self.aws_conn_id
+        process (an Airflow task runner, dbt): each set field under its first name."""
+        env: dict[str, str] = {}
+        for key in SECTIONS:
+            always = frozenset(name for section, name in _ALWAYS_PASSED if section == key)
+            env.update(section_to_env(getattr(self, key), always))
+        env["VC_DUCKDB_TEMP_DIRECTORY"] = str(self.duckdb_temp_dir)
         return env
 
 
-def _seconds(name: str, default: float) -> float:
-    """A non-negative number of seconds from ``name`` (``default`` when unset)."""
-    value = _env(name)
-    if value is None:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, not {value!r}") from None
-    if seconds < 0:
-        raise ValueError(f"{name} must be zero or more seconds, not {value!r}")
-    return seconds
+# --- errors -----------------------------------------------------------------------
 
 
-def _int(name: str, default: int) -> int:
-    """A whole number > 0 from ``name`` (``default`` when unset)."""
-    value = _env(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be 1 or more, not {value!r}")
-    return number
+def _variable(loc: tuple[Any, ...]) -> tuple[str, str]:
+    """``(variable name, unit)`` of the field at ``loc`` (section, field), else its path."""
+    if len(loc) >= 2 and loc[0] in SECTIONS:
+        field = SECTIONS[loc[0]].model_fields.get(str(loc[1]))
+        env = _env_of(field) if field else None
+        if env:
+            found = _read(env.names)
+            return (found[0] if found else env.names[0]), env.unit
+    return ".".join(map(str, loc)), ""
 
 
-def _path_or_none(value: str | None) -> Path | None:
-    return Path(value) if value else None
+def _problems(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
+    """One line per error: the variable, what it must be, and the value."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        name, unit = _variable((*prefix, *error["loc"]))
+        kind, ctx = error["type"], error.get("ctx") or {}
+        if kind in {"int_parsing", "int_type", "int_from_float"}:
+            what = "must be a whole number"
+        elif kind in {"float_parsing", "float_type"}:
+            what = f"must be a number of {unit}" if unit else "must be a number"
+        elif kind == "greater_than_equal" and ctx.get("ge") == 0:
+            what = f"must be zero or more {unit}".rstrip()
+        elif kind == "greater_than_equal":
+            what = f"must be {ctx['ge']:g} or more"
+        elif kind == "greater_than":
+            what = f"must be more than {ctx['gt']:g} {unit}".rstrip()
+        elif kind == "extra_forbidden":
+            lines.append(f"{name}: unknown setting")
+            continue
+        else:
+            lines.append(f"{name}: {error['msg']}")
+            continue
+        lines.append(f"{name} {what}, not {error['input']!r}")
+    return lines
 
+
+# --- landing addresses --------------------------------------------------------------
 
 # A URL scheme of two characters or more (one letter is a Windows drive, C:\...).
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")

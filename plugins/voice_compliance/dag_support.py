@@ -123,7 +123,7 @@ def check_settings_task(
             settings = settings_from_params(params)
             problems = checks.problems(settings, scope, checks.airflow_lookup)
         except ValueError as exc:  # an unparsable VC_* setting
-            problems = [str(exc)]
+            problems = getattr(exc, "problems", None) or [str(exc)]
         for problem in problems:
             log.error("settings: %s", problem)
         if problems:

@@ -23,7 +23,7 @@ import logging
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ def _settings(root: Path) -> Settings:
     settings = Settings.from_env(
         landing=str(root / "landing"), warehouse=str(root / "warehouse.duckdb")
     )
-    return replace(settings, data_dir=root / "data")
+    return settings.replace(data_dir=root / "data")
 
 
 @pytest.fixture(scope="module")

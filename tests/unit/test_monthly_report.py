@@ -195,15 +195,15 @@ def test_every_clause_has_its_sentence_threshold_and_links(
 
 
 def test_report_links_local_or_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = settings_in(tmp_path)
     monkeypatch.delenv("VC_REPORT_URL", raising=False)
+    settings = settings_in(tmp_path)
     local = report_link(settings, MONTH, "dnc.registry")
     assert local == (
         (tmp_path / "data" / "reports" / "compliance-2026-10.html").resolve().as_uri()
         + "#clause-dnc-registry"
     )
-    monkeypatch.setenv("VC_REPORT_URL", "https://reports.example.com/vc/")
-    assert report_link(settings, MONTH) == "https://reports.example.com/vc/compliance-2026-10.html"
+    published = settings.replace(docs={"report_url": "https://reports.example.com/vc/"})
+    assert report_link(published, MONTH) == "https://reports.example.com/vc/compliance-2026-10.html"
     assert report_link(settings, None) == ""
     assert month_report_url("https://r/", MONTH, "dq.data_tests").endswith(".html#tickets")
 

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from voice_compliance.config import DEFAULT_SLACK_CONN_ID, Settings, SlackSettings
 from voice_compliance.masking import mask_text
 from voice_compliance.notify import outbox
 from voice_compliance.retry import backoff, is_transient_status, retrying, transient_http_error
@@ -46,26 +46,13 @@ log = logging.getLogger(__name__)
 _sdk_log = logging.getLogger(f"{__name__}.sdk")
 _sdk_log.setLevel(logging.CRITICAL)
 
-DEFAULT_CONN_ID = "vc_slack"
+DEFAULT_CONN_ID = DEFAULT_SLACK_CONN_ID
 """The Airflow connection id used when ``VC_SLACK_CONN_ID`` is not set."""
 
 OK = "ok"
 NO_CONNECTION = "no_connection"
 DELIVERY_FAILED = "delivery_failed"
 ERROR = "error"
-
-
-def _env_number(name: str, default: float, cast: Callable[[str], float]) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = cast(raw)
-    except ValueError:
-        # A typo in a tuning knob must not stop notifications altogether.
-        log.warning("Ignoring %s=%r (not a number); using %s", name, raw, default)
-        return default
-    return max(value, 0)
 
 
 @dataclass(frozen=True)
@@ -84,19 +71,23 @@ class NotifySettings:
     timeout_s: float = 10.0
 
     @classmethod
-    def from_env(cls, data_dir: Path) -> NotifySettings:
-        """Settings from ``VC_SLACK_*`` variables, files under ``data_dir/notifications``."""
+    def from_settings(cls, slack: SlackSettings, data_dir: Path) -> NotifySettings:
+        """From the ``slack`` section of ``Settings`` (the ``VC_SLACK_*`` variables);
+        the outbox and sent log default to files under ``data_dir/notifications``."""
         folder = data_dir / "notifications"
-        outbox_path = os.environ.get("VC_SLACK_OUTBOX") or str(folder / "slack_outbox.jsonl")
-        sent_path = os.environ.get("VC_SLACK_SENT_LOG") or str(folder / "slack_sent.jsonl")
         return cls(
-            conn_id=os.environ.get("VC_SLACK_CONN_ID") or DEFAULT_CONN_ID,
-            outbox=Path(outbox_path),
-            sent_log=Path(sent_path),
-            retries=int(_env_number("VC_SLACK_RETRIES", 3, int)),
-            backoff_s=_env_number("VC_SLACK_BACKOFF_S", 1.0, float),
-            timeout_s=_env_number("VC_SLACK_TIMEOUT_S", 10.0, float),
+            conn_id=slack.conn_id or DEFAULT_CONN_ID,
+            outbox=slack.outbox or folder / "slack_outbox.jsonl",
+            sent_log=slack.sent_log or folder / "slack_sent.jsonl",
+            retries=slack.retries,
+            backoff_s=slack.backoff_s,
+            timeout_s=slack.timeout_s,
         )
+
+    @classmethod
+    def from_env(cls, data_dir: Path) -> NotifySettings:
+        """``from_settings`` with the ``slack`` section read from the environment."""
+        return cls.from_settings(Settings.section_from_env("slack"), data_dir)
 
 
 @dataclass(frozen=True)

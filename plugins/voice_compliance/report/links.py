@@ -6,13 +6,13 @@ and Slack links from here on every validation run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from voice_compliance.config import Settings
 
 REPORT_URL_ENV = "VC_REPORT_URL"
-"""Base URL where the ``reports/`` folder is published (default: the local files)."""
+"""The variable of ``settings.docs.report_url``: the base URL where the
+``reports/`` folder is published (default: the local files)."""
 
 
 def reports_dir(settings: Settings) -> Path:
@@ -31,9 +31,9 @@ def report_path(settings: Settings, month: str) -> Path:
 
 
 def reports_base_url(settings: Settings) -> str:
-    """Where the reports are, ending in ``/``: ``$VC_REPORT_URL`` when they are
-    published, else the local folder's ``file://`` URI."""
-    base = os.environ.get(REPORT_URL_ENV, "").strip()
+    """Where the reports are, ending in ``/``: ``settings.docs.report_url``
+    (``$VC_REPORT_URL``) when they are published, else the local folder's ``file://`` URI."""
+    base = settings.docs.report_url
     if not base:
         base = reports_dir(settings).resolve().as_uri()
     return base.rstrip("/") + "/"

@@ -1,4 +1,5 @@
-"""Typed settings of the ticket sink, from ``VC_TICKET_*`` environment variables.
+"""Typed settings of the ticket sink: the ``tickets`` section of ``Settings``
+(``VC_TICKET_*`` environment variables) plus what only code sets.
 
 Which sink runs is configuration; where it points and its credentials are an
 Airflow connection (``VC_TICKET_CONN_ID``, default ``vc_tickets``), never a
@@ -9,11 +10,11 @@ backends (environment, then the API server); in a plain process an
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+from voice_compliance.config import Settings, TicketSettings, section_to_env
 from voice_compliance.policy import Route, Routing
 
 SINKS = ("table", "webhook", "jira")
@@ -94,21 +95,6 @@ def resolve_connection(conn_id: str) -> SinkConnection:
     return SinkConnection.from_airflow(conn)
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name, "").strip()
-    return value or None
-
-
-def _number(name: str, default: float, cast: type[int] | type[float]) -> Any:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        return cast(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} is not a {cast.__name__}") from exc
-
-
 @dataclass(frozen=True)
 class TicketSinkSettings:
     """Which sink delivers ticket events, and how patiently.
@@ -140,26 +126,26 @@ class TicketSinkSettings:
             raise ValueError("ticket sink timeout must be > 0, retries and backoff >= 0")
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> TicketSinkSettings:
-        """Build from ``VC_TICKET_SINK``, ``VC_TICKET_CONN_ID``, ``VC_TICKET_TIMEOUT_S``,
-        ``VC_TICKET_RETRIES`` and ``VC_TICKET_BACKOFF_S``, then ``overrides``
+    def from_settings(cls, tickets: TicketSettings, **overrides: Any) -> TicketSinkSettings:
+        """From the ``tickets`` section of ``Settings``, then ``overrides``
         (``None`` overrides are ignored)."""
-        settings = cls(
-            sink=(_env("VC_TICKET_SINK") or "table").lower(),
-            conn_id=_env("VC_TICKET_CONN_ID") or "vc_tickets",
-            timeout_s=_number("VC_TICKET_TIMEOUT_S", 10.0, float),
-            retries=_number("VC_TICKET_RETRIES", 2, int),
-            backoff_s=_number("VC_TICKET_BACKOFF_S", 0.5, float),
-        )
         clean = {k: v for k, v in overrides.items() if v is not None}
-        return replace(settings, **clean)
+        return cls(**{**tickets.model_dump(), **clean})
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> TicketSinkSettings:
+        """``from_settings`` with the ``tickets`` section read from the environment
+        (``VC_TICKET_SINK``, ``VC_TICKET_CONN_ID``, ``VC_TICKET_TIMEOUT_S``,
+        ``VC_TICKET_RETRIES``, ``VC_TICKET_BACKOFF_S``)."""
+        return cls.from_settings(Settings.section_from_env("tickets"), **overrides)
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that reproduce these settings in a child process."""
-        return {
-            "VC_TICKET_SINK": self.sink,
-            "VC_TICKET_CONN_ID": self.conn_id,
-            "VC_TICKET_TIMEOUT_S": str(self.timeout_s),
-            "VC_TICKET_RETRIES": str(self.retries),
-            "VC_TICKET_BACKOFF_S": str(self.backoff_s),
-        }
+        section = TicketSettings(
+            sink=self.sink,
+            conn_id=self.conn_id,
+            timeout_s=self.timeout_s,
+            retries=self.retries,
+            backoff_s=self.backoff_s,
+        )
+        return section_to_env(section)

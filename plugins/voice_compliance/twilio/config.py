@@ -34,6 +34,8 @@ from pydantic import (
     model_validator,
 )
 
+from voice_compliance.config import Settings
+
 DEFAULT_CONN_ID = "vc_twilio"
 DEFAULT_EDGES: dict[str, str] = {
     "ie1": "dublin",
@@ -216,8 +218,8 @@ def config_from_connection(
 
 
 def conn_id_from_env() -> str:
-    """The connection id: ``VC_TWILIO_CONN_ID`` or ``vc_twilio``."""
-    return os.environ.get("VC_TWILIO_CONN_ID") or DEFAULT_CONN_ID
+    """The connection id: ``VC_TWILIO_CONN_ID`` (``Settings.twilio``) or ``vc_twilio``."""
+    return Settings.section_from_env("twilio").conn_id or DEFAULT_CONN_ID
 
 
 def load_config(conn_id: str | None = None) -> TwilioConfig:

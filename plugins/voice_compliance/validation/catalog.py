@@ -9,17 +9,14 @@ package); each exposes ``suites(policy) -> list[SuiteSpec]``.
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from types import ModuleType
 
-from voice_compliance.config import REPO_ROOT
+from voice_compliance.config import Settings
 from voice_compliance.policy import Policy, load_policy
 from voice_compliance.validation.spec import SuiteSpec
 
-EXPECTATIONS_DIR = Path(os.environ.get("VC_EXPECTATIONS_DIR") or REPO_ROOT / "expectations")
-"""Where the suites are defined (``VC_EXPECTATIONS_DIR`` points at another copy)."""
 SUITE_MODULES: tuple[str, ...] = ("clause_suites", "data_quality_suites")
 """The modules of ``expectations/``, in the order their suites run."""
 
@@ -43,9 +40,11 @@ def _load_module(name: str, directory: Path) -> ModuleType:
 
 
 def load_suites(policy: Policy | None = None, directory: Path | None = None) -> list[SuiteSpec]:
-    """Every suite, built from ``policy`` (default: the policy file in force)."""
+    """Every suite, built from ``policy`` (default: the policy file in force), defined
+    in ``directory`` (default: ``settings.expectations_dir``, ``$VC_EXPECTATIONS_DIR``
+    else ``expectations/``)."""
     policy = policy or load_policy()
-    directory = directory or EXPECTATIONS_DIR
+    directory = directory or Settings.section_from_env("paths").expectations_dir
     suites: list[SuiteSpec] = []
     for name in SUITE_MODULES:
         suites.extend(_load_module(name, directory).suites(policy))

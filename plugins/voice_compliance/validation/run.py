@@ -86,7 +86,7 @@ def validate(
     """Run every suite on ``months`` (default: every month in the marts) and store the results."""
     started = time.monotonic()
     policy = policy or load_policy()
-    suites = list(suites) if suites is not None else load_suites(policy)
+    suites = list(suites) if suites is not None else load_suites(policy, settings.expectations_dir)
     validated_at = datetime.now(UTC)
     outcomes: list[results.ExpectationOutcome] = []
     # One read-only connection for all frames, each computed just before GX
