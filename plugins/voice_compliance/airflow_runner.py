@@ -33,6 +33,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+# Declared in airflow_names; re-exported because the CLI and tests read them here.
+from voice_compliance.airflow_names import INGESTION_DAGS as INGESTION_DAGS
+from voice_compliance.airflow_names import PIPELINE_DAGS as PIPELINE_DAGS
+from voice_compliance.airflow_names import TRANSFORM_DAG as TRANSFORM_DAG
+from voice_compliance.airflow_names import VALIDATION_DAG as VALIDATION_DAG
+from voice_compliance.airflow_names import WRITER_POOL, WRITER_POOL_SLOTS
 from voice_compliance.config import REPO_ROOT, Settings
 
 DAGS_FOLDER = REPO_ROOT / "dags"
@@ -40,15 +46,6 @@ PACKAGE_PATH = REPO_ROOT / "plugins"
 """The folder holding the ``voice_compliance`` package (put on ``PYTHONPATH``)."""
 VENV_BIN = Path(sys.executable).parent
 """The running interpreter's ``bin``: Airflow is installed next to it."""
-
-WRITER_POOL = "duckdb_writer"
-WRITER_POOL_SLOTS = 1
-
-INGESTION_DAGS: tuple[str, ...] = ("vc_ingest_calls", "vc_ingest_exports", "vc_ingest_registries")
-TRANSFORM_DAG = "vc_transform"
-VALIDATION_DAG = "vc_validate"
-PIPELINE_DAGS: tuple[str, ...] = (*INGESTION_DAGS, TRANSFORM_DAG, VALIDATION_DAG)
-"""Every DAG of the pipeline, in the order ``run`` executes them."""
 
 _READY_MARKER = ".voice_compliance_ready.json"
 

@@ -18,7 +18,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param
 
-from voice_compliance.airflow_runner import WRITER_POOL
+from voice_compliance.airflow_names import WRITER_POOL
 from voice_compliance.config import Settings
 from voice_compliance.masking import install_log_masking
 

@@ -29,28 +29,10 @@ from voice_compliance.sanitize import outbound_text
 from voice_compliance.tickets import store
 from voice_compliance.tickets.settings import SINKS
 from voice_compliance.tickets.store import TicketKey
+from voice_compliance.validation.findings import FailingGroup
 
 EVENTS = ("opened", "reopened", "updated", "resolved")
 _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-
-@dataclass(frozen=True)
-class FailingGroup:
-    """One ``(clause_id, account_sid, month)`` whose expectation failed in a run."""
-
-    clause_id: str
-    account_sid: str | None
-    month: str
-    violations: int
-    severity: str
-    owner: str
-    suite: str
-    expectation: str
-
-    @property
-    def key(self) -> TicketKey:
-        """The ticket this group belongs to (an empty account counts as none)."""
-        return (self.clause_id, self.account_sid or None, self.month)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from voice_compliance.masking import mask_value
-from voice_compliance.tickets.lifecycle import FailingGroup
+from voice_compliance.validation.findings import FailingGroup
 from voice_compliance.validation.spec import NO_ACCOUNT, ExpectationSpec, SuiteSpec
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voice_compliance import warehouse
-from voice_compliance.airflow_runner import VALIDATION_DAG
+from voice_compliance.airflow_names import VALIDATION_DAG
 from voice_compliance.config import Settings
 from voice_compliance.policy import Policy, load_policy
 from voice_compliance.progress import emit
