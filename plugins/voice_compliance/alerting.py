@@ -21,21 +21,15 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from voice_compliance import dbt_runner, warehouse
+from voice_compliance import warehouse
+from voice_compliance.airflow_names import VALIDATION_DAG
 from voice_compliance.config import Settings
+from voice_compliance.docs_site.links import docs_links
 from voice_compliance.masking import mask_text
 from voice_compliance.report.links import report_link, reports_base_url
 from voice_compliance.validation import results
-from voice_compliance.validation.run import VALIDATION_DAG, data_docs_index
 
 log = logging.getLogger(__name__)
-
-def docs_links(settings: Settings) -> tuple[str, str]:
-    """``(dbt docs, Data Docs)`` links: the published URLs when configured
-    (``settings.docs``: ``VC_DBT_DOCS_URL``, ``VC_DATA_DOCS_URL``), else ``file://``."""
-    dbt_docs = settings.docs.dbt_docs_url or dbt_runner.docs_index(settings).resolve().as_uri()
-    data_docs = settings.docs.data_docs_url or data_docs_index(settings).resolve().as_uri()
-    return dbt_docs, data_docs
 
 
 def report_links(settings: Settings) -> str:

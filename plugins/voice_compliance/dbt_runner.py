@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from voice_compliance.config import Settings
+from voice_compliance.docs_site import dbt_docs_index, keep_dbt_docs
 from voice_compliance.policy import policy_vars
 from voice_compliance.progress import Throttle, emit
 
@@ -158,7 +159,7 @@ def manifest_path(settings: Settings) -> Path:
 
 def docs_index(settings: Settings) -> Path:
     """The self-contained docs site (``dbt docs generate --static``)."""
-    return target_dir(settings) / "static_index.html"
+    return dbt_docs_index(target_dir(settings))
 
 
 def project_mtime(project_dir: Path) -> float:
@@ -335,27 +336,18 @@ def dbt_docs_generate(settings: Settings) -> Path:
     return docs_index(settings)
 
 
-DOCS_FILES: tuple[str, ...] = ("static_index.html", "index.html", "catalog.json", "manifest.json")
-"""What ``dbt docs generate --static`` writes and ``collect_docs`` keeps."""
-
-
 def collect_docs(project_dir: str, context: Mapping[str, Any] | None = None, **_: Any) -> Path:
     """Cosmos callback of the DAG's docs task: keep the docs it generated.
 
     Cosmos runs dbt in a temporary copy of the project (``project_dir``) that
     it deletes afterwards; this copies the docs files from its ``target/``
-    into this deployment's target folder (``docs_index`` then points at them)
+    into this deployment's target folder (``docs_site.keep_dbt_docs``)
     and publishes the fresh manifest for the next DAG parse. Returns the
     static index. Settings come from the environment (the task's).
     """
     settings = Settings.from_env()
-    source, target = Path(project_dir) / "target", target_dir(settings)
-    missing = [name for name in DOCS_FILES if not (source / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"dbt docs generate wrote no {', '.join(missing)} in {source}")
-    target.mkdir(parents=True, exist_ok=True)
-    for name in DOCS_FILES:
-        shutil.copyfile(source / name, target / name)
+    source = Path(project_dir) / "target"
+    index = keep_dbt_docs(source, target_dir(settings))
     ti = (context or {}).get("ti")
     started = getattr(ti, "start_date", None)
     _publish_manifest(
@@ -363,8 +355,7 @@ def collect_docs(project_dir: str, context: Mapping[str, Any] | None = None, **_
         manifest_path(settings),
         started.timestamp() if started else time.time(),
     )
-    log.info("dbt docs copied to %s", target)
-    return docs_index(settings)
+    return index
 
 
 # --- what a build did, per clause (vc_transform's report tasks) ---------------

@@ -75,14 +75,14 @@ from compliance.clause_summary group by clause_id order by clause_id
 
 def output_locations(settings: Settings) -> str:
     """Where to look next: docs sites, tickets, Slack outbox (and whether each exists yet)."""
-    from voice_compliance import dbt_runner
+    from voice_compliance.docs_site.links import docs_paths
     from voice_compliance.notify import NotifySettings
-    from voice_compliance.validation.run import data_docs_index
 
     outbox = NotifySettings.from_env(settings.data_dir).outbox
+    dbt_docs, data_docs = docs_paths(settings)
     places = [
-        ("dbt docs", str(dbt_runner.docs_index(settings)), dbt_runner.docs_index(settings)),
-        ("Data Docs", str(data_docs_index(settings)), data_docs_index(settings)),
+        ("dbt docs", str(dbt_docs), dbt_docs),
+        ("Data Docs", str(data_docs), data_docs),
         ("tickets", f"compliance.tickets in {settings.warehouse}", settings.warehouse),
         ("Slack outbox", str(outbox), outbox),
     ]

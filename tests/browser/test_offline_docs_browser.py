@@ -18,7 +18,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from voice_compliance.validation.offline_docs import make_offline
+from voice_compliance.docs_site.offline import make_offline
 
 pytestmark = pytest.mark.browser
 

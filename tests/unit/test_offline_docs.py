@@ -1,4 +1,4 @@
-"""Unit tests for ``offline_docs.make_offline`` on small synthetic Data Docs pages."""
+"""Unit tests for ``docs_site.offline.make_offline`` on small synthetic Data Docs pages."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from voice_compliance.validation import offline_docs
-from voice_compliance.validation.offline_docs import ASSETS_DIR, LOGO, VENDOR_DIR, make_offline
+from voice_compliance.docs_site import offline as offline_docs
+from voice_compliance.docs_site.offline import ASSETS_DIR, LOGO, VENDOR_DIR, make_offline
 
 pytestmark = pytest.mark.quick
 

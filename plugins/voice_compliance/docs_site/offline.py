@@ -6,7 +6,7 @@ and at an S3 logo URL carrying a tracking query string. Without internet
 access (the embedded default, air-gapped analytics hosts, CI) the index page
 then shows an empty results table, because bootstrap-table never loads, and
 no status icons. ``make_offline`` copies the vendored copies in
-``docs_assets/`` (see its ``LICENSES.md``) into ``<site>/static/vendor/`` and
+``assets/`` (see its ``LICENSES.md``) into ``<site>/static/vendor/`` and
 points every page at them by a path relative to that page, since the pages
 are opened from ``file://`` where an absolute ``/static`` would mean the
 filesystem root.
@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
-ASSETS_DIR = Path(__file__).with_name("docs_assets")
+ASSETS_DIR = Path(__file__).with_name("assets")
 """The vendored files, laid out as they are copied under ``VENDOR_DIR``."""
 VENDOR_DIR = "static/vendor"
 """Where the vendored files go, relative to the site's root."""
@@ -200,7 +200,7 @@ def _value(attr: re.Pattern[str], tag: str) -> str | None:
 
 
 def _copy_assets(site_dir: Path) -> None:
-    """Copy ``docs_assets`` under the site, writing only files that differ."""
+    """Copy ``assets`` under the site, writing only files that differ."""
     vendor = site_dir / VENDOR_DIR
     for source in sorted(ASSETS_DIR.rglob("*")):
         if not source.is_file():
@@ -222,7 +222,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def make_offline(site_dir: Path) -> int:
     """Point the Data Docs site under ``site_dir`` at vendored copies of its CDN assets.
 
-    Copies ``docs_assets`` into ``site_dir/static/vendor/``, then rewrites
+    Copies ``assets`` into ``site_dir/static/vendor/``, then rewrites
     every ``.html`` under ``site_dir``: each known CDN script, stylesheet or
     logo URL becomes a path relative to that page (its ``integrity`` and
     ``crossorigin`` attributes removed), the Vega ``<script>`` tags are

@@ -19,9 +19,10 @@ from typing import Any
 
 from voice_compliance import warehouse
 from voice_compliance.config import Settings
+from voice_compliance.docs_site import model_url, suite_url
 from voice_compliance.masking import mask_text
 from voice_compliance.report import charts
-from voice_compliance.report.clauses import clause_texts, model_name, suite_page
+from voice_compliance.report.clauses import clause_texts, model_name
 from voice_compliance.report.data import (
     MonthData,
     ReportDataError,
@@ -57,20 +58,14 @@ class ReportLinks:
     data_docs: str
 
     def dbt_model(self, model: str) -> str:
-        if not self.dbt_docs:
-            return ""
-        return f"{self.dbt_docs.split('#', 1)[0]}#!/model/model.voice_compliance.{model}"
+        return model_url(self.dbt_docs, model)
 
     def suite(self, suite: str) -> str:
-        if not self.data_docs:
-            return ""
-        base = self.data_docs.split("#", 1)[0]
-        base = base[: base.rfind("/") + 1] if base.endswith(".html") else base.rstrip("/") + "/"
-        return base + suite_page(suite)
+        return suite_url(self.data_docs, suite)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> ReportLinks:
-        from voice_compliance.alerting import docs_links
+        from voice_compliance.docs_site.links import docs_links
 
         dbt_docs, data_docs = docs_links(settings)
         return cls(dbt_docs=dbt_docs, data_docs=data_docs)

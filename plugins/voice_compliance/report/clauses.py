@@ -56,9 +56,3 @@ def _one_line(text: str) -> str:
 def model_name(clause_id: str) -> str:
     """The clause's dbt mart: ``dnc.registry`` -> ``clause_dnc__registry``."""
     return "clause_" + clause_id.replace(".", "__")
-
-
-def suite_page(suite: str) -> str:
-    """A suite's page in the Data Docs, relative to its index:
-    ``clause.dnc.registry`` -> ``expectations/clause/dnc/registry.html``."""
-    return "expectations/" + suite.replace(".", "/") + ".html"

@@ -5,7 +5,8 @@ on each run, so an edit of ``policy.yml`` or ``expectations/`` takes effect
 at once), bound to a pandas dataframe asset of the same name through a
 ``ValidationDefinition`` and a ``Checkpoint`` whose result format names the
 failing rows by the suite's key columns. Validation results accumulate in
-the project's store; ``build_docs`` renders the Data Docs site from them.
+the project's store; ``build_docs`` renders the Data Docs site from them
+(``voice_compliance.docs_site``, which also makes it work offline).
 
 GX is imported here and only here, inside the functions that use it: it
 takes about 7 s, which neither the DAG processor nor ``--help`` should pay.
@@ -21,6 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from voice_compliance.docs_site import build_data_docs
 from voice_compliance.validation.results import ExpectationOutcome
 from voice_compliance.validation.spec import ExpectationSpec, SuiteSpec
 
@@ -33,11 +35,6 @@ DATASOURCE = "voice_compliance"
 BATCH_DEFINITION = "whole_frame"
 MAX_KEYS_STORED = 200
 """Failing rows kept per expectation result (the ticketing ones keep all)."""
-
-
-def data_docs_index(gx_root: Path) -> Path:
-    """The Data Docs site's entry page under the GX project root."""
-    return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
 def jsonable(value: Any) -> Any:
@@ -168,14 +165,5 @@ class GxProject:
         )
 
     def build_docs(self) -> Path:
-        """Render the Data Docs site, made to work offline; return its index page.
-
-        GX re-renders every page on each build with its CDN links, so the
-        vendored assets are put back every time.
-        """
-        from voice_compliance.validation.offline_docs import make_offline
-
-        self.context.build_data_docs()
-        index = data_docs_index(self.root)
-        make_offline(index.parent)
-        return index
+        """Render the Data Docs site, made to work offline; return its index page."""
+        return build_data_docs(self.context, self.root)

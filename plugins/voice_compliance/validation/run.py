@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voice_compliance import warehouse
+from voice_compliance import docs_site, warehouse
 from voice_compliance.airflow_names import VALIDATION_DAG
 from voice_compliance.config import Settings
 from voice_compliance.policy import Policy, load_policy
@@ -71,7 +71,7 @@ def gx_root(settings: Settings) -> Path:
 
 def data_docs_index(settings: Settings) -> Path:
     """The Data Docs entry page."""
-    return gx_project.data_docs_index(gx_root(settings))
+    return docs_site.data_docs_index(gx_root(settings))
 
 
 def validate(

@@ -1,0 +1,48 @@
+"""The GX Data Docs site: where it is written, its offline build, links into it.
+
+GX renders the site under the project root (``<gx_root>/gx/uncommitted/
+data_docs/local_site``) with links to public CDNs; :func:`build_data_docs`
+renders it and makes it work offline (:mod:`.offline`) in one step, since
+GX re-renders every page on each build.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from voice_compliance.docs_site.offline import make_offline
+
+
+def data_docs_index(gx_root: Path) -> Path:
+    """The Data Docs site's entry page under the GX project root."""
+    return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def build_data_docs(context: Any, gx_root: Path) -> Path:
+    """Render the Data Docs of the GX ``context`` rooted at ``gx_root``, made to
+    work offline; return its index page.
+
+    GX re-renders every page on each build with its CDN links, so the
+    vendored assets are put back every time.
+    """
+    context.build_data_docs()
+    index = data_docs_index(gx_root)
+    make_offline(index.parent)
+    return index
+
+
+def suite_page(suite: str) -> str:
+    """A suite's page in the Data Docs, relative to its index:
+    ``clause.dnc.registry`` -> ``expectations/clause/dnc/registry.html``."""
+    return "expectations/" + suite.replace(".", "/") + ".html"
+
+
+def suite_url(data_docs_url: str, suite: str) -> str:
+    """The page of ``suite`` in the Data Docs whose index (or folder) is at
+    ``data_docs_url`` (``""`` without a site)."""
+    if not data_docs_url:
+        return ""
+    base = data_docs_url.split("#", 1)[0]
+    base = base[: base.rfind("/") + 1] if base.endswith(".html") else base.rstrip("/") + "/"
+    return base + suite_page(suite)
