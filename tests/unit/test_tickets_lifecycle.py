@@ -496,3 +496,24 @@ def test_formula_values_are_neutralised_in_the_ticket_table_and_payloads(
     assert body["ticket"]["account_sid"] == "'" + formula_account
     assert body["ticket"]["example_subjects"][0] == "'" + formula_sid
     assert not re.search(r"\d{7,}", payload[0])
+
+
+def _ticket_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables"
+        " where table_schema = 'compliance' and table_name like 'ticket%'"
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def test_each_ticket_module_owns_its_tables(tmp_path: Path) -> None:
+    """The outbox is the deliveries module's; ``ensure_ticket_tables`` prepares them all."""
+    from voice_compliance.tickets import deliveries
+
+    with warehouse.connect(tmp_path / "outbox.duckdb") as con:
+        deliveries.ensure_deliveries_table(con)
+        assert _ticket_tables(con) == {"ticket_deliveries"}
+    with warehouse.connect(tmp_path / "all.duckdb") as con:
+        ensure_ticket_tables(con)
+        ensure_ticket_tables(con)  # idempotent
+        assert _ticket_tables(con) == {"tickets", "ticket_events", "ticket_deliveries"}

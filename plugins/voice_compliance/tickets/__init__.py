@@ -1,7 +1,11 @@
 """Tickets for failing expectations: one per ``(clause_id, account_sid, month)``.
 
-* :mod:`.store` -- the ``compliance.tickets``, ``ticket_events`` and
-  ``ticket_deliveries`` tables (DDL, reads, writes, fingerprints).
+* :mod:`.store` -- ticket state: the ``compliance.tickets`` and
+  ``ticket_events`` tables (DDL, reads, writes, fingerprints).
+* :mod:`.evidence` -- the SQL that reads a ticket's evidence from the marts
+  (evidence query, example subjects, dbt docs link).
+* :mod:`.deliveries` -- the outbox: ``compliance.ticket_deliveries``, queued
+  per event and sink, and its retry state (attempts, last error).
 * :mod:`.lifecycle` -- ``sync_tickets``: open, update, resolve, reopen from
   one validation run, in one transaction.
 * :mod:`.sinks` -- ``deliver_pending``: the outbox to a webhook or Jira.
@@ -9,6 +13,7 @@
   Airflow connection.
 """
 
+from voice_compliance.tickets.evidence import evidence_query
 from voice_compliance.tickets.lifecycle import (
     FailingGroup,
     TicketChanges,
@@ -26,7 +31,6 @@ from voice_compliance.tickets.settings import (
 from voice_compliance.tickets.sinks import DeliveryReport, deliver_pending
 from voice_compliance.tickets.store import (
     ensure_ticket_tables,
-    evidence_query,
     fingerprint,
     ticket_counts,
 )

@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 
 from voice_compliance.sanitize import outbound_text
-from voice_compliance.tickets import store
+from voice_compliance.tickets import deliveries, evidence, store
 from voice_compliance.tickets.settings import SINKS
 from voice_compliance.tickets.store import TicketKey
 from voice_compliance.validation.findings import FailingGroup
@@ -135,8 +135,8 @@ def _refreshed(
         "title": ticket_title(clause_id, account_sid, month, group.violations),
         "violation_count": group.violations,
         "example_subjects": examples,
-        "evidence_query": store.evidence_query(clause_id, account_sid, month),
-        "dbt_docs_url": store.dbt_docs_url(links.dbt_docs),
+        "evidence_query": evidence.evidence_query(clause_id, account_sid, month),
+        "dbt_docs_url": evidence.dbt_docs_url(links.dbt_docs),
         "data_docs_url": links.data_docs or None,
         "report_url": links.report_url(clause_id, month),
         "suite": group.suite,
@@ -162,7 +162,8 @@ def sync_tickets(
 
     ``validated`` holds the ``(clause_id, month)`` pairs whose suite ran;
     ``failing`` the groups that failed. When ``sink`` is not ``"table"``,
-    every event is also queued in ``compliance.ticket_deliveries`` for
+    every event is also queued in ``compliance.ticket_deliveries``
+    (:mod:`~voice_compliance.tickets.deliveries`) for
     :func:`voice_compliance.tickets.sinks.deliver_pending`. Re-running the
     same ``run_id`` with the same input changes nothing and records no event.
     The connection must not be inside a transaction already.
@@ -210,7 +211,7 @@ def _apply(
     examples_per_ticket: int,
     sink: str,
 ) -> None:
-    examples = store.example_subjects(con, groups, examples_per_ticket)
+    examples = evidence.example_subjects(con, groups, examples_per_ticket)
     fingerprints = {key: store.fingerprint(*key) for key in groups}
     existing = store.load_tickets(con, list(fingerprints.values()))
 
@@ -222,7 +223,7 @@ def _apply(
         )
         if sink != "table":
             payload = {"event": event, "ticket": ticket, "run_id": run_id}
-            store.enqueue_delivery(
+            deliveries.enqueue_delivery(
                 con, fp, run_id=run_id, event=event, sink=sink, payload=payload, at=now
             )
 

@@ -21,7 +21,7 @@ import requests
 
 from voice_compliance.masking import mask_text
 from voice_compliance.sanitize import outbound
-from voice_compliance.tickets import store
+from voice_compliance.tickets import deliveries, store
 from voice_compliance.tickets.settings import (
     SinkConfigError,
     SinkConnection,
@@ -258,7 +258,7 @@ def deliver_pending(
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
     report = DeliveryReport()
     store.ensure_ticket_tables(con)
-    pending = store.pending_deliveries(con)
+    pending = deliveries.pending_deliveries(con)
     ours = [row for row in pending if row["sink"] == settings.sink]
     report.other_sink = len(pending) - len(ours)
     if settings.sink == "table" or not ours:
@@ -269,7 +269,7 @@ def deliver_pending(
     except SinkConfigError as exc:
         message = mask_text(str(exc))
         for row in ours:
-            store.mark_failed(con, row["delivery_id"], message)
+            deliveries.mark_failed(con, row["delivery_id"], message)
         report.failed = len(ours)
         report.errors.append(message)
         log.warning("ticket sink %s not delivered: %s", settings.sink, message)
@@ -291,7 +291,7 @@ def deliver_pending(
                 # Any failure (HTTP, configuration, an odd response) is this
                 # delivery's error: recorded, retried next run, never raised.
                 message = mask_text(str(exc) or type(exc).__name__)
-                store.mark_failed(con, row["delivery_id"], message)
+                deliveries.mark_failed(con, row["delivery_id"], message)
                 held.add(row["fingerprint"])
                 report.failed += 1
                 report.errors.append(f"{row['fingerprint']} {row['event']}: {message}")
@@ -299,7 +299,7 @@ def deliver_pending(
                     "ticket %s %s not delivered: %s", row["fingerprint"], row["event"], message
                 )
             else:
-                store.mark_delivered(con, row["delivery_id"], now)
+                deliveries.mark_delivered(con, row["delivery_id"], now)
                 report.delivered += 1
     finally:
         http.close()

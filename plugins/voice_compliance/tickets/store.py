@@ -1,30 +1,31 @@
-"""The ticket tables in the DuckDB warehouse: DDL, reads and writes.
+"""Ticket state in the DuckDB warehouse: the ticket and event tables.
 
-Three tables, all in the ``compliance`` schema:
+Two tables, both in the ``compliance`` schema:
 
 * ``tickets``: one row per ``(clause_id, account_sid, month)``, keyed by a
-  stable fingerprint, holding its current state;
+  stable fingerprint, holding its current state (and the tracker's key);
 * ``ticket_events``: what happened to a ticket in which run, unique per
-  ``(fingerprint, run_id, event)`` so a retried run writes nothing twice;
-* ``ticket_deliveries``: the outbox of an HTTP sink, one row per event and
-  sink, delivered (or retried) later by :mod:`voice_compliance.tickets.sinks`.
+  ``(fingerprint, run_id, event)`` so a retried run writes nothing twice.
 
-This module only speaks SQL; the rules live in
-:mod:`voice_compliance.tickets.lifecycle`.
+This module only speaks SQL to those tables; the rules live in
+:mod:`voice_compliance.tickets.lifecycle`, the evidence read from the marts
+in :mod:`voice_compliance.tickets.evidence`, the outbox of the HTTP sinks in
+:mod:`voice_compliance.tickets.deliveries` (:func:`ensure_ticket_tables`
+creates it too, so one call prepares every ticket table).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import duckdb
 
-from voice_compliance.masking import mask_text
-from voice_compliance.sanitize import outbound, outbound_text
+from voice_compliance.sanitize import outbound
+from voice_compliance.tickets.deliveries import ensure_deliveries_table
 from voice_compliance.warehouse import table_exists
 
 TicketKey = tuple[str, str | None, str]
@@ -32,11 +33,9 @@ TicketKey = tuple[str, str | None, str]
 
 TICKETS = "compliance.tickets"
 EVENTS = "compliance.ticket_events"
-DELIVERIES = "compliance.ticket_deliveries"
-VIOLATIONS = "compliance.policy_violations"
 
-DBT_DOCS_FRAGMENT = "#!/model/model.voice_compliance.policy_violations"
-"""Where the dbt docs site shows the model the evidence comes from."""
+DATA_QUALITY_PREFIX = "dq."
+"""Ticket ``clause_id`` values starting with this are data-quality checks."""
 
 TICKET_COLUMNS = (
     "fingerprint",
@@ -107,33 +106,16 @@ _DDL = (
         primary key (fingerprint, run_id, event)
     )
     """,
-    # A sequence, not created_at, orders the outbox: every event of one run
-    # shares the same timestamp, and Jira needs create before comment.
-    "create sequence if not exists compliance.ticket_delivery_seq",
-    f"""
-    create table if not exists {DELIVERIES} (
-        delivery_id bigint primary key default nextval('compliance.ticket_delivery_seq'),
-        fingerprint varchar not null,
-        run_id varchar not null,
-        event varchar not null,
-        sink varchar not null,
-        payload json not null,
-        status varchar not null,
-        attempts integer not null default 0,
-        last_error varchar,
-        created_at timestamptz not null,
-        delivered_at timestamptz,
-        unique (fingerprint, run_id, event, sink)
-    )
-    """,
 )
 
 
 def ensure_ticket_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ``compliance`` schema and the ticket tables if missing (idempotent)."""
+    """Create the ``compliance`` schema and every ticket table if missing (idempotent):
+    tickets, events and the deliveries outbox."""
     con.execute("create schema if not exists compliance")
     for ddl in _DDL:
         con.execute(ddl)
+    ensure_deliveries_table(con)
 
 
 def fingerprint(clause_id: str, account_sid: str | None, month: str) -> str:
@@ -146,133 +128,9 @@ def fingerprint(clause_id: str, account_sid: str | None, month: str) -> str:
     return "vc-" + hashlib.sha256(raw).hexdigest()[:16]
 
 
-def sql_literal(value: str | None) -> str:
-    """``value`` as a SQL string literal (``null`` for ``None``), quotes doubled."""
-    if value is None:
-        return "null"
-    return "'" + value.replace("'", "''") + "'"
-
-
-DATA_QUALITY_PREFIX = "dq."
-"""Ticket ``clause_id`` values starting with this are data-quality checks."""
-VALIDATION_RESULTS = "compliance.validation_results"
-
-
 def is_data_quality(clause_id: str) -> bool:
     """Whether a ticket stands for a data-quality check rather than a clause."""
     return clause_id.startswith(DATA_QUALITY_PREFIX)
-
-
-def evidence_query(clause_id: str, account_sid: str | None, month: str) -> str:
-    """SQL that selects exactly this ticket's evidence: its rows of
-    ``compliance.policy_violations``, or for a data-quality check its failing
-    results (newest first; ``unexpected_keys`` names the rows to fix)."""
-    if is_data_quality(clause_id):
-        return (
-            f"select * from {VALIDATION_RESULTS}\n"
-            f"where check_id = {sql_literal(clause_id)} and not success\n"
-            "  and coalesce(month, strftime(validated_at at time zone 'UTC', '%Y-%m'))"
-            f" = {sql_literal(month)}\n"
-            "order by validated_at desc"
-        )
-    return (
-        f"select * from {VIOLATIONS}\n"
-        f"where clause_id = {sql_literal(clause_id)}\n"
-        f"  and account_sid is not distinct from {sql_literal(account_sid)}\n"
-        f"  and strftime(period_start, '%Y-%m') = {sql_literal(month)}\n"
-        "order by subject_id"
-    )
-
-
-def dbt_docs_url(base: str) -> str | None:
-    """``base`` (the dbt docs site) pointing at the ``policy_violations`` model."""
-    if not base:
-        return None
-    return base.split("#", 1)[0] + DBT_DOCS_FRAGMENT
-
-
-def example_subjects(
-    con: duckdb.DuckDBPyConnection, keys: Iterable[TicketKey], limit: int
-) -> dict[TicketKey, list[str]]:
-    """The first ``limit`` subject ids (by subject_id, outbound: masked and
-    formula-neutralised) of each key's violations.
-
-    Every key gets a list, empty when ``compliance.policy_violations`` does
-    not exist (the transform has not run) or holds nothing for it.
-    """
-    wanted = set(keys)
-    result: dict[TicketKey, list[str]] = {key: [] for key in wanted}
-    checks = {key for key in wanted if is_data_quality(key[0])}
-    result.update(_failing_rows(con, checks, limit))
-    wanted -= checks
-    if not wanted or limit <= 0 or not table_exists(con, "compliance", "policy_violations"):
-        return result
-    clause_ids = sorted({key[0] for key in wanted})
-    # One windowed query for every key instead of one query per ticket.
-    rows = con.execute(
-        f"""
-        with subjects as (
-            select distinct
-                clause_id,
-                account_sid,
-                strftime(period_start, '%Y-%m') as month,
-                subject_id
-            from {VIOLATIONS}
-            where clause_id in (select unnest(?::varchar[]))
-        ),
-        ranked as (
-            select
-                *,
-                row_number() over (
-                    partition by clause_id, account_sid, month order by subject_id
-                ) as rank
-            from subjects
-        )
-        select clause_id, account_sid, month, subject_id
-        from ranked
-        where rank <= ?
-        order by clause_id, account_sid, month, subject_id
-        """,
-        [clause_ids, limit],
-    ).fetchall()
-    for clause_id, account_sid, month, subject_id in rows:
-        key = (clause_id, account_sid or None, month)
-        if key in result:
-            result[key].append(outbound_text(str(subject_id)))
-    return result
-
-
-def _failing_rows(
-    con: duckdb.DuckDBPyConnection, keys: set[TicketKey], limit: int
-) -> dict[TicketKey, list[str]]:
-    """For data-quality tickets: the failing rows of the newest failing result,
-    each rendered ``column=value, ...`` (as stored: masked), outbound."""
-    result: dict[TicketKey, list[str]] = {key: [] for key in keys}
-    if not keys or limit <= 0 or not table_exists(con, "compliance", "validation_results"):
-        return result
-    for key in keys:
-        check_id, _account, month = key
-        row = con.execute(
-            f"""
-            select unexpected_keys, observed_value from {VALIDATION_RESULTS}
-            where check_id = ? and not success
-              and coalesce(month, strftime(validated_at at time zone 'UTC', '%Y-%m')) = ?
-            order by validated_at desc, expectation_id
-            limit 1
-            """,
-            [check_id, month],
-        ).fetchone()
-        if row is None:
-            continue
-        failing = json.loads(row[0] or "[]") if isinstance(row[0], str) else (row[0] or [])
-        lines = [
-            ", ".join(f"{k}={v}" for k, v in item.items()) if isinstance(item, dict) else str(item)
-            for item in failing[:limit]
-        ]
-        if not lines and row[1] is not None:
-            lines = [f"observed {row[1]}"]
-        result[key] = [outbound_text(line) for line in lines]
-    return result
 
 
 def _records(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -356,70 +214,6 @@ def record_event(
             set "at" = excluded."at", violation_count = excluded.violation_count
         """,
         [fingerprint_, run_id, event, at, violation_count],
-    )
-
-
-def enqueue_delivery(
-    con: duckdb.DuckDBPyConnection,
-    fingerprint_: str,
-    *,
-    run_id: str,
-    event: str,
-    sink: str,
-    payload: Mapping[str, Any],
-    at: datetime,
-) -> None:
-    """Queue ``payload`` (made outbound here, once more) for ``sink``; a repeat keeps one row.
-
-    A still-pending repeat takes the newer payload; a delivered one is never
-    sent again.
-    """
-    con.execute(
-        f"""
-        insert into {DELIVERIES} (fingerprint, run_id, event, sink, payload, status, created_at)
-        values (?, ?, ?, ?, ?::json, 'pending', ?)
-        on conflict (fingerprint, run_id, event, sink) do update
-            set payload = excluded.payload
-            where status = 'pending'
-        """,
-        [fingerprint_, run_id, event, sink, json.dumps(outbound(dict(payload))), at],
-    )
-
-
-def pending_deliveries(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Pending outbox rows of every sink in creation order, payloads parsed."""
-    rows = _records(
-        con.execute(
-            f"""
-            select delivery_id, fingerprint, run_id, event, sink, payload, attempts
-            from {DELIVERIES}
-            where status = 'pending'
-            order by delivery_id
-            """
-        )
-    )
-    for row in rows:
-        row["payload"] = json.loads(row["payload"])
-    return rows
-
-
-def mark_delivered(con: duckdb.DuckDBPyConnection, delivery_id: int, at: datetime) -> None:
-    """Mark one outbox row delivered (one more attempt, error cleared)."""
-    con.execute(
-        f"""
-        update {DELIVERIES}
-        set status = 'delivered', attempts = attempts + 1, last_error = null, delivered_at = ?
-        where delivery_id = ?
-        """,
-        [at, delivery_id],
-    )
-
-
-def mark_failed(con: duckdb.DuckDBPyConnection, delivery_id: int, error: str) -> None:
-    """Keep one outbox row pending with one more attempt and the (masked) error."""
-    con.execute(
-        f"update {DELIVERIES} set attempts = attempts + 1, last_error = ? where delivery_id = ?",
-        [mask_text(error)[:2000], delivery_id],
     )
 
 
