@@ -241,36 +241,15 @@ SECTIONS: dict[str, type[_Section]] = {
     "twilio": TwilioSettings,
 }
 
-FLAT_NAMES: dict[str, tuple[str, str]] = {
-    "landing": ("paths", "landing"),
-    "warehouse": ("paths", "warehouse"),
-    "data_dir": ("paths", "data_dir"),
-    "airflow_home": ("paths", "airflow_home"),
-    "policy_file": ("paths", "policy_file"),
-    "dbt_project_dir": ("paths", "dbt_project_dir"),
-    "expectations_dir": ("paths", "expectations_dir"),
-    "default_region": ("load", "default_region"),
-    "s3_endpoint_url": ("s3", "endpoint_url"),
-    "s3_region": ("s3", "region"),
-    "aws_conn_id": ("s3", "aws_conn_id"),
-    "duckdb_memory_limit": ("duckdb", "memory_limit"),
-    "duckdb_threads": ("duckdb", "threads"),
-    "duckdb_temp_directory": ("duckdb", "temp_directory"),
-    "load_batch_bytes": ("load", "batch_bytes"),
-    "load_batch_files": ("load", "batch_files"),
-    "run_lock_timeout": ("run", "lock_timeout"),
-    "stop_grace": ("run", "stop_grace"),
-    "warehouse_open_timeout": ("duckdb", "open_timeout"),
-}
-"""The first version's flat names (constructor keywords, properties) -> (section, field)."""
 
-_ALWAYS_PASSED = frozenset(
-    FLAT_NAMES[name]
-    for name in FLAT_NAMES
-    if name not in {"policy_file", "dbt_project_dir", "expectations_dir"}
-)
-"""What ``to_env`` passes even at its default: what a task needs to see the same
-landing zone, warehouse and resources as the process that started it."""
+class _Flat(property):
+    """A flat name of the first version (``settings.landing``): ``section.name``."""
+
+    def __init__(self, section: str, name: str) -> None:
+        super().__init__(lambda settings: getattr(getattr(settings, section), name))
+        self.section, self.name = section, name
+        self.__doc__ = f"``{section}.{name}``."
+
 
 _ABSOLUTE_OVERRIDES = ("warehouse", "data_dir", "airflow_home", "duckdb_temp_directory")
 
@@ -433,102 +412,27 @@ class Settings(BaseSettings):
         # Whole sections, not dicts: the environment cannot fill them in again.
         return type(self)(**values)
 
-    # --- flat names of the first version -------------------------------------
+    # --- the first version's flat names: read-only, and constructor keywords ---------
 
-    @property
-    def landing(self) -> str:
-        """``paths.landing``: a local folder or ``s3://bucket/prefix``."""
-        return self.paths.landing
-
-    @property
-    def warehouse(self) -> Path:
-        """``paths.warehouse``: the DuckDB file."""
-        return self.paths.warehouse
-
-    @property
-    def data_dir(self) -> Path:
-        """``paths.data_dir``."""
-        return self.paths.data_dir
-
-    @property
-    def airflow_home(self) -> Path:
-        """``paths.airflow_home``."""
-        return self.paths.airflow_home
-
-    @property
-    def dbt_project_dir(self) -> Path:
-        """``paths.dbt_project_dir``: the dbt project, with its ``profiles.yml``."""
-        return self.paths.dbt_project_dir
-
-    @property
-    def expectations_dir(self) -> Path:
-        """``paths.expectations_dir``: the suite modules."""
-        return self.paths.expectations_dir
-
-    @property
-    def policy_file(self) -> Path | None:
-        """``paths.policy_file``: another policy file than ``dbt_project/policy.yml``."""
-        return self.paths.policy_file
-
-    @property
-    def default_region(self) -> str:
-        """``load.default_region``."""
-        return self.load.default_region
-
-    @property
-    def s3_endpoint_url(self) -> str | None:
-        """``s3.endpoint_url``."""
-        return self.s3.endpoint_url
-
-    @property
-    def s3_region(self) -> str | None:
-        """``s3.region``."""
-        return self.s3.region
-
-    @property
-    def aws_conn_id(self) -> str | None:
-        """``s3.aws_conn_id``."""
-        return self.s3.aws_conn_id
-
-    @property
-    def duckdb_memory_limit(self) -> str:
-        """``duckdb.memory_limit``."""
-        return self.duckdb.memory_limit
-
-    @property
-    def duckdb_threads(self) -> int:
-        """``duckdb.threads``."""
-        return self.duckdb.threads
-
-    @property
-    def duckdb_temp_directory(self) -> Path | None:
-        """``duckdb.temp_directory`` as set (``duckdb_temp_dir`` has the default)."""
-        return self.duckdb.temp_directory
-
-    @property
-    def load_batch_bytes(self) -> int:
-        """``load.batch_bytes``."""
-        return self.load.batch_bytes
-
-    @property
-    def load_batch_files(self) -> int:
-        """``load.batch_files``."""
-        return self.load.batch_files
-
-    @property
-    def run_lock_timeout(self) -> float:
-        """``run.lock_timeout``."""
-        return self.run.lock_timeout
-
-    @property
-    def stop_grace(self) -> float:
-        """``run.stop_grace``."""
-        return self.run.stop_grace
-
-    @property
-    def warehouse_open_timeout(self) -> float:
-        """``duckdb.open_timeout``."""
-        return self.duckdb.open_timeout
+    landing = _Flat("paths", "landing")
+    warehouse = _Flat("paths", "warehouse")
+    data_dir = _Flat("paths", "data_dir")
+    airflow_home = _Flat("paths", "airflow_home")
+    policy_file = _Flat("paths", "policy_file")
+    dbt_project_dir = _Flat("paths", "dbt_project_dir")
+    expectations_dir = _Flat("paths", "expectations_dir")
+    default_region = _Flat("load", "default_region")
+    s3_endpoint_url = _Flat("s3", "endpoint_url")
+    s3_region = _Flat("s3", "region")
+    aws_conn_id = _Flat("s3", "aws_conn_id")
+    duckdb_memory_limit = _Flat("duckdb", "memory_limit")
+    duckdb_threads = _Flat("duckdb", "threads")
+    duckdb_temp_directory = _Flat("duckdb", "temp_directory")
+    load_batch_bytes = _Flat("load", "batch_bytes")
+    load_batch_files = _Flat("load", "batch_files")
+    run_lock_timeout = _Flat("run", "lock_timeout")
+    stop_grace = _Flat("run", "stop_grace")
+    warehouse_open_timeout = _Flat("duckdb", "open_timeout")
 
     # --- derived ----------------------------------------------------------------
 
@@ -572,6 +476,21 @@ class Settings(BaseSettings):
             env.update(section_to_env(getattr(self, key), always))
         env["VC_DUCKDB_TEMP_DIRECTORY"] = str(self.duckdb_temp_dir)
         return env
+
+
+FLAT_NAMES: dict[str, tuple[str, str]] = {
+    name: (flat.section, flat.name)
+    for name, flat in vars(Settings).items()
+    if isinstance(flat, _Flat)
+}
+"""The first version's flat names (constructor keywords, properties) -> (section, field)."""
+_ALWAYS_PASSED = frozenset(
+    FLAT_NAMES[name]
+    for name in FLAT_NAMES
+    if name not in {"policy_file", "dbt_project_dir", "expectations_dir"}
+)
+"""What ``to_env`` passes even at its default: what a task needs to see the same
+landing zone, warehouse and resources as the process that started it."""
 
 
 # --- errors -----------------------------------------------------------------------
