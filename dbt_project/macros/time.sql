@@ -93,3 +93,15 @@
 {% macro duckdb__vc_clock(ts) -%}
     strftime({{ ts }}, '%H:%M:%S')
 {%- endmacro %}
+
+{#- The UTC wall-clock time `seconds` (any bigint SQL) after 1970-01-01.
+    Whole days and the remaining seconds are added apart: dbt.dateadd's
+    interval is a 32-bit integer on DuckDB, and seconds since 1970 leave that
+    range after 2038-01-19 (a call dated 2099 once failed the CPS models). -#}
+{% macro vc_epoch_plus_seconds(seconds) -%}
+    {%- set epoch = "cast('1970-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- set days = "floor((" ~ seconds ~ ") / 86400.0)" -%}
+    {%- set whole_days = "cast(" ~ days ~ " as " ~ dbt.type_int() ~ ")" -%}
+    {%- set rest = "(" ~ seconds ~ ") - 86400 * cast(" ~ days ~ " as " ~ dbt.type_bigint() ~ ")" -%}
+    {{ dbt.dateadd('second', rest, dbt.dateadd('day', whole_days, epoch)) }}
+{%- endmacro %}

@@ -5,9 +5,10 @@ whose marts equal the generator's planted violations) gets hostile rows: a
 call whose account is not in ``accounts/``, inventory rows whose
 ``default_campaign_id`` is not in ``campaigns/``, a call and a consent dated
 after they were landed, a call with no start time and one with an unknown
-status or none. ``dbt build`` must complete, the other accounts' violations must be
-exactly the clean data's (the planted ones), and each problem must come out
-as a data-quality finding of the validation run, masked.
+status or none, one dated 2099. ``dbt build`` must complete, the other
+accounts' violations must be exactly the clean data's (the planted ones), and
+each problem must come out as a data-quality finding of the validation run,
+masked.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def _add_hostile_rows(landing: Path) -> None:
         _call("CA" + "2bad" * 8, None),  # no start time
         _call("CA" + "3bad" * 8, "Wed, 14 Oct 2026 15:00:00 +0000", status="exploded"),
         _call("CA" + "4bad" * 8, "Wed, 14 Oct 2026 16:00:00 +0000", status=None),
+        # seconds since 1970 beyond 32 bits: once broke the CPS bucket models
+        _call("CA" + "5bad" * 8, "Thu, 01 Jan 2099 00:00:00 +0000"),
     ]
     path = landing / "calls" / "region=us1" / "calls_hostile.jsonl"
     path.write_text("".join(json.dumps(c) + "\n" for c in calls))

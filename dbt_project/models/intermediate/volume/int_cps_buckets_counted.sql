@@ -57,7 +57,7 @@ final as (
         counted.account_sid,
         counted.home_region,
         counted.bucket_index,
-        {{ dbt.dateadd('second', 'counted.bucket_index * ' ~ bucket_s, epoch) }} as bucket_start_utc,
+        {{ vc_epoch_plus_seconds('counted.bucket_index * ' ~ bucket_s) }} as bucket_start_utc,
         counted.attempts,
         coalesce(home_regions.account_home_regions, 0) as account_home_regions,
         allotments.cps_allotted,

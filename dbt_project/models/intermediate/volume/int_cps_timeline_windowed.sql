@@ -8,7 +8,6 @@
 {%- set bucket_s = var('cps_bucket_seconds') | int -%}
 {%- set window_buckets = (var('cps_window_hours') * 3600 // bucket_s) | int -%}
 {%- set max_hot_buckets = (var('cps_max_concurrent_hot_hours') * 3600 / bucket_s) -%}
-{%- set epoch = "cast('1970-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
 with
 
 spine as (
@@ -38,7 +37,7 @@ final as (
     select
         account_sid,
         bucket_index,
-        {{ dbt.dateadd('second', 'bucket_index * ' ~ bucket_s, epoch) }} as bucket_start_utc,
+        {{ vc_epoch_plus_seconds('bucket_index * ' ~ bucket_s) }} as bucket_start_utc,
         hot_regions,
         is_concurrent_hot,
         concurrent_hot_in_window,
