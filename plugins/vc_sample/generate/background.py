@@ -82,8 +82,10 @@ def setup(ctx: Ctx) -> None:
             ctx.coral.sid: ("AU", "fixed"), ctx.dispatch.sid: ("US", "east")}
     for sid, spec in ctx.specs.items():
         spec.trunk_sid = ctx.sid("TK")
-        # <= ~1500 attempts per number and month keeps unanswered far below 3000.
-        count = max(6, math.ceil(n * share[sid] / 2 / 1500))
+        # At most half the policy's unanswered maximum of attempts per number and
+        # month (~1500) keeps the unanswered count far below that maximum.
+        per_number = ctx.policy.unanswered_max_count // 2
+        count = max(6, math.ceil(n * share[sid] / 2 / per_number))
         tm_default = next((c for c, _ in spec.campaigns if c.purpose == "telemarketing"),
                           spec.campaigns[0][0])
         for i in range(count):
@@ -265,7 +267,7 @@ def _optouts(ctx: Ctx, last_tm: dict[str, Call]) -> None:
 
 
 def _complaints(ctx: Ctx, outbound: list[Call]) -> None:
-    """A few complaints, never three for one number and month."""
+    """A few complaints, never the policy's minimum count (3) for one number and month."""
     rng = ctx.rng
     per: dict[tuple[str, str], int] = defaultdict(int)
     want = max(5, ctx.n_bg // 2500)
@@ -275,7 +277,7 @@ def _complaints(ctx: Ctx, outbound: list[Call]) -> None:
         call = outbound[rng.randrange(len(outbound))]
         received = call.start + rng.randrange(3600, 3 * 86_400)
         key = (call.from_, month_of(received))
-        if per[key] >= 2:
+        if per[key] >= ctx.policy.complaints_min_count - 1:
             continue
         per[key] += 1
         want -= 1

@@ -8,6 +8,7 @@ must stay clean; the package docstring lists them all.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from .context import Ctx
@@ -615,8 +616,8 @@ def _acd_floor(ctx: Ctx) -> None:
 
 
 def shape_coral_durations(ctx: Ctx) -> None:
-    """Coral's answered outbound calls: September averages exactly 30 s,
-    October averages well below 30 s (after all traffic exists)."""
+    """Coral's answered outbound calls: September averages exactly the policy's
+    minimum (30 s), October well below it (after all traffic exists)."""
     rng = ctx.rng
     by_month: dict[int, list[Call]] = {9: [], 10: []}
     for call in ctx.world.calls:
@@ -625,7 +626,9 @@ def shape_coral_durations(ctx: Ctx) -> None:
             by_month[9 if call.start < ts(2026, 10, 1) else 10].append(call)
     for call in by_month[9]:
         call.duration = rng.randint(12, 48)
-    diff = 30 * len(by_month[9]) - sum(c.duration for c in by_month[9])
+    # The policy's minimum (rounded up to whole seconds): an average at, not below it.
+    floor = math.ceil(ctx.policy.acd_min_seconds)
+    diff = floor * len(by_month[9]) - sum(c.duration for c in by_month[9])
     calls9 = by_month[9]
     while diff:
         call = calls9[rng.randrange(len(calls9))]
