@@ -23,6 +23,12 @@ $(INSTALLED): requirements.lock pyproject.toml
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
+# The dbt manifest vc_transform is built from (decision 0017): `setup` always
+# rewrites it; the quick tests need it only when a dbt project file changed.
+MANIFEST := dbt_project/target/manifest.json
+$(MANIFEST): $(INSTALLED) $(shell find dbt_project \( -name target -o -name logs \) -prune -o -type f -print)
+	$(PY) -m voice_compliance init
+
 demo: setup  ## Generate sample data and run the whole pipeline through Airflow
 	$(PY) -m voice_compliance demo
 
@@ -35,7 +41,7 @@ docs: setup  ## Build the dbt docs site (clause map, models, tests) for the ware
 test: setup lint  ## Lint, then every test (unit, DAGs, S3, end to end through Airflow)
 	$(PY) -m pytest
 
-test-quick: $(INSTALLED)  ## The unit tests only (seconds)
+test-quick: $(INSTALLED) $(MANIFEST)  ## The unit tests only (seconds)
 	$(PY) -m pytest -m quick
 
 lint: $(INSTALLED)

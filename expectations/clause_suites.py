@@ -7,11 +7,13 @@ union of the twelve clause marts dbt builds) for one month, and holds:
   unexpected rows, keyed by ``(account_key, month)``, are the failing
   ``(clause_id, account, month)`` groups: one ticket each.
 * for clauses judged on numbers, the **policy thresholds** themselves,
-  re-stated from ``policy.yml`` over the facts dbt recorded as evidence
-  (complaints per 1,000 attempts, unanswered share and count, average
-  duration, registry age, disclosure offsets, concurrent-hot minutes). They
-  fail together with the ticketing expectation and show in the Data Docs
-  *why* a group failed, with the threshold in force.
+  re-stated from ``policy.yml`` over typed columns dbt built (complaints per
+  1,000 attempts, unanswered share and count, average duration, registry
+  age, concurrent-hot minutes from ``metrics.metric_clause_facts``;
+  disclosure offsets from ``intermediate.int_call_disclosures``), joined to
+  the outcomes by subject. No frame unpacks the marts' ``evidence`` JSON.
+  They fail together with the ticketing expectation and show in the Data
+  Docs *why* a group failed, with the threshold in force.
 
 Every expectation carries ``clause_id``, ``severity`` and ``owner`` (from
 the clause registry of ``policy.yml``) in ``meta``. No threshold is written
@@ -29,37 +31,44 @@ from voice_compliance.validation.spec import TICKET_KEY_COLUMNS, ExpectationSpec
 
 SUITE_PREFIX = "clause."
 
-# Aggregate per account and month: the frame of clauses judged per call.
+# Aggregate per account and month: the frame of clauses judged per call;
+# ``{join}`` adds the typed model of the calls' facts, if any.
 _PER_ACCOUNT_MONTH = """
 select
-    coalesce(account_sid, '-') as account_key,
-    strftime(period_start, '%Y-%m') as month,
+    coalesce(outcomes.account_sid, '-') as account_key,
+    strftime(outcomes.period_start, '%Y-%m') as month,
     count(*) as subjects_checked,
-    count(*) filter (where is_violation) as violations{extra}
-from compliance.clause_outcomes
-where clause_id = '{clause_id}'
-    and period_start >= $month_start and period_start < $month_end
+    count(*) filter (where outcomes.is_violation) as violations{extra}
+from compliance.clause_outcomes as outcomes{join}
+where outcomes.clause_id = '{clause_id}'
+    and outcomes.period_start >= $month_start and outcomes.period_start < $month_end
 group by all
 order by all
 """
 
 # One row per subject for clauses judged per number-month, account-month,
-# registry-day or account-day: bounded by numbers, accounts and days, not calls.
+# registry-day or account-day: bounded by numbers, accounts and days, not
+# calls. Their facts are the typed columns of metrics.metric_clause_facts.
 _PER_SUBJECT = """
 select
-    coalesce(account_sid, '-') as account_key,
-    strftime(period_start, '%Y-%m') as month,
+    coalesce(outcomes.account_sid, '-') as account_key,
+    strftime(outcomes.period_start, '%Y-%m') as month,
     {subject_key} as subject_key,
     1 as subjects_checked,
-    case when is_violation then 1 else 0 end as violations,
+    case when outcomes.is_violation then 1 else 0 end as violations,
     {facts}
-from compliance.clause_outcomes
-where clause_id = '{clause_id}'
-    and period_start >= $month_start and period_start < $month_end
+from compliance.clause_outcomes as outcomes
+left join metrics.metric_clause_facts as facts
+    on facts.clause_id = outcomes.clause_id and facts.subject_id = outcomes.subject_id
+where outcomes.clause_id = '{clause_id}'
+    and outcomes.period_start >= $month_start and outcomes.period_start < $month_end
 order by all
 """
 
-_MASKED_NUMBER = "'***' || right(evidence->>'number', 4) || '/' || (evidence->>'month')"
+_DISCLOSURES = """
+left join intermediate.int_call_disclosures as calls on calls.call_sid = outcomes.subject_id"""
+
+_MASKED_NUMBER = "'***' || right(facts.number_e164, 4) || '/' || facts.metric_month"
 
 
 def _meta(policy: Policy, clause_id: str, **extra: Any) -> dict[str, Any]:
@@ -126,9 +135,11 @@ def _suite(
     )
 
 
-def _per_account_month(clause_id: str, extra: Mapping[str, str] | None = None) -> str:
+def _per_account_month(
+    clause_id: str, extra: Mapping[str, str] | None = None, join: str = ""
+) -> str:
     columns = "".join(f",\n    {sql} as {name}" for name, sql in (extra or {}).items())
-    return _PER_ACCOUNT_MONTH.format(clause_id=clause_id, extra=columns)
+    return _PER_ACCOUNT_MONTH.format(clause_id=clause_id, extra=columns, join=join)
 
 
 def _per_subject_suite(
@@ -139,7 +150,8 @@ def _per_subject_suite(
     facts: Mapping[str, str],
     thresholds: Sequence[ExpectationSpec],
 ) -> SuiteSpec:
-    """A suite over one row per subject, with ``facts`` read from the evidence."""
+    """A suite over one row per subject, with ``facts`` (columns of
+    ``metrics.metric_clause_facts``, as ``facts.<column>``)."""
     columns = ",\n    ".join(f"{sql} as {name}" for name, sql in facts.items())
     frame = _PER_SUBJECT.format(clause_id=clause_id, subject_key=subject_key, facts=columns)
     return _suite(
@@ -166,14 +178,13 @@ def _disclosure(policy: Policy) -> SuiteSpec:
     frame = _per_account_month(
         clause_id,
         {
-            "calls_without_record": _count_where(
-                "not (evidence->>'has_disclosure_record')::boolean"
-            ),
-            "identity_missing": _count_where("evidence->>'identity_disclosed_at_s' is null"),
-            "purpose_missing": _count_where("evidence->>'purpose_disclosed_at_s' is null"),
-            "max_identity_offset_s": "max((evidence->>'identity_disclosed_at_s')::double)",
-            "max_purpose_offset_s": "max((evidence->>'purpose_disclosed_at_s')::double)",
+            "calls_without_record": _count_where("not calls.has_disclosure_record"),
+            "identity_missing": _count_where("calls.identity_disclosed_at_s is null"),
+            "purpose_missing": _count_where("calls.purpose_disclosed_at_s is null"),
+            "max_identity_offset_s": "cast(max(calls.identity_disclosed_at_s) as double)",
+            "max_purpose_offset_s": "cast(max(calls.purpose_disclosed_at_s) as double)",
         },
+        _DISCLOSURES,
     )
     offsets = [
         _expect(
@@ -245,9 +256,9 @@ def _complaints(policy: Policy) -> SuiteSpec:
         "No unacceptable number of complaints per originating number and month.",
         _MASKED_NUMBER,
         {
-            "complaints": "(evidence->>'complaints')::integer",
-            "attempts": "(evidence->>'attempts')::bigint",
-            "complaints_per_1000": "(evidence->>'complaints_per_1000')::double",
+            "complaints": "facts.complaints",
+            "attempts": "facts.attempts",
+            "complaints_per_1000": "facts.complaints_per_1000",
         },
         thresholds,
     )
@@ -285,9 +296,9 @@ def _unanswered(policy: Policy) -> SuiteSpec:
         "No high monthly volume of unanswered attempts from one originating number.",
         _MASKED_NUMBER,
         {
-            "attempts": "(evidence->>'attempts')::bigint",
-            "unanswered": "(evidence->>'unanswered')::bigint",
-            "unanswered_ratio": "(evidence->>'unanswered_ratio')::double",
+            "attempts": "facts.attempts",
+            "unanswered": "facts.unanswered",
+            "unanswered_ratio": "facts.unanswered_ratio",
         },
         thresholds,
     )
@@ -309,10 +320,10 @@ def _duration(policy: Policy) -> SuiteSpec:
         policy,
         clause_id,
         "No low monthly average outbound call duration per account.",
-        "account_sid || '/' || (evidence->>'month')",
+        "outcomes.account_sid || '/' || facts.metric_month",
         {
-            "answered": "(evidence->>'answered')::bigint",
-            "average_duration_s": "(evidence->>'average_duration_s')::double",
+            "answered": "facts.answered",
+            "average_duration_s": "facts.average_duration_s",
         },
         [threshold],
     )
@@ -346,10 +357,10 @@ def _freshness(policy: Policy) -> SuiteSpec:
         policy,
         clause_id,
         "Cross-check numbers against a do-not-call registry that is kept current.",
-        "subject_id",
+        "outcomes.subject_id",
         {
-            "registry": "evidence->>'registry'",
-            "age_days": "(evidence->>'age_days')::integer",
+            "registry": "facts.registry",
+            "age_days": "facts.age_days",
         },
         [*per_registry, loaded],
     )
@@ -375,10 +386,10 @@ def _cps(policy: Policy) -> SuiteSpec:
         f"At most {policy.cps_hot_share_of_allotted:.0%} of allotted CPS in more than one home "
         f"region at once, at most {policy.cps_max_concurrent_hot_hours} h in "
         f"{policy.cps_window_hours} h.",
-        "subject_id",
+        "outcomes.subject_id",
         {
-            "episodes_started": "(evidence->>'episodes_started')::integer",
-            "max_concurrent_hot_in_window": "(evidence->>'max_concurrent_hot_in_window')::integer",
+            "episodes_started": "facts.episodes_started",
+            "max_concurrent_hot_in_window": "facts.max_concurrent_hot_in_window",
         },
         [threshold],
     )

@@ -2,8 +2,9 @@
 
 The clause outcomes dbt would build (one compliant subject per clause, and
 on demand one subject that breaks a clause with facts beyond the policy's
-thresholds), the staged calls and consent, the metrics and the load
-manifest. Thresholds come from the policy file, as in production.
+thresholds), the typed facts the clause suites read (``metric_clause_facts``,
+``int_call_disclosures``), the staged calls and consent, the metrics and the
+load manifest. Thresholds come from the policy file, as in production.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def clean_outcomes(p: Policy) -> list[Outcome]:
     rows.append(
         Outcome(
             "dnc.registry_freshness",
-            f"{registry}/{DAY}",
+            # Not the broken subject's day: a (clause, subject) is one outcome, as in dbt.
+            f"{registry}/{MONTH}-01",
             False,
             account_sid=None,
             evidence={"registry": registry, "age_days": max_age},
@@ -204,6 +206,41 @@ def breaking(clause_id: str, p: Policy) -> Outcome:
     return Outcome(clause_id, subject, True, account, evidence, subject_type)
 
 
+FACTS = {
+    "number_e164": ("number", "varchar"),
+    "metric_month": ("month", "varchar"),
+    "registry": ("registry", "varchar"),
+    "attempts": ("attempts", "bigint"),
+    "answered": ("answered", "bigint"),
+    "unanswered": ("unanswered", "bigint"),
+    "unanswered_ratio": ("unanswered_ratio", "double"),
+    "complaints": ("complaints", "integer"),
+    "complaints_per_1000": ("complaints_per_1000", "double"),
+    "average_duration_s": ("average_duration_s", "double"),
+    "age_days": ("age_days", "integer"),
+    "episodes_started": ("episodes_started", "integer"),
+    "max_concurrent_hot_in_window": ("max_concurrent_hot_in_window", "integer"),
+}
+FACTS_SQL = (
+    "select clause_id, subject_id, "
+    + ", ".join(
+        f"cast(json_extract_string(evidence, '$.{key}') as {type_}) as {column}"
+        for column, (key, type_) in FACTS.items()
+    )
+    + " from compliance.clause_outcomes where clause_id in ('complaints.rate',"
+    " 'unanswered.volume', 'duration.average', 'dnc.registry_freshness', 'cps.multi_region')"
+)
+"""``metrics.metric_clause_facts`` as dbt builds it, from the hand-built outcomes."""
+DISCLOSURES_SQL = (
+    "select subject_id as call_sid, account_sid,"
+    " cast(evidence->>'has_disclosure_record' as boolean) as has_disclosure_record,"
+    " cast(evidence->>'identity_disclosed_at_s' as double) as identity_disclosed_at_s,"
+    " cast(evidence->>'purpose_disclosed_at_s' as double) as purpose_disclosed_at_s"
+    " from compliance.clause_outcomes where clause_id = 'disclosure.identity_purpose'"
+)
+"""The columns of ``intermediate.int_call_disclosures`` the disclosure suite reads."""
+
+
 def build_warehouse(path: Path, outcomes: list[Outcome], **broken: bool) -> None:
     """The tables the frames read, with ``outcomes`` and clean data-quality inputs."""
     with warehouse.connect(path) as con:
@@ -228,6 +265,11 @@ def build_warehouse(path: Path, outcomes: list[Outcome], **broken: bool) -> None
                     json.dumps(o.evidence),
                 ],
             )
+        # The typed facts dbt builds from the same subjects: metric_clause_facts
+        # (the marts' recorded figures, cast) and the disclosure calls.
+        con.execute("create schema if not exists intermediate")
+        con.execute(f"create table metrics.metric_clause_facts as {FACTS_SQL}")
+        con.execute(f"create table intermediate.int_call_disclosures as {DISCLOSURES_SQL}")
         # What dbt's clause_summary says of these outcomes (one row per clause and month).
         con.execute(
             "create view compliance.clause_summary as select clause_id,"

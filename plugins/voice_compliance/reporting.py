@@ -40,14 +40,15 @@ def format_table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> lis
 def clause_report(settings: Settings) -> str:
     """Per clause: subjects checked, violations, and ticket state (open / resolved).
 
-    Reads ``compliance.clause_summary`` and, once validation has run,
-    ``compliance.tickets``. Says so plainly when the transform has not run yet.
+    Reads ``metrics.metric_clause_totals`` (dbt sums the months) and, once
+    validation has run, ``compliance.tickets``. Says so plainly when the
+    transform has not run yet.
     """
     if not settings.warehouse.exists():
         return f"no warehouse at {settings.warehouse}: run the pipeline first"
     with warehouse.open_warehouse(settings, read_only=True) as con:
-        if not warehouse.table_exists(con, "compliance", "clause_summary"):
-            return "no compliance.clause_summary yet: the transform (dbt) has not run"
+        if not warehouse.table_exists(con, "metrics", "metric_clause_totals"):
+            return "no metrics.metric_clause_totals yet: the transform (dbt) has not run"
         has_tickets = warehouse.table_exists(con, "compliance", "tickets")
         tickets = ticket_counts(con)
         rows: list[tuple[object, ...]] = [tuple(r) for r in con.execute(_CLAUSES).fetchall()]
@@ -68,8 +69,8 @@ def clause_report(settings: Settings) -> str:
 
 
 _CLAUSES = """
-select clause_id, any_value(severity), sum(subjects_checked), sum(violations)
-from compliance.clause_summary group by clause_id order by clause_id
+select clause_id, severity, subjects_checked, violations
+from metrics.metric_clause_totals order by clause_id
 """
 
 

@@ -34,8 +34,10 @@ def test_clause_report_is_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     db = tmp_path / "wh.duckdb"
     with warehouse.connect(db) as con:
         con.execute(
-            "create table compliance.clause_summary as select 'x+14155550199' as clause_id,"
-            " 'high' as severity, 2000000 as subjects_checked, 1500000 as violations"
+            "create schema if not exists metrics;"
+            " create table metrics.metric_clause_totals as select"
+            " 'x+14155550199' as clause_id, 'high' as severity, 2000000 as subjects_checked,"
+            " 1500000 as violations"
         )
         con.execute("create table compliance.policy_violations as select 1 as n")
     monkeypatch.setenv("VC_DATA_DIR", str(tmp_path))
