@@ -31,6 +31,12 @@
     ('episodes_started', 'episodes_started', dbt.type_int()),
     ('max_concurrent_hot_in_window', 'max_concurrent_hot_in_window', dbt.type_int()),
 ] -%}
+{%- set typed_facts = [] -%}
+{%- for column, key, type in facts -%}
+    {%- do typed_facts.append(
+        'cast(' ~ vc_json_text('evidence', key) ~ ' as ' ~ type ~ ') as ' ~ column
+    ) -%}
+{%- endfor %}
 with
 
 {% for clause_id in clause_ids %}
@@ -47,9 +53,7 @@ facts as (
     select
         clause_id,
         subject_id,
-        {%- for column, key, type in facts %}
-        cast({{ vc_json_text('evidence', key) }} as {{ type }}) as {{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ typed_facts | join(',\n        ') }}
     from {{ vc_clause_model(clause_id) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
