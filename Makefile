@@ -46,6 +46,7 @@ test-quick: $(INSTALLED) $(MANIFEST)  ## The unit tests only (seconds)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint --processes 0 dbt_project/models dbt_project/macros
 
 bench: $(INSTALLED)  ## Phone-number normalization: vectorized vs phonenumbers per row
 	$(PY) benchmarks/bench_phones.py
