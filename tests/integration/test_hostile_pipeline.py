@@ -19,6 +19,7 @@ import pytest
 
 from hostile_corpus import CASES, PHONES
 from pipeline_fixture import cli
+from voice_compliance.config import REPO_ROOT
 from voice_compliance.landing import is_hidden
 
 pytestmark = [
@@ -35,6 +36,20 @@ def _rows(warehouse: Path, sql: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def _fixture_numbers() -> set[str]:
+    """Numbers written in the dbt project's own sources (unit-test fixtures such
+    as ``+14155550101``): dbt's manifest, run results, log and docs carry them
+    by design, and they are public in this repository, not landed data."""
+    sources = (REPO_ROOT / "dbt_project" / folder for folder in ("models", "macros", "tests"))
+    return {
+        _national(run)
+        for folder in sources
+        for path in folder.rglob("*")
+        if path.suffix in {".yml", ".sql", ".md"}
+        for run in _DIGIT_RUN.findall(path.read_text())
+    }
 
 
 def _national(number: str) -> str:
@@ -93,8 +108,11 @@ def test_no_full_phone_number_leaves_the_warehouse(hostile_run: dict[str, Any]) 
     } | {_national(p) for p in PHONES}
     assert len(numbers) > 100
 
-    def leaks(text: str) -> set[str]:
-        return {run for run in _DIGIT_RUN.findall(text) if run[-10:] in numbers}
+    fixtures = _fixture_numbers()
+    assert len(numbers - fixtures) > 100
+
+    def leaks(text: str, *, ignore: set[str] = set()) -> set[str]:  # noqa: B006
+        return {run for run in _DIGIT_RUN.findall(text) if run[-10:] in numbers - ignore}
 
     found: dict[str, set[str]] = {}
     for path in tmp.rglob("*"):
@@ -105,7 +123,9 @@ def test_no_full_phone_number_leaves_the_warehouse(hostile_run: dict[str, Any]) 
             continue
         if path.stat().st_size > 200 * 1024 * 1024:
             continue
-        hits = leaks(path.read_text(errors="replace"))
+        # dbt's artifacts embed the project's fixtures; any other number is a leak
+        ignore = fixtures if rel.startswith("data/dbt/") else set()
+        hits = leaks(path.read_text(errors="replace"), ignore=ignore)
         if hits:
             found[rel] = hits
     tickets = _rows(warehouse, "select * from compliance.tickets")
