@@ -54,7 +54,8 @@
     {%- set w = vc_weekday_index(d0) -%}
     {%- set back = 'case when ' ~ w ~ ' > 4 then ' ~ w ~ ' - 4 else 0 end' -%}
     {%- set wb = 'case when ' ~ w ~ ' > 4 then 4 else ' ~ w ~ ' end' -%}
-    {%- set weekends = 'cast(floor(((' ~ wb ~ ') + (' ~ n ~ ')) / 5.0) as ' ~ dbt.type_int() ~ ')' -%}
+    {%- set weekends =
+        'cast(floor(((' ~ wb ~ ') + (' ~ n ~ ')) / 5.0) as ' ~ dbt.type_int() ~ ')' -%}
     {{ vc_add_calendar_days(d0, '(' ~ n ~ ') + 2 * ' ~ weekends ~ ' - (' ~ back ~ ')') }}
 {%- endmacro %}
 

@@ -103,7 +103,8 @@
     {%- set rows = [] -%}
     {%- for scope_type, code, week in scopes -%}
         {%- for key in (week or {}).keys() if key not in days -%}
-            {{ exceptions.raise_compiler_error('calling hours: unknown day "' ~ key ~ '" for ' ~ code) }}
+            {{ exceptions.raise_compiler_error(
+                'calling hours: unknown day "' ~ key ~ '" for ' ~ code) }}
         {%- endfor -%}
         {%- for day in days -%}
             {%- set windows = (week or {}).get(day) or [] -%}

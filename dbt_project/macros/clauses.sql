@@ -9,6 +9,25 @@
     '{{ var('clauses')[clause_id]['severity'] }}'
 {%- endmacro %}
 
+{#- The config of a clause's models, called once at the top of each: tagged
+    with the clause_id (vc_transform reports each clause's nodes by this tag;
+    their tests and unit tests follow their model) and the clause's meta from
+    policy.yml. -#}
+{% macro vc_clause_config(clause_id) -%}
+    {{ config(tags=[clause_id], meta=vc_clause_meta(clause_id)) }}
+{%- endmacro %}
+
+{#- {clause_id, severity, owner} of a clause of policy.yml; an unknown id
+    fails the parse. -#}
+{% macro vc_clause_meta(clause_id) -%}
+    {%- set clause = var('clauses').get(clause_id) -%}
+    {%- if clause is none -%}
+        {{ exceptions.raise_compiler_error(
+            "clause '" ~ clause_id ~ "' is not in policy.yml's clauses") }}
+    {%- endif -%}
+    {{ return({'clause_id': clause_id, 'severity': clause['severity'], 'owner': clause['owner']}) }}
+{%- endmacro %}
+
 {% macro vc_clause_settings_json(clause_id) -%}
     {#- The clause's settings from policy.yml as a JSON literal. -#}
     {%- set settings = {} -%}

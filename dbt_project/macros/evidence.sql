@@ -10,7 +10,8 @@
     are SQL expressions of the call's is_unclassified flag and campaign_id.
 -#}
 {% macro vc_telemarketing_evidence(is_unclassified, campaign_id) -%}
-    {%- set default_note = "treated as telemarketing by policy (treat_unclassified_as_telemarketing)" -%}
+    {%- set default_note =
+        "treated as telemarketing by policy (treat_unclassified_as_telemarketing)" -%}
     {%- set basis -%}
         case
             when {{ is_unclassified }} and {{ campaign_id }} is null

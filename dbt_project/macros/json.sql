@@ -44,3 +44,17 @@
 {% macro duckdb__vc_json_agg(expression, order_by) -%}
     to_json(list({{ expression }}{% if order_by %} order by {{ order_by }}{% endif %}))
 {%- endmacro %}
+
+{#- A predicate: `expression` holds a JSON object (not an array, a scalar or
+    text that is not JSON); null when it is null. -#}
+{% macro vc_is_json_object(expression) -%}
+    {{ return(adapter.dispatch('vc_is_json_object', 'voice_compliance')(expression)) }}
+{%- endmacro %}
+
+{% macro default__vc_is_json_object(expression) -%}
+    ({{ expression }} is json object)
+{%- endmacro %}
+
+{% macro duckdb__vc_is_json_object(expression) -%}
+    (json_type(try_cast({{ expression }} as json)) = 'OBJECT')
+{%- endmacro %}

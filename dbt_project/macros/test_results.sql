@@ -43,8 +43,12 @@
             | map(attribute='unique_id') | list -%}
         {%- if known -%}
             {%- set quoted = [] -%}
-            {%- for unique_id in known -%}{%- do quoted.append(vc_sql_text(unique_id)) -%}{%- endfor -%}
-            {%- do run_query('delete from ' ~ table ~ ' where unique_id not in (' ~ quoted | join(', ') ~ ')') -%}
+            {%- for unique_id in known -%}
+                {%- do quoted.append(vc_sql_text(unique_id)) -%}
+            {%- endfor -%}
+            {%- do run_query(
+                'delete from ' ~ table ~ ' where unique_id not in (' ~ quoted | join(', ') ~ ')'
+            ) -%}
         {%- endif -%}
     {%- endif -%}
     select 1
@@ -59,7 +63,8 @@
     {%- set kwargs = (metadata.kwargs if metadata else none) or {} -%}
     {%- set model = (node.attached_node or '').split('.')[-1] -%}
     {%- set subject = model ~ ('.' ~ node.column_name if node.column_name else '') -%}
-    {%- set label = (subject ~ ' ' if subject else '') ~ (metadata.name if metadata else node.name) -%}
+    {%- set test_name = metadata.name if metadata else node.name -%}
+    {%- set label = (subject ~ ' ' if subject else '') ~ test_name -%}
     {%- if kwargs.get('to') -%}
         {%- set target = kwargs.get('to') | replace("ref('", '') | replace("')", '') -%}
         {%- set label = label ~ ' -> ' ~ target ~ '.' ~ kwargs.get('field') -%}

@@ -11,7 +11,7 @@ calls as (
     -- the call start): it is left out here and reported by the staging data
     -- test on started_at (a data-quality finding), never a halted build.
     select * from {{ ref('stg_twilio__calls') }}
-    where direction in ('{{ var("outbound_directions") | join("', '") }}')
+    where direction in ('{{ var("outbound_directions") | join("', '") }}')  -- noqa: LT05
         and started_at is not null
         and {{ vc_in_changed_days(vc_utc_date('started_at')) }}
 ),
@@ -31,7 +31,7 @@ inventory_campaigns as (
         inventory.default_campaign_id,
         row_number() over (
             partition by calls.call_sid
-            order by inventory.active_from desc, inventory.default_campaign_id
+            order by inventory.active_from desc, inventory.default_campaign_id asc
         ) as row_rank
     from calls
     inner join inventory

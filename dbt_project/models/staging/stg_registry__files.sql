@@ -12,8 +12,9 @@ registry_files as (
         file_id,
         {{ dbt.replace('source', "'registry_'", "''") }} as registry,
         {{ dbt.split_part('landing_key', "'/'", 3) }} as list_kind,
-        {{ vc_safe_cast(dbt.split_part('landing_key', "'/'", 4), api.Column.translate_type('date')) }}
-            as effective_date,
+        {{ vc_safe_cast(
+            dbt.split_part('landing_key', "'/'", 4), api.Column.translate_type('date')
+        ) }} as effective_date,
         landing_key,
         source_uri,
         rows_loaded,

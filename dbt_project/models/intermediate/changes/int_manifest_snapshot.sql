@@ -43,7 +43,8 @@ final as (
         load_manifest.checksum,
         call_copies.call_date,
         previous_files.file_id is null as is_changed,
-        load_manifest.file_id in (select file_id from previous_files) as was_applied
+        load_manifest.file_id in (select applied.file_id from previous_files as applied)
+            as was_applied
     from load_manifest
     left join call_copies on load_manifest.file_id = call_copies.file_id
     left join previous_files

@@ -7,10 +7,8 @@
     after d0, calendar days -> d0 + N (macros/business_days.sql). A window of
     0 days has no deadline date: any call starting after requested_at violates.
 -#}
-{%- set windows = [('default', var('optout_honor_window_default'))] -%}
-{%- for country, window in var('optout_honor_window_by_country').items() -%}
-    {%- do windows.append((country, window)) -%}
-{%- endfor -%}
+{%- set by_country = var('optout_honor_window_by_country').items() | list -%}
+{%- set windows = [('default', var('optout_honor_window_default'))] + by_country -%}
 
 with
 

@@ -54,7 +54,7 @@ examined as (
         consent.revoked_at,
         consent._source_file,
         consent._source_line,
-        consent.channel in ('{{ var("consent_channels") | join("', '") }}') as is_voice_channel
+        consent.channel in ('{{ var("consent_channels") | join("', '") }}') as is_voice_channel  -- noqa: LT05
     from calls
     inner join covered_countries on calls.callee_country = covered_countries.country
     inner join consent

@@ -150,12 +150,11 @@ flagged as (
     select
         *,
         case
-            when lag(listed_to) over (
-                partition by registry, e164 order by listed_from
-            ) = listed_from then 0
+            when listed_from = lag(listed_to) over registry_number then 0
             else 1
         end as starts_island
     from spans
+    window registry_number as (partition by registry, e164 order by listed_from)
 
 ),
 

@@ -44,7 +44,7 @@ inventory_accounts as (
         inventory.account_sid,
         row_number() over (
             partition by counted.number_e164, counted.complaint_month
-            order by inventory.active_from desc, inventory.account_sid
+            order by inventory.active_from desc, inventory.account_sid asc
         ) as account_rank
     from counted
     inner join inventory

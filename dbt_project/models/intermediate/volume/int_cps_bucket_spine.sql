@@ -37,7 +37,7 @@ ranges as (
 ),
 
 digits as (
-    select digit from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as t (digit)
+    select t.digit from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as t (digit)
 ),
 
 integers as (
@@ -71,7 +71,8 @@ final as (
         spine.account_sid,
         spine.bucket_index,
         coalesce(hot_regions.hot_regions, 0) as hot_regions,
-        coalesce(hot_regions.hot_regions, 0) >= {{ var('cps_min_hot_regions') }} as is_concurrent_hot
+        coalesce(hot_regions.hot_regions, 0) >= {{ var('cps_min_hot_regions') }}
+            as is_concurrent_hot
     from spine
     left join hot_regions
         on spine.account_sid = hot_regions.account_sid

@@ -27,7 +27,10 @@ per_account as (
         sum(case when is_unanswered then 1 else 0 end) as unanswered,
         sum(case when is_answered then duration_s else 0 end) as answered_duration_s,
         sum(
-            case when is_answered and duration_s <= {{ var('short_call_max_seconds') }} then 1 else 0 end
+            case
+                when is_answered and duration_s <= {{ var('short_call_max_seconds') }} then 1
+                else 0
+            end
         ) as short_answered
     from calls
     group by from_e164, call_month, account_sid
@@ -40,7 +43,7 @@ ranked as (
         *,
         row_number() over (
             partition by number_e164, call_month
-            order by attempts desc, account_sid
+            order by attempts desc, account_sid asc
         ) as account_rank
     from per_account
 

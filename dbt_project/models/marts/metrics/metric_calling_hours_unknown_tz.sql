@@ -1,4 +1,4 @@
-{{ config(schema='metrics') }}
+{{ vc_clause_config('country.calling_hours') }}
 {#-
     Data quality for country.calling_hours: telemarketing outbound attempts
     whose callee's local time cannot be known (the number is not valid, or

@@ -25,8 +25,11 @@ joined as (
         coalesce(number_months.number_e164, complaint_months.number_e164) as number_e164,
         coalesce(number_months.call_month, complaint_months.complaint_month) as metric_month,
         coalesce(number_months.month_start, complaint_months.month_start) as month_start,
-        coalesce(number_months.account_sid, complaint_months.call_account_sid, complaint_months.inventory_account_sid)
-            as account_sid,
+        coalesce(
+            number_months.account_sid,
+            complaint_months.call_account_sid,
+            complaint_months.inventory_account_sid
+        ) as account_sid,
         coalesce(number_months.attempts, 0) as attempts,
         coalesce(number_months.answered, 0) as answered,
         coalesce(number_months.unanswered, 0) as unanswered,
@@ -51,7 +54,9 @@ final as (
         answered,
         unanswered,
         case when attempts > 0 then answered * 1.0 / attempts end as answer_seizure_ratio,
-        case when answered > 0 then answered_duration_s * 1.0 / answered end as average_answered_duration_s,
+        case
+            when answered > 0 then answered_duration_s * 1.0 / answered
+        end as average_answered_duration_s,
         short_answered,
         case when answered > 0 then short_answered * 1.0 / answered end as short_call_share,
         complaints,

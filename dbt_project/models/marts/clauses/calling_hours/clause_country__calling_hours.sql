@@ -5,6 +5,7 @@
     time zones, the call started outside the allowed local calling windows.
 -#}
 {%- set clause_id = 'country.calling_hours' -%}
+{{ vc_clause_config(clause_id) }}
 
 with
 
@@ -59,7 +60,7 @@ final as (
         calls.call_sid as subject_id,
         calls.account_sid,
         calls.call_date as period_start,
-        zones_outside_windows > 0 as is_violation,
+        calls.zones_outside_windows > 0 as is_violation,
         {{ vc_clause_severity(clause_id) }} as severity,
         {{ vc_json_object([
             ('started_at_utc', dbt.cast('calls.started_at', dbt.type_string())),

@@ -7,6 +7,7 @@
     evidence lists every consent row of (callee, brand) examined.
 -#}
 {%- set clause_id = 'consent.prior_consent' -%}
+{{ vc_clause_config(clause_id) }}
 
 with
 

@@ -6,6 +6,7 @@
     seconds after answer. A missing disclosure record is a violation.
 -#}
 {%- set clause_id = 'disclosure.identity_purpose' -%}
+{{ vc_clause_config(clause_id) }}
 {%- set max_offset_s = var('disclosure_max_offset_s') -%}
 
 with

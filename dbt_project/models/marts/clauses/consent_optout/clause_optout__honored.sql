@@ -6,6 +6,7 @@
     deadline date D, or, for a window of 0, a start after requested_at).
 -#}
 {%- set clause_id = 'optout.honored' -%}
+{{ vc_clause_config(clause_id) }}
 
 with
 

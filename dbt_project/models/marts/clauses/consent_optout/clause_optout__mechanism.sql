@@ -5,6 +5,7 @@
     record, or a null flag, is a violation).
 -#}
 {%- set clause_id = 'optout.mechanism' -%}
+{{ vc_clause_config(clause_id) }}
 
 with
 

@@ -8,6 +8,7 @@
     account) is examined and listed as evidence.
 -#}
 {%- set clause_id = 'callerid.misleading' -%}
+{{ vc_clause_config(clause_id) }}
 
 with
 
@@ -23,7 +24,7 @@ inventory as (
 
     select * from {{ ref('stg_exports__numbers') }}
     where phone_number_e164 is not null
-        and kind in ('{{ var("callerid_inventory_kinds") | join("', '") }}')
+        and kind in ('{{ var("callerid_inventory_kinds") | join("', '") }}')  -- noqa: LT05
 
 ),
 

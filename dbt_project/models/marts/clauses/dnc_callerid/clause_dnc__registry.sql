@@ -9,6 +9,7 @@
     and metric_registry_coverage reports the country as 'missing'.
 -#}
 {%- set clause_id = 'dnc.registry' -%}
+{{ vc_clause_config(clause_id) }}
 
 with
 

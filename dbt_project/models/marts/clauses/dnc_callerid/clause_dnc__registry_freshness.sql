@@ -9,6 +9,7 @@
     at the load date) so days after the last load are judged too.
 -#}
 {%- set clause_id = 'dnc.registry_freshness' -%}
+{{ vc_clause_config(clause_id) }}
 
 with
 

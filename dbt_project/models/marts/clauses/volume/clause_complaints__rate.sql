@@ -5,6 +5,7 @@
     complaints_max_per_1000 per 1,000 attempts (zero attempts = exceeding).
 -#}
 {%- set clause_id = 'complaints.rate' -%}
+{{ vc_clause_config(clause_id) }}
 with
 
 number_months as (

@@ -7,6 +7,7 @@
     starts, exclusive end) and peak.
 -#}
 {%- set clause_id = 'cps.multi_region' -%}
+{{ vc_clause_config(clause_id) }}
 {%- set bucket_s = var('cps_bucket_seconds') | int -%}
 with
 
@@ -45,8 +46,9 @@ final as (
     select
         '{{ clause_id }}' as clause_id,
         'account_day' as subject_type,
-        {{ dbt.concat(['account_days.account_sid', "'/'", vc_date_string('account_days.subject_date')]) }}
-            as subject_id,
+        {{ dbt.concat([
+            'account_days.account_sid', "'/'", vc_date_string('account_days.subject_date')
+        ]) }} as subject_id,
         account_days.account_sid,
         account_days.subject_date as period_start,
         episode_days.account_sid is not null as is_violation,

@@ -5,6 +5,7 @@
     so an average of exactly the threshold is compliant without rounding).
 -#}
 {%- set clause_id = 'duration.average' -%}
+{{ vc_clause_config(clause_id) }}
 with
 
 account_months as (

@@ -5,6 +5,7 @@
     share, when the unanswered attempts are at least unanswered_max_count.
 -#}
 {%- set clause_id = 'unanswered.volume' -%}
+{{ vc_clause_config(clause_id) }}
 with
 
 number_months as (
