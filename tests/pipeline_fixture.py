@@ -7,6 +7,11 @@ landing zone, in a temporary folder.
 (``tests/browser``) read the same run, so the five DAGs run once, not per
 module. Tests that change the landing zone or re-run the pipeline live only
 in ``test_run_airflow.py`` and run after every reader.
+
+``make test`` runs the suite on several pytest-xdist workers
+(``--dist loadgroup``). ``pytest_collection_modifyitems`` puts every test
+that uses ``pipeline_run`` in one xdist group, so they all run on one worker,
+in collection order, on one run: readers first, the re-runs last, as above.
 """
 
 from __future__ import annotations
@@ -23,11 +28,26 @@ import pytest
 
 from voice_compliance.config import REPO_ROOT
 
-__all__ = ["PIPELINE_CALLS", "PIPELINE_SEED", "child_env", "cli", "pipeline_run"]
+__all__ = [
+    "PIPELINE_CALLS",
+    "PIPELINE_SEED",
+    "child_env",
+    "cli",
+    "pipeline_run",
+    "pytest_collection_modifyitems",
+]
 
 PIPELINE_CALLS = 3000
 PIPELINE_SEED = 7
 RUN_TIMEOUT_S = 1800
+PIPELINE_GROUP = "pipeline_run"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every reader of ``pipeline_run`` in one xdist group (one worker, one run, in order)."""
+    for item in items:
+        if "pipeline_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(PIPELINE_GROUP))
 
 
 def child_env(tmp: Path) -> dict[str, str]:
