@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,6 +62,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class FakeServer:
 
     requests: list[Recorded] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # statuses to answer first
+    retry_after: str | None = None  # the Retry-After header of those failures
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     port: int = 0
 
@@ -106,9 +109,12 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
             server.requests.append(Recorded(self.command, self.path, dict(self.headers), body))
+            failing = bool(server.fail_next)
             status, answer = server.handle(self.command, self.path, body)
             data = b"" if answer is None else json.dumps(answer).encode()
             self.send_response(status)
+            if failing and server.retry_after is not None:
+                self.send_header("Retry-After", server.retry_after)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -331,6 +337,20 @@ def test_server_errors_are_retried_and_client_errors_are_not(
     assert len(fake.requests) == 3  # a 400 is not retried
     assert "HTTP 400" in _deliveries(con)[-1][3]
     assert _deliveries(con)[-1][1] == "pending"
+
+
+@pytest.mark.quick
+def test_a_throttled_delivery_waits_what_retry_after_asks(
+    con: duckdb.DuckDBPyConnection, fake: FakeServer
+) -> None:
+    _sync(con, 1, 2, "webhook")
+    settings = _settings("webhook", fake.port, endpoint="/hooks/tickets")
+    fake.fail_next, fake.retry_after = [429], "1"
+
+    assert deliver_pending(con, settings, now=T0).delivered == 1
+    throttled, retried = fake.requests
+    # The backoff alone would wait 0.01 s; the tracker asked for a second.
+    assert retried.at - throttled.at >= 0.9
 
 
 @pytest.mark.quick

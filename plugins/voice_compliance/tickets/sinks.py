@@ -11,7 +11,6 @@ run retries them and no ticket is lost.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -20,6 +19,13 @@ import duckdb
 import requests
 
 from voice_compliance.masking import mask_text
+from voice_compliance.retry import (
+    TransientError,
+    backoff,
+    is_transient_status,
+    parse_retry_after,
+    retrying,
+)
 from voice_compliance.sanitize import outbound
 from voice_compliance.tickets import deliveries, store
 from voice_compliance.tickets.settings import (
@@ -65,7 +71,7 @@ class _Sender(Protocol):
 
 
 class _Http:
-    """Requests with a timeout and exponential backoff on transient failures."""
+    """Requests with a timeout and retries on transient failures."""
 
     def __init__(self, connection: SinkConnection, settings: TicketSinkSettings) -> None:
         self.connection = connection
@@ -78,16 +84,18 @@ class _Http:
     def request(self, method: str, path: str, body: Any = None) -> requests.Response:
         """Send ``body`` (made outbound: masked, formulas neutralised) with retries.
 
+        A network error, 408, 425, 429 or 5xx is retried with exponential
+        backoff (a ``Retry-After`` wins, :mod:`voice_compliance.retry`); any
+        other 4xx fails at once.
+
         Every ticket a tracker receives leaves through here, so this is where
         its text is made safe, whichever sender built it.
         """
         body = outbound(body)
         url = self.connection.url(path)
         headers = {"Accept": "application/json", **self.connection.headers}
-        error = ""
-        for attempt in range(self.settings.retries + 1):
-            if attempt:
-                time.sleep(self.settings.backoff_s * 2 ** (attempt - 1))
+
+        def once() -> requests.Response:
             try:
                 response = self.session.request(
                     method,
@@ -98,17 +106,25 @@ class _Http:
                     timeout=self.settings.timeout_s,
                 )
             except requests.RequestException as exc:
-                error = f"{method} {url}: {type(exc).__name__}: {exc}"
-                continue
+                raise TransientError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
             if response.status_code < 400:
                 return response
-            error = (
-                f"{method} {url}: HTTP {response.status_code} {response.text[:_ERROR_BODY_CHARS]}"
-            )
+            status = response.status_code
+            error = f"{method} {url}: HTTP {status} {response.text[:_ERROR_BODY_CHARS]}"
+            if is_transient_status(status) or status in _RETRYABLE_STATUS:
+                raise TransientError(error, parse_retry_after(response.headers.get("Retry-After")))
             # Other client errors (bad project key, no permission) will not heal by retrying.
-            if response.status_code < 500 and response.status_code not in _RETRYABLE_STATUS:
-                break
-        raise DeliveryError(error)
+            raise DeliveryError(error)
+
+        retry = retrying(
+            retry_on=TransientError,
+            attempts=self.settings.retries + 1,
+            wait=backoff(self.settings.backoff_s),
+        )
+        try:
+            return retry(once)
+        except TransientError as exc:
+            raise DeliveryError(exc.reason) from exc
 
 
 class _WebhookSender:
