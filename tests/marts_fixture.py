@@ -218,6 +218,8 @@ FACTS = {
     "complaints_per_1000": ("complaints_per_1000", "double"),
     "average_duration_s": ("average_duration_s", "double"),
     "age_days": ("age_days", "integer"),
+    "max_age_days": ("max_age_days", "integer"),
+    "newest_file_date": ("newest_file_date", "date"),
     "episodes_started": ("episodes_started", "integer"),
     "max_concurrent_hot_in_window": ("max_concurrent_hot_in_window", "integer"),
 }
@@ -239,6 +241,18 @@ DISCLOSURES_SQL = (
     " from compliance.clause_outcomes where clause_id = 'disclosure.identity_purpose'"
 )
 """The columns of ``intermediate.int_call_disclosures`` the disclosure suite reads."""
+VIOLATION_NUMBERS_SQL = """
+select clause_id, subject_id, account_sid, period_start, severity,
+    case when subject_type = 'number_month' then split_part(subject_id, '/', 1)
+        else coalesce(json_extract_string(evidence, '$.from_e164'),
+            json_extract_string(evidence, '$.callee')) end as number_e164,
+    case when subject_type = 'number_month'
+            or json_extract_string(evidence, '$.from_e164') is not null
+        then 'originating' else 'called' end as number_role
+from compliance.clause_outcomes
+where is_violation and number_e164 is not null
+"""
+"""``metrics.metric_violation_numbers`` as dbt builds it, from the hand-built outcomes."""
 
 
 def build_warehouse(path: Path, outcomes: list[Outcome], **broken: bool) -> None:
@@ -270,6 +284,7 @@ def build_warehouse(path: Path, outcomes: list[Outcome], **broken: bool) -> None
         con.execute("create schema if not exists intermediate")
         con.execute(f"create table metrics.metric_clause_facts as {FACTS_SQL}")
         con.execute(f"create table intermediate.int_call_disclosures as {DISCLOSURES_SQL}")
+        con.execute(f"create view metrics.metric_violation_numbers as {VIOLATION_NUMBERS_SQL}")
         # What dbt's clause_summary says of these outcomes (one row per clause and month).
         con.execute(
             "create view compliance.clause_summary as select clause_id,"

@@ -5,12 +5,14 @@ count computed anew in Python:
 
 * violations per clause, severity and month: ``compliance.clause_summary``
   (subjects checked, violations, the thresholds in force that month);
-* the violations themselves: ``compliance.policy_violations`` (or, on a
+* the violations per account: ``compliance.policy_violations`` (or, on a
   warehouse where only the outcomes were built, the violating rows of
-  ``compliance.clause_outcomes``: the same rows by definition);
-* complaint rates, unanswered shares and registry ages: the evidence dbt
-  recorded in ``compliance.clause_outcomes`` for every subject those clauses
-  judged, compliant or not;
+  ``compliance.clause_outcomes``: the same rows by definition); per phone
+  number: ``metrics.metric_violation_numbers`` (the number each violation
+  is about, and its role);
+* complaint rates, unanswered shares and registry ages: the typed facts dbt
+  cast from the marts (``metrics.metric_clause_facts``) of every subject
+  those clauses judged, compliant or not, joined to its outcome;
 * registry coverage: ``metrics.metric_registry_coverage``;
 * tickets: ``compliance.tickets`` (``dq.*`` tickets have no account).
 
@@ -295,29 +297,15 @@ def _violations_relation(con: duckdb.DuckDBPyConnection) -> str:
 def _top_numbers(con: duckdb.DuckDBPyConnection, month: str) -> list[dict[str, Any]]:
     """Numbers with the most violations: originating numbers (number-month
     subjects, misleading caller IDs) and called numbers (per call)."""
+    _require(con, "metrics", "metric_violation_numbers")
     rows = con.execute(
         f"""
-        with numbered as (
-            select
-                clause_id,
-                case
-                    when subject_type = 'number_month' then split_part(subject_id, '/', 1)
-                    else coalesce((evidence->>'from_e164'), (evidence->>'callee'))
-                end as number,
-                case
-                    when subject_type = 'number_month' or (evidence->>'from_e164') is not null
-                        then 'originating'
-                    else 'called'
-                end as role
-            from {_violations_relation(con)}
-            where strftime(period_start, '%Y-%m') = ?
-        )
-        select number, role, count(*)::bigint as violations,
+        select number_e164, number_role, count(*)::bigint as violations,
             string_agg(distinct clause_id, ', ' order by clause_id) as clauses
-        from numbered
-        where number is not null
-        group by number, role
-        order by violations desc, number
+        from metrics.metric_violation_numbers
+        where strftime(period_start, '%Y-%m') = ?
+        group by number_e164, number_role
+        order by violations desc, number_e164
         limit {TOP}
         """,
         [month],
@@ -349,7 +337,7 @@ def _top_accounts(con: duckdb.DuckDBPyConnection, month: str) -> list[dict[str, 
 
 
 _RATIOS = (
-    # clause, evidence value, label, threshold setting, threshold label
+    # clause, column of metric_clause_facts, label, threshold setting, threshold label
     (
         "complaints.rate",
         "complaints_per_1000",
@@ -367,19 +355,28 @@ _RATIOS = (
 )
 
 
+# The outcomes of one clause and month (parameters), each with its typed facts.
+_OUTCOME_FACTS = """
+from compliance.clause_outcomes as outcomes
+left join metrics.metric_clause_facts as facts
+    on facts.clause_id = outcomes.clause_id and facts.subject_id = outcomes.subject_id
+where outcomes.clause_id = ? and strftime(outcomes.period_start, '%Y-%m') = ?
+"""
+
+
 def _distributions(
     con: duckdb.DuckDBPyConnection, month: str, document: dict[str, Any]
 ) -> list[Distribution]:
     _require(con, "compliance", "clause_outcomes")
+    _require(con, "metrics", "metric_clause_facts")
     result = []
-    for clause_id, key, label, setting, setting_label in _RATIOS:
+    for clause_id, column, label, setting, setting_label in _RATIOS:
         rows = con.execute(
-            """
-            select try_cast((evidence->>?) as double), is_violation
-            from compliance.clause_outcomes
-            where clause_id = ? and strftime(period_start, '%Y-%m') = ?
+            f"""
+            select facts.{column}, outcomes.is_violation
+            {_OUTCOME_FACTS}
             """,
-            [key, clause_id, month],
+            [clause_id, month],
         ).fetchall()
         threshold = _threshold(con, clause_id, month, setting, document)
         values = [float(v) for v, _ in rows if v is not None]
@@ -443,20 +440,20 @@ def _freshness(
 ) -> list[dict[str, Any]]:
     """Per registry, over the days of ``month`` it was checked: days, stale days,
     the oldest age seen against the maximum allowed, the newest file loaded."""
+    _require(con, "metrics", "metric_clause_facts")
     rows = con.execute(
-        """
+        f"""
         select
-            coalesce((evidence->>'registry'), split_part(subject_id, '/', 1)) as registry,
+            coalesce(facts.registry, split_part(outcomes.subject_id, '/', 1)) as registry,
             count(*)::bigint as days_checked,
-            count(*) filter (where is_violation)::bigint as stale_days,
-            max(try_cast((evidence->>'age_days') as integer)) as max_age_days,
-            max(try_cast((evidence->>'max_age_days') as integer)) as allowed_days,
-            max((evidence->>'newest_file_date')) as newest_file_date
-        from compliance.clause_outcomes
-        where clause_id = 'dnc.registry_freshness' and strftime(period_start, '%Y-%m') = ?
+            count(*) filter (where outcomes.is_violation)::bigint as stale_days,
+            max(facts.age_days) as max_age_days,
+            max(facts.max_age_days) as allowed_days,
+            strftime(max(facts.newest_file_date), '%Y-%m-%d') as newest_file_date
+        {_OUTCOME_FACTS}
         group by 1
         """,
-        [month],
+        ["dnc.registry_freshness", month],
     ).fetchall()
     limits = document.get("dnc_registry_max_age_days") or {}
     seen = {r[0]: r for r in rows}

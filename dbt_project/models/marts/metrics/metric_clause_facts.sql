@@ -28,6 +28,8 @@
     ('complaints_per_1000', 'complaints_per_1000', 'double'),
     ('average_duration_s', 'average_duration_s', 'double'),
     ('age_days', 'age_days', dbt.type_int()),
+    ('max_age_days', 'max_age_days', dbt.type_int()),
+    ('newest_file_date', 'newest_file_date', 'date'),
     ('episodes_started', 'episodes_started', dbt.type_int()),
     ('max_concurrent_hot_in_window', 'max_concurrent_hot_in_window', dbt.type_int()),
 ] -%}
