@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from dag_probe import parse_dags
+from dag_probe import parse_dags_in
 from voice_compliance import assets, ingest
 from voice_compliance.airflow_runner import PIPELINE_DAGS, WRITER_POOL
-from voice_compliance.config import Settings
 from voice_compliance.dag_support import CHECK_TASK_ID
 
 pytestmark = pytest.mark.quick
@@ -84,14 +83,7 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What a fresh Airflow parses from ``dags/`` (one child process per module)."""
-    tmp = tmp_path_factory.mktemp("dagbag")
-    settings = Settings(
-        landing=str(tmp / "landing"),
-        warehouse=tmp / "data" / "warehouse.duckdb",
-        data_dir=tmp / "data",
-        airflow_home=tmp / "airflow",
-    )
-    return parse_dags(PROBE, settings)
+    return parse_dags_in(PROBE, tmp_path_factory.mktemp("dagbag"))
 
 
 def ingestion_tasks(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 import voice_compliance
-from dag_probe import parse_dags
-from voice_compliance.config import Settings
+from dag_probe import parse_dags_in
 
 pytestmark = pytest.mark.quick
 
@@ -45,14 +44,7 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What a fresh Airflow imports while parsing ``dags/``."""
-    tmp = tmp_path_factory.mktemp("runtime_imports")
-    settings = Settings(
-        landing=str(tmp / "landing"),
-        warehouse=tmp / "data" / "warehouse.duckdb",
-        data_dir=tmp / "data",
-        airflow_home=tmp / "airflow",
-    )
-    return parse_dags(PROBE, settings)
+    return parse_dags_in(PROBE, tmp_path_factory.mktemp("runtime_imports"))
 
 
 def _is_tooling(module: str) -> bool:
