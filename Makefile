@@ -39,12 +39,13 @@ docs: setup  ## Build the dbt docs site (clause map, models, tests) for the ware
 	$(PY) -c "from voice_compliance.config import Settings; from voice_compliance import dbt_runner; print(dbt_runner.dbt_docs_generate(Settings.from_env()))"
 
 # `make test` runs the tests on TEST_WORKERS pytest-xdist workers (one per
-# core here); the readers of the shared pipeline run stay on one worker
-# (tests/pipeline_fixture.py). TEST_WORKERS=0 runs them in this process.
+# core here), a test module at a time; the modules reading the shared
+# pipeline run stay on one worker (tests/pipeline_fixture.py).
+# TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
 
 test: setup lint  ## Lint, then every test (unit, DAGs, S3, end to end through Airflow)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-quick: $(INSTALLED) $(MANIFEST)  ## The unit tests only (seconds)
 	$(PY) -m pytest -m quick
