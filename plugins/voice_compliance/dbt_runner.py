@@ -373,11 +373,15 @@ def build_outcomes(settings: Settings, clause_ids: Iterable[str]) -> dict[str, d
 
     Reads ``run_results.json`` and the ``manifest.json`` dbt wrote with it in
     the target folder. A node belongs to every clause among its tags; else to
-    ``compliance`` when tagged so; a test or unit test without such a tag to
-    its parents' groups; anything else to ``foundation``. Each group maps to
-    ``{"nodes": n, "statuses": {status: count}, "problems": [...]}`` where a
-    problem is a node that failed or errored, was skipped (an upstream node
-    failed) or was not run at all (dbt stopped). Plain data: an XCom value.
+    ``compliance`` when tagged so; a test without such a tag to the groups of
+    the node it is declared on (its ``attached_node``: a ``relationships``
+    test of a clause model, which also reads a staging model, stays out of
+    ``foundation``), else, like a unit test, to its parents' groups; anything
+    else to ``foundation``: data tests need no tags in the YAML. Each group
+    maps to ``{"nodes": n, "statuses": {status: count}, "problems": [...]}``
+    where a problem is a node that failed or errored, was skipped (an
+    upstream node failed) or was not run at all (dbt stopped). Plain data:
+    an XCom value.
     """
     clauses = list(clause_ids)
     target = target_dir(settings)
@@ -421,6 +425,9 @@ def _groups_of(
     if COMPLIANCE_GROUP in tags:
         return [COMPLIANCE_GROUP]
     if node.get("resource_type") in {"test", "unit_test"}:
+        attached = node.get("attached_node")
+        if attached in nodes:
+            return _groups_of(nodes[attached], nodes, clauses)
         parents = [p for p in (node.get("depends_on") or {}).get("nodes", ()) if p in nodes]
         inherited = {g for p in parents for g in _groups_of(nodes[p], nodes, clauses)}
         if inherited:

@@ -197,6 +197,41 @@ def test_build_outcomes_group_nodes_by_clause(settings: Settings) -> None:
 
 
 @pytest.mark.quick
+def test_an_untagged_test_belongs_to_the_model_it_is_attached_to(settings: Settings) -> None:
+    p = "model.voice_compliance."
+    t = "test.voice_compliance."
+    # A relationships test declared on a clause model reads a staging model too;
+    # without tags it is reported with its model only, never with foundation.
+    relationships = node(t + "relationships", [], [p + "stg", p + "clause_a"])
+    relationships["attached_node"] = p + "clause_a"
+    # A test attached to no reported node (here an ephemeral model) keeps its
+    # parents' groups, as does one without attached_node (older manifests).
+    on_ephemeral = node(t + "on_eph", [], [p + "stg", p + "eph"])
+    on_ephemeral["attached_node"] = p + "eph"
+    unattached = node(t + "unattached", [], [p + "stg", p + "clause_a"])
+    nodes = {
+        p + "stg": node(p + "stg", ["staging"]),
+        p + "clause_a": node(p + "clause_a", ["a.one"], [p + "stg"]),
+        p + "eph": node(p + "eph", ["a.one"], [p + "stg"], materialized="ephemeral"),
+        t + "relationships": relationships,
+        t + "on_eph": on_ephemeral,
+        t + "unattached": unattached,
+    }
+    # Every test fails: a group's problems name the tests it holds.
+    write_build(settings, nodes, {u: "fail" if u.startswith(t) else "success" for u in nodes})
+
+    outcomes = dbt_runner.build_outcomes(settings, ["a.one", "b.two"])
+
+    def failed(group: str) -> list[str]:
+        return [problem.split(" ")[0] for problem in outcomes[group]["problems"]]
+
+    assert failed("a.one") == [t + "relationships", t + "unattached"]
+    assert failed("foundation") == [t + "on_eph", t + "unattached"]
+    assert outcomes["a.one"]["nodes"] == 3  # clause_a and those two tests
+    assert outcomes["b.two"]["nodes"] == 0
+
+
+@pytest.mark.quick
 def test_success_publishes_the_manifest_and_counts_statuses(
     settings: Settings, fake_dbt: dict[str, Path]
 ) -> None:
