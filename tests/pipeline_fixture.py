@@ -8,14 +8,9 @@ landing zone, in a temporary folder.
 module. Tests that change the landing zone or re-run the pipeline live only
 in ``test_run_airflow.py`` and run after every reader.
 
-``make test`` runs the suite on pytest-xdist workers, one test module per
-work unit (``--dist loadfile``), so a module's fixtures are built once.
-:class:`ModuleScheduling` puts the modules that read ``pipeline_run``
-(``PIPELINE_MODULES``) in one unit: they run on one worker, in collection
-order, on one run, readers first and the re-runs last, as above. A test
-elsewhere that asks for ``pipeline_run`` is a collection error. (xdist's
-``loadgroup`` marks are not used: with pytest 9.2 they are silently
-ignored, pytest-dev/pytest-xdist#1386.)
+Under pytest-xdist the modules that read ``pipeline_run``
+(``PIPELINE_MODULES``) run as one unit, on one worker, in this order
+(``tests/scheduling.py``).
 """
 
 from __future__ import annotations
@@ -29,19 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from xdist.scheduler import LoadFileScheduling
 
 from voice_compliance.config import REPO_ROOT
 
 __all__ = [
     "PIPELINE_CALLS",
+    "PIPELINE_MODULES",
     "PIPELINE_SEED",
-    "ModuleScheduling",
     "child_env",
     "cli",
     "pipeline_run",
-    "pytest_collection_modifyitems",
-    "pytest_xdist_make_scheduler",
 ]
 
 PIPELINE_CALLS = 3000
@@ -55,38 +47,6 @@ PIPELINE_MODULES = frozenset(
     }
 )
 """The modules whose tests read ``pipeline_run`` (paths from the repository root)."""
-PIPELINE_UNIT = "pipeline_run"
-
-
-class ModuleScheduling(LoadFileScheduling):
-    """``--dist loadfile``, with every module of ``PIPELINE_MODULES`` in one unit."""
-
-    def _split_scope(self, nodeid: str) -> str:
-        module = nodeid.split("::", 1)[0]
-        return PIPELINE_UNIT if module in PIPELINE_MODULES else module
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:
-    """xdist's scheduler for ``--dist loadfile``: :class:`ModuleScheduling`."""
-    if config.getvalue("dist") == "loadfile":
-        return ModuleScheduling(config, log)
-    return None
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Fail the collection when a test outside ``PIPELINE_MODULES`` reads ``pipeline_run``."""
-    strays = sorted(
-        item.nodeid
-        for item in items
-        if "pipeline_run" in getattr(item, "fixturenames", ())
-        and item.nodeid.split("::", 1)[0] not in PIPELINE_MODULES
-    )
-    if strays:
-        raise pytest.UsageError(
-            "tests outside PIPELINE_MODULES (tests/pipeline_fixture.py) read pipeline_run; "
-            f"add their module there: {', '.join(strays)}"
-        )
 
 
 def child_env(tmp: Path) -> dict[str, str]:
