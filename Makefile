@@ -45,7 +45,7 @@ docs: setup  ## Build the dbt docs site (clause map, models, tests) for the ware
 TEST_WORKERS ?= 2
 
 test: setup lint  ## Lint, then every test (unit, DAGs, S3, end to end through Airflow)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-quick: $(INSTALLED) $(MANIFEST)  ## The unit tests only (seconds)
 	$(PY) -m pytest -m quick

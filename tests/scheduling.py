@@ -1,7 +1,8 @@
 """How ``make test`` spreads the test modules over pytest-xdist workers.
 
-``make test`` runs ``pytest -n TEST_WORKERS --dist loadfile``: one test
-module per work unit, so a module's fixtures are built once, on one worker.
+``make test`` runs ``pytest -n TEST_WORKERS --dist loadfile
+--no-loadscope-reorder``: one test module per work unit, so a module's
+fixtures are built once, on one worker.
 Two refinements, here:
 
 * :class:`ModuleScheduling` puts the modules that read the session's
@@ -10,7 +11,9 @@ Two refinements, here:
   elsewhere that asks for ``pipeline_run`` is a collection error.
 * The slowest modules (``SLOW_FIRST``) are collected first, so they start
   first and the run does not end with one worker busy on a long module
-  while the other idles.
+  while the other idles. ``--no-loadscope-reorder`` keeps that order: by
+  default xdist hands out the units with the most tests first, which put
+  the long one-test modules (the README, the hostile corpus) last.
 
 xdist's ``loadgroup`` marks would express the first point, but with pytest
 9.2 they are silently ignored (pytest-dev/pytest-xdist#1386). The order of
