@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -26,6 +27,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SUITE = "offline_docs_suite"
 WAIT_S = 20
+# bootstrap-table may redraw the table after a row was found (slow machines):
+# every wait below finds its elements again when they went stale.
+STALE = (StaleElementReferenceException,)
 
 
 @pytest.fixture
@@ -72,9 +76,35 @@ def _suite_row(driver: WebDriver) -> WebElement:
         matches = [r for r in d.find_elements(By.CSS_SELECTOR, selector) if SUITE in r.text]
         return matches[0] if matches else False
 
-    found = WebDriverWait(driver, WAIT_S).until(row)
+    found = WebDriverWait(driver, WAIT_S, ignored_exceptions=STALE).until(row)
     assert isinstance(found, WebElement)
     return found
+
+
+def _failed_icon_font(driver: WebDriver) -> str:
+    """The font of the SUITE row's failed-status glyph, once the icon has a size."""
+
+    def font(d: WebDriver) -> str | bool:
+        icon = _suite_row(d).find_element(By.CSS_SELECTOR, "i.ge-failed-icon")
+        if icon.size["width"] <= 0 or icon.size["height"] <= 0:
+            return False
+        return str(
+            d.execute_script("return getComputedStyle(arguments[0], '::before').fontFamily", icon)
+        )
+
+    found = WebDriverWait(driver, WAIT_S, ignored_exceptions=STALE).until(font)
+    assert isinstance(found, str)
+    return found
+
+
+def _open_suite_row(driver: WebDriver) -> None:
+    """Click the SUITE row (found again if the table redrew meanwhile)."""
+
+    def click(d: WebDriver) -> bool:
+        _suite_row(d).find_element(By.TAG_NAME, "td").click()
+        return True
+
+    WebDriverWait(driver, WAIT_S, ignored_exceptions=STALE).until(click)
 
 
 def _loaded_font_families(driver: WebDriver) -> set[str]:
@@ -96,20 +126,13 @@ def test_offline_index_shows_failed_run_and_opens_its_validation(
     browser.get((site / "index.html").as_uri())
 
     # The table is filled by bootstrap-table: empty unless jQuery & co. loaded.
-    row = _suite_row(browser)
-    icon = row.find_element(By.CSS_SELECTOR, "i.ge-failed-icon")
-    assert icon.size["width"] > 0
-    assert icon.size["height"] > 0
-    glyph_font = browser.execute_script(
-        "return getComputedStyle(arguments[0], '::before').fontFamily", icon
-    )
-    assert "Font Awesome 6 Free" in glyph_font
+    assert "Font Awesome 6 Free" in _failed_icon_font(browser)
     assert "Font Awesome 6 Free" in _loaded_font_families(browser)
     logo = browser.find_element(By.CSS_SELECTOR, ".navbar-brand img")
     assert browser.execute_script("return arguments[0].naturalWidth", logo) > 0
     assert console_errors(browser) == []
 
-    row.find_element(By.TAG_NAME, "td").click()
+    _open_suite_row(browser)
     WebDriverWait(browser, WAIT_S).until(lambda d: "/validations/" in d.current_url)
     WebDriverWait(browser, WAIT_S).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
