@@ -3,8 +3,14 @@
 The embedded default has no Airflow services running: every DAG runs as
 ``airflow dags test <dag_id>`` in a child process, against a SQLite metadata
 database under ``settings.airflow_home``. ``airflow dags test`` runs the
-tasks in dependency order in that one process and exits non-zero when the
-DAG run ends failed, so a failing task surfaces here as ``DagRunFailed``.
+tasks in dependency order in that one process and fails when the DAG run
+ends failed, so a failing task surfaces here as ``DagRunFailed``.
+
+A sequence of DAGs (``run_dags``, the whole pipeline) runs Airflow's own
+``dags test`` command for each DAG in turn in *one* child interpreter
+(``_SEQUENCE_SCRIPT``): importing Airflow and starting its in-process
+Execution API cost about 17 s per process, once per pipeline run instead of
+once per DAG (decision 0022). The sequence stops at the first failed DAG.
 
 Airflow reads its configuration when it is first imported, so this module
 never imports Airflow: it only builds the child's environment and runs the
@@ -27,7 +33,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -62,6 +69,45 @@ Pool.create_or_update_pool(pool, slots, "Serializes DuckDB writers", include_def
 print(f"Pool {pool} has {slots} slot(s)")
 """
 _LOG_TAIL_LINES = 40
+
+# ``airflow dags test`` for each DAG of a sequence, in one interpreter: the
+# same CLI function (``dag_command.dag_test``) the ``airflow`` binary calls,
+# so the DAG runs exactly as ``airflow dags test`` runs it. Around each DAG a
+# ``VC_PROGRESS`` event (kind ``dag``) marks where it starts and how it ended;
+# the parent splits the log and reports the failed DAG from them.
+_SEQUENCE_SCRIPT = """# voice_compliance: airflow dags test, DAG after DAG, in one interpreter
+import json, sys, time, traceback
+from airflow.cli import cli_parser
+from airflow.configuration import write_default_airflow_configuration_if_needed
+
+write_default_airflow_configuration_if_needed()
+parser = cli_parser.get_parser()
+
+
+def mark(dag_id, state, **more):
+    event = {"kind": "dag", "dag_id": dag_id, "state": state, **more}
+    print("VC_PROGRESS " + json.dumps(event), flush=True)
+
+
+for dag_id, conf in json.loads(sys.argv[1]):
+    mark(dag_id, "running")
+    started = time.monotonic()
+    args = parser.parse_args(["dags", "test", dag_id, "--conf", json.dumps(conf)])
+    try:
+        args.func(args)
+        failed = False
+    except SystemExit as stop:  # "DagRun failed", as the airflow binary prints it
+        failed = stop.code not in (None, 0)
+        if failed:
+            print(stop.code, file=sys.stderr)
+    except Exception:
+        traceback.print_exc()
+        failed = True
+    sys.stderr.flush()
+    mark(dag_id, "failed" if failed else "success", seconds=round(time.monotonic() - started, 3))
+    if failed:
+        sys.exit(1)
+"""
 
 # Why a guardian process, and not only PR_SET_PDEATHSIG on the Airflow child:
 # the parent-death signal is a per-process attribute that fork() clears, so it
@@ -253,31 +299,67 @@ def ensure_airflow(settings: Settings) -> None:
     marker.write_text(json.dumps(expected))
 
 
+DagConf = Mapping[str, Any]
+"""A DAG run's ``conf`` (its params)."""
+
+
+@dataclass(frozen=True)
+class DagRuns:
+    """What ``run_dags`` ran: the log of the sequence and each DAG's wall seconds."""
+
+    log_path: Path
+    seconds: dict[str, float]
+
+
+def default_conf(settings: Settings) -> dict[str, Any]:
+    """The params every pipeline DAG takes: the settings' landing zone and warehouse."""
+    return {"landing": settings.landing, "warehouse": str(settings.warehouse)}
+
+
 def run_dag(
     dag_id: str,
     settings: Settings,
-    conf: Mapping[str, Any] | None = None,
+    conf: DagConf | None = None,
     *,
     dags_folder: Path = DAGS_FOLDER,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> Path:
-    """Run one DAG to completion through ``airflow dags test``.
+    """Run one DAG to completion through ``airflow dags test``; return its log.
 
-    ``conf`` defaults to the settings' ``landing`` and ``warehouse`` (the
-    params every pipeline DAG takes). Output goes to a log file under
-    ``settings.data_dir / "logs"``, whose path is returned. Raises
-    ``DagRunFailed`` (with the log's tail) when the run does not succeed.
-    Call ``ensure_airflow`` first.
+    ``conf`` defaults to ``default_conf(settings)``. Output goes to a log
+    file under ``settings.data_dir / "logs"``, whose path is returned.
+    Raises ``DagRunFailed`` (with the log's tail) when the run does not
+    succeed. Call ``ensure_airflow`` first.
 
     ``on_progress`` gets each ``VC_PROGRESS`` event the tasks log, while the
     DAG runs (``progress.LogFollower`` follows the log file the child writes).
     """
-    if conf is None:
-        conf = {"landing": settings.landing, "warehouse": str(settings.warehouse)}
-    log_path = _log_path(settings, dag_id)
-    command = [str(VENV_BIN / "airflow"), "dags", "test", dag_id, "--conf", json.dumps(dict(conf))]
+    runs = [(dag_id, default_conf(settings) if conf is None else conf)]
+    return run_dags(runs, settings, dags_folder=dags_folder, on_progress=on_progress).log_path
+
+
+def run_dags(
+    runs: Sequence[tuple[str, DagConf]],
+    settings: Settings,
+    *,
+    dags_folder: Path = DAGS_FOLDER,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> DagRuns:
+    """Run DAGs one after the other, each as ``airflow dags test``, in one child.
+
+    ``runs`` pairs each DAG id with its ``conf``. The sequence stops at the
+    first DAG run that fails, which raises ``DagRunFailed`` for that DAG with
+    the tail and failure reason of its part of the log. ``on_progress`` also
+    gets the ``dag`` events (``state`` running, then success or failed, with
+    ``seconds``) that frame each DAG.
+    """
+    if not runs:
+        raise ValueError("run_dags needs at least one DAG")
+    log_path = _log_path(settings, runs[0][0] if len(runs) == 1 else "pipeline")
+    payload = json.dumps([[dag_id, dict(conf)] for dag_id, conf in runs])
+    command = [sys.executable, "-c", _SEQUENCE_SCRIPT, payload]
     env = airflow_env(settings, dags_folder=dags_folder)
-    what = f"airflow dags test {dag_id}"
+    what = "airflow dags test " + ", ".join(dag_id for dag_id, _ in runs)
     follower = None
     if on_progress is not None:
         from voice_compliance.progress import LogFollower
@@ -288,10 +370,48 @@ def run_dag(
     finally:
         if follower is not None:
             follower.stop()
-    if returncode != 0:
-        text = _read(log_path)
-        raise DagRunFailed(dag_id, log_path, _tail(text), _failure_reason(text))
-    return log_path
+    text = _read(log_path)
+    ended = _dag_events(text)
+    if returncode != 0 or any(e["state"] != "success" for e in ended.values()):
+        dag_id = _failed_dag(runs, ended, text)
+        part = _dag_part(text, dag_id)
+        raise DagRunFailed(dag_id, log_path, _tail(part), _failure_reason(part))
+    return DagRuns(log_path, {d: float(e.get("seconds", 0.0)) for d, e in ended.items()})
+
+
+_DAG_EVENT = re.compile(r'^VC_PROGRESS (\{"kind": "dag".*\})$', re.MULTILINE)
+
+
+def _dag_events(text: str) -> dict[str, dict[str, Any]]:
+    """The last ``dag`` event of each DAG that ended (success or failed), by id."""
+    ended: dict[str, dict[str, Any]] = {}
+    for match in _DAG_EVENT.finditer(text):
+        event = json.loads(match.group(1))
+        if event.get("state") in ("success", "failed"):
+            ended[event["dag_id"]] = event
+    return ended
+
+
+def _failed_dag(
+    runs: Sequence[tuple[str, DagConf]], ended: Mapping[str, Mapping[str, Any]], text: str
+) -> str:
+    """The DAG the sequence failed on: one that ended failed, else the last one started."""
+    for dag_id, event in ended.items():
+        if event["state"] == "failed":
+            return dag_id
+    started = [e["dag_id"] for e in map(json.loads, _DAG_EVENT.findall(text))]
+    return started[-1] if started else runs[0][0]
+
+
+def _dag_part(text: str, dag_id: str) -> str:
+    """The log lines of ``dag_id``'s run: from its start marker to the next DAG's."""
+    marker = 'VC_PROGRESS {"kind": "dag", "dag_id": ' + json.dumps(dag_id)
+    start = text.find(marker + ', "state": "running"')
+    if start < 0:
+        return text
+    following = text.find('VC_PROGRESS {"kind": "dag", "dag_id": ', start + len(marker))
+    following = text.find("\n", following) if following >= 0 else -1
+    return text[start : following if following >= 0 else len(text)]
 
 
 def _log_path(settings: Settings, name: str) -> Path:

@@ -44,15 +44,17 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from voice_compliance import airflow_runner
 from voice_compliance.airflow_runner import (
     PIPELINE_DAGS,
     TRANSFORM_DAG,
     AirflowRunError,
+    default_conf,
     ensure_airflow,
     run_dag,
+    run_dags,
 )
 from voice_compliance.config import Settings
 from voice_compliance.dbt_runner import DbtCommandFailed, dbt_parse_project
@@ -303,21 +305,31 @@ def _run_pipeline(settings: Settings, *, full_refresh: bool = False) -> None:
     # Files and rows per source, dbt nodes, validation suites as the tasks go:
     # bars on a terminal, plain lines on stdout otherwise.
     renderer = Renderer()
+    runs: list[tuple[str, dict[str, object]]] = []
     for dag_id in PIPELINE_DAGS:
-        started = time.monotonic()
-        conf: dict[str, object] = {
-            "landing": settings.landing,
-            "warehouse": str(settings.warehouse),
-        }
+        conf = default_conf(settings)
         if dag_id == TRANSFORM_DAG and full_refresh:
             conf["full_refresh"] = True
-        _set_doing(f"DAG {dag_id}")
-        renderer.start(dag_id)
-        try:
-            log_path = run_dag(dag_id, settings, conf, on_progress=renderer.event)
-        finally:
+        runs.append((dag_id, conf))
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("kind") != "dag":
+            renderer.event(event)
+        elif event.get("state") == "running":
+            _set_doing(f"DAG {event['dag_id']}")
+            renderer.start(str(event["dag_id"]))
+        else:
             renderer.finish()
-        _progress(f"{dag_id}: success ({time.monotonic() - started:.1f} s, log {log_path})")
+            if event.get("state") == "success":
+                _progress(f"{event['dag_id']}: success ({float(event['seconds']):.1f} s)")
+
+    # One Airflow process for the whole sequence (airflow_runner.run_dags).
+    _set_doing(f"DAG {PIPELINE_DAGS[0]}")
+    try:
+        done = run_dags(runs, settings, on_progress=on_event)
+    finally:
+        renderer.finish()
+    _progress(f"pipeline: success ({time.monotonic() - started:.1f} s, log {done.log_path})")
 
 
 def _print_summary(settings: Settings) -> None:

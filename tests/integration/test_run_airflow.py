@@ -21,7 +21,7 @@ import pytest
 
 from pipeline_fixture import PIPELINE_CALLS, PIPELINE_SEED, cli
 from voice_compliance import assets
-from voice_compliance.airflow_runner import DagRunFailed, ensure_airflow, run_dag
+from voice_compliance.airflow_runner import DagRunFailed, ensure_airflow, run_dag, run_dags
 from voice_compliance.config import Settings
 
 pytestmark = pytest.mark.airflow
@@ -359,3 +359,51 @@ def test_run_dag_passes_conf_and_raises_when_a_task_fails(tmp_path: Path) -> Non
     assert failed.value.reason == "task boom: ValueError: boom from the probe"
     assert failed.value.log_path.is_file()
     assert failed.value.log_path.parent == settings.data_dir / "logs"
+
+
+def test_run_dags_runs_a_sequence_in_order_and_stops_at_the_failed_dag(tmp_path: Path) -> None:
+    """``run_dags`` (the pipeline's runner): each DAG in turn, one Airflow process;
+    the first failed DAG stops the sequence and is the one ``DagRunFailed`` names,
+    with the reason taken from that DAG's part of the log."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "vc_probe.py").write_text(PROBE_DAGS)
+    settings = Settings(
+        landing=str(tmp_path / "landing"),
+        warehouse=tmp_path / "echo.json",
+        data_dir=tmp_path / "data",
+        airflow_home=tmp_path / "airflow",
+    )
+    ensure_airflow(settings)
+    first = {"landing": "first", "warehouse": str(tmp_path / "first.json")}
+    second = {"landing": "second", "warehouse": str(tmp_path / "second.json")}
+    events: list[dict[str, Any]] = []
+
+    done = run_dags(
+        [("vc_probe_ok", first), ("vc_probe_ok", second)],
+        settings,
+        dags_folder=dags,
+        on_progress=events.append,
+    )
+    assert json.loads((tmp_path / "first.json").read_text())["params"]["landing"] == "first"
+    assert json.loads((tmp_path / "second.json").read_text())["params"]["landing"] == "second"
+    assert [(e["dag_id"], e["state"]) for e in events if e["kind"] == "dag"] == [
+        ("vc_probe_ok", "running"),
+        ("vc_probe_ok", "success"),
+        ("vc_probe_ok", "running"),
+        ("vc_probe_ok", "success"),
+    ]
+    assert set(done.seconds) == {"vc_probe_ok"} and done.seconds["vc_probe_ok"] > 0
+    assert done.log_path.read_text().count("DagRun Finished: dag_id=vc_probe_ok") == 2
+
+    never = {"landing": "never", "warehouse": str(tmp_path / "never.json")}
+    with pytest.raises(DagRunFailed) as failed:
+        run_dags(
+            [("vc_probe_ok", first), ("vc_probe_fail", {}), ("vc_probe_ok", never)],
+            settings,
+            dags_folder=dags,
+        )
+    assert failed.value.dag_id == "vc_probe_fail"
+    assert failed.value.reason == "task boom: ValueError: boom from the probe"
+    assert "vc_probe_ok" not in failed.value.log_tail
+    assert not (tmp_path / "never.json").exists(), "the sequence went on after a failed DAG"
