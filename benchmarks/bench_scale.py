@@ -135,11 +135,14 @@ def child_env(out: Path) -> dict[str, str]:
     return env
 
 
-_RUN_DAG = """
-import sys
-from voice_compliance.airflow_runner import run_dag
+# The DAGs in one Airflow process, as ``python -m voice_compliance run`` runs
+# them (airflow_runner.run_dags); prints each DAG's wall seconds as JSON.
+_RUN_DAGS = """
+import json, sys
+from voice_compliance.airflow_runner import default_conf, run_dags
 from voice_compliance.config import Settings
-run_dag(sys.argv[1], Settings.from_env())
+settings = Settings.from_env()
+print(json.dumps(run_dags([(d, default_conf(settings)) for d in sys.argv[1:]], settings).seconds))
 """
 _SETUP = """
 from voice_compliance.airflow_runner import ensure_airflow
@@ -321,28 +324,29 @@ def run(size: str, out: Path, seed: int, stages: Sequence[str], keep: bool) -> d
     if pipeline_stages or "incremental" in stages:
         step("airflow setup", [py, "-c", _SETUP])
 
-    def pipeline(into: list[dict[str, Any]], only: Sequence[str] | None) -> None:
+    def pipeline(key: str, only: Sequence[str] | None) -> None:
+        """The DAGs as one measured step; per DAG its wall seconds from the runner."""
+        dag_ids = [d for d in PIPELINE_DAGS if only is None or DAG_STAGE.get(d, d) in only]
         before = warehouse_facts(warehouse).get("rows_read", {})
-        for dag_id in PIPELINE_DAGS:
+        m = step(f"{'incr ' if key == 'incremental' else ''}pipeline",
+                 [py, "-c", _RUN_DAGS, *dag_ids])
+        seconds = json.loads(m.pop("stdout").strip().splitlines()[-1])
+        result[f"{key}_total"] = m
+        facts = warehouse_facts(warehouse)
+        after = facts.get("rows_read", {})
+        for dag_id in dag_ids:
             stage = DAG_STAGE.get(dag_id, dag_id)
-            if only is not None and stage not in only:
-                continue
-            m = step(f"{'incr ' if into is result['incremental'] else ''}{stage}",
-                     [py, "-c", _RUN_DAG, dag_id])
-            m.pop("stdout")
-            facts = warehouse_facts(warehouse)
-            after = facts.get("rows_read", {})
             if stage in SCAN_GROUPS:
                 rows: int | None = after.get(stage, 0) - before.get(stage, 0)
             elif stage == "transform":
                 rows = sum(len(v) for v in facts.get("violations", {}).values())
             else:
                 rows = facts.get("tickets")
-            before = after
-            into.append({"stage": stage, "dag_id": dag_id, **m, "rows": rows})
+            result[key].append({"stage": stage, "dag_id": dag_id, "wall_s": seconds[dag_id],
+                                "cpu_s": None, "peak_rss_mb": None, "rows": rows})
 
     if pipeline_stages:
-        pipeline(result["pipeline"], pipeline_stages)
+        pipeline("pipeline", pipeline_stages)
         facts = warehouse_facts(warehouse)
         if "violations" in facts and "transform" in pipeline_stages:
             result["checks"]["full"] = compare(landing, facts["violations"])
@@ -352,7 +356,7 @@ def run(size: str, out: Path, seed: int, stages: Sequence[str], keep: bool) -> d
         meta = json.loads(m.pop("stdout"))
         result["incremental"].append({"stage": "land day", **m,
                                       "rows": meta["next_day"]["rows"].get("calls")})
-        pipeline(result["incremental"], None)
+        pipeline("incremental", None)
         facts = warehouse_facts(warehouse)
         if "violations" in facts:
             result["checks"]["incremental"] = compare(landing, facts["violations"])
@@ -423,14 +427,43 @@ def table_rows(result: dict[str, Any]) -> list[list[str]]:
             base = scan_wall.get(s["stage"]) or sum(scan_wall.values())
             ratio = f"{s['wall_s'] / base:.1f}" if base and s["stage"] != "land day" else ""
             name = s.get("dag_id") or s["stage"]
-            rows.append([f"{label}{name}", f"{s['wall_s']:.1f}", f"{s['cpu_s']:.1f}",
-                         f"{s['peak_rss_mb']:.0f}", _fmt_rows(s.get("rows")), ratio])
-        dags = [s for s in steps if s["stage"] != "land day"]
-        if dags:
-            rows.append([f"{label}pipeline total", f"{sum(s['wall_s'] for s in dags):.1f}",
-                         f"{sum(s['cpu_s'] for s in dags):.1f}",
-                         f"{max(s['peak_rss_mb'] for s in dags):.0f}", "", ""])
+            rows.append([f"{label}{name}", f"{s['wall_s']:.1f}", _fmt(s["cpu_s"], 1),
+                         _fmt(s["peak_rss_mb"], 0), _fmt_rows(s.get("rows")), ratio])
+        total = pipeline_total(result, key)
+        if total:
+            whole = sum(scan_wall.values())
+            rows.append([f"{label}pipeline total", f"{total['wall_s']:.1f}",
+                         _fmt(total["cpu_s"], 1), _fmt(total["peak_rss_mb"], 0), "",
+                         f"{total['wall_s'] / whole:.1f}" if whole else ""])
     return rows
+
+
+def incremental_share(result: dict[str, Any]) -> str | None:
+    """``The one-day incremental run took N % of the full run's wall time.``"""
+    full, incremental = pipeline_total(result, "pipeline"), pipeline_total(result, "incremental")
+    if not (full and incremental):
+        return None
+    share = incremental["wall_s"] / full["wall_s"]
+    return f"The one-day incremental run took {share:.0%} of the full run's wall time."
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def pipeline_total(result: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The whole run (``pipeline``) or the incremental one: wall, CPU, peak RSS.
+
+    Results measured since the DAGs run in one process hold it (``<key>_total``);
+    older ones measured each DAG on its own: their sums (the largest peak).
+    """
+    if result.get(f"{key}_total"):
+        return dict(result[f"{key}_total"])
+    dags = [s for s in result.get(key, []) if s["stage"] != "land day"]
+    if not dags:
+        return None
+    return {"wall_s": sum(s["wall_s"] for s in dags), "cpu_s": sum(s["cpu_s"] for s in dags),
+            "peak_rss_mb": max(s["peak_rss_mb"] for s in dags)}
 
 
 HEADER = ["stage", "wall s", "CPU s", "peak RSS MB", "rows", "x bare scan"]
@@ -470,6 +503,8 @@ def render_markdown(result: dict[str, Any]) -> str:
         "|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|",
     ]
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(result)]
+    if share := incremental_share(result):
+        lines += ["", share]
     checks = result.get("checks", {})
     if checks:
         lines.append("")
@@ -489,9 +524,10 @@ def _stage_walls(result: dict[str, Any]) -> dict[str, float]:
         walls["bare scan (all)"] = sum(s["wall_s"] for s in scan)
     for s in result.get("pipeline", []):
         walls[s["stage"]] = s["wall_s"]
-    incr = [s for s in result.get("incremental", []) if s["stage"] != "land day"]
-    if incr:
-        walls["incremental (all DAGs)"] = sum(s["wall_s"] for s in incr)
+    for key, name in (("pipeline", "whole run"), ("incremental", "incremental (all DAGs)")):
+        total = pipeline_total(result, key)
+        if total:
+            walls[name] = total["wall_s"]
     return walls
 
 
@@ -616,6 +652,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = args.results / f"{args.size}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(render_text(result))
+    if share := incremental_share(result):
+        print(share)
     for name, check in result["checks"].items():
         print(f"{name} run: violations {'match' if check['match'] else 'DO NOT MATCH'} the "
               f"planted set ({check['found']} found, {check['expected']} expected)")

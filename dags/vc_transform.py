@@ -66,8 +66,9 @@ DBT_SETTINGS_ENV: tuple[str, ...] = (
     "VC_DUCKDB_MEMORY_LIMIT",
     "VC_DUCKDB_THREADS",
     "VC_DUCKDB_TEMP_DIRECTORY",
+    "VC_DBT_THREADS",
 )
-"""Settings ``profiles.yml`` reads: the warehouse file and DuckDB's resource bounds."""
+"""Settings ``profiles.yml`` reads: the warehouse file, DuckDB's resource bounds, dbt's threads."""
 
 DBT_OPERATOR_ARGS: dict[str, Any] = {
     "install_deps": False,
@@ -129,6 +130,7 @@ def _report_task(group: str, task_id: str, doc: str) -> Any:
 
 def _docs_task() -> Any:
     """``dbt docs generate --static`` through Cosmos, kept by ``dbt_runner.collect_docs``."""
+    from cosmos import settings as cosmos_settings
     from cosmos.config import ProfileConfig
     from cosmos.constants import InvocationMode
     from cosmos.operators.local import DbtDocsLocalOperator
@@ -147,6 +149,10 @@ def _docs_task() -> Any:
         dbt_executable_path=str(dbt_runner.VENV_BIN / "dbt"),
         # The policy as --vars, rendered when the task runs (no YAML at parse).
         dbt_cmd_flags=["--static", "--vars", "{{ vc_policy_vars() }}"],
+        # dbt's partial parse: Cosmos starts from the newer of the project's
+        # (`make setup` parses it) and the one it kept after the last run here,
+        # instead of a full parse in its temporary copy (10 s, decision 0022).
+        cache_dir=cosmos_settings.cache_dir / "vc_transform",
         callback="voice_compliance.dbt_runner.collect_docs",
         outlets=[MARTS_ASSET],
         **DBT_OPERATOR_ARGS,

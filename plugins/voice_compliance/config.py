@@ -10,7 +10,8 @@
                ``AWS_ENDPOINT_URL``), ``VC_S3_REGION`` (else ``AWS_REGION``,
                ``AWS_DEFAULT_REGION``), ``VC_AWS_CONN_ID``
 ``duckdb``     ``VC_DUCKDB_MEMORY_LIMIT``, ``VC_DUCKDB_THREADS``,
-               ``VC_DUCKDB_TEMP_DIRECTORY``, ``VC_WAREHOUSE_OPEN_TIMEOUT``
+               ``VC_DUCKDB_TEMP_DIRECTORY``, ``VC_WAREHOUSE_OPEN_TIMEOUT``,
+               ``VC_DBT_THREADS``
 ``load``       ``VC_DEFAULT_REGION``, ``VC_LOAD_BATCH_BYTES``, ``VC_LOAD_BATCH_FILES``
 ``run``        ``VC_RUN_LOCK_TIMEOUT``, ``VC_STOP_GRACE``
 ``slack``      ``VC_SLACK_CONN_ID``, ``VC_SLACK_OUTBOX``, ``VC_SLACK_SENT_LOG``,
@@ -62,6 +63,10 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 """Fits the 8 GB budget of a whole run with Airflow, dbt and GX beside DuckDB;
 DuckDB spills to ``temp_directory`` beyond it."""
 DEFAULT_DUCKDB_THREADS = max(1, min(os.cpu_count() or 1, 8))
+DEFAULT_DBT_THREADS = 4
+"""dbt nodes built or tested at once: their queries share the one DuckDB
+database (its memory limit bounds them all) while dbt's own per-node work
+overlaps them (decision 0022)."""
 DEFAULT_LOAD_BATCH_BYTES = 128 * 1024 * 1024
 """Decompressed bytes of landing files loaded per DuckDB batch (bounds memory)."""
 DEFAULT_LOAD_BATCH_FILES = 500
@@ -160,6 +165,7 @@ class DuckDBSettings(_Section):
     open_timeout: Annotated[_Seconds, Env("VC_WAREHOUSE_OPEN_TIMEOUT", unit="seconds")] = (
         DEFAULT_WAREHOUSE_OPEN_TIMEOUT
     )
+    dbt_threads: Annotated[int, Env("VC_DBT_THREADS"), Field(ge=1)] = DEFAULT_DBT_THREADS
 
 
 class LoadSettings(_Section):
@@ -433,6 +439,7 @@ class Settings(BaseSettings):
     run_lock_timeout = _Flat("run", "lock_timeout")
     stop_grace = _Flat("run", "stop_grace")
     warehouse_open_timeout = _Flat("duckdb", "open_timeout")
+    dbt_threads = _Flat("duckdb", "dbt_threads")
 
     # --- derived ----------------------------------------------------------------
 

@@ -308,15 +308,21 @@ def dbt_build(
     exclude: str | None = None,
     *,
     full_refresh: bool = False,
+    unit_tests: bool = False,
 ) -> DbtResult:
-    """``dbt build`` (seeds, models, snapshots and their tests, in DAG order).
+    """``dbt build`` (seeds, models, snapshots and their data tests, in DAG order).
 
     ``select``/``exclude`` take dbt selection syntax (a string, or several
     selectors). ``full_refresh`` re-derives the incremental models from the
-    whole raw layer instead of the changed days (decision 0012). Raises
-    ``DbtCommandFailed`` listing failing models and tests.
+    whole raw layer instead of the changed days (decision 0012). dbt's unit
+    tests check the SQL against fixed inputs, not the data: they run in CI
+    (``tests/dbt/test_dbt_unit_tests.py``) and with ``unit_tests=True``, not
+    in every pipeline run (decision 0022). Raises ``DbtCommandFailed``
+    listing failing models and tests.
     """
     command = ["build", *(["--full-refresh"] if full_refresh else [])]
+    if not unit_tests:
+        command += ["--exclude-resource-type", "unit_test"]
     if select:
         command += ["--select", *([select] if isinstance(select, str) else select)]
     if exclude:
