@@ -374,8 +374,13 @@ PASSED_STATUSES = frozenset({"success", "pass", "warn"})
 _REPORTED_TYPES = frozenset({"model", "seed", "snapshot", "test", "unit_test"})
 
 
-def build_outcomes(settings: Settings, clause_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+def build_outcomes(
+    settings: Settings, clause_ids: Iterable[str], *, unit_tests: bool = False
+) -> dict[str, dict[str, Any]]:
     """What the last ``dbt build`` did, per group: each clause, foundation, compliance.
+
+    ``unit_tests``: whether that build ran the unit tests (``dbt_build``'s
+    argument of the same name); when not, they are not expected in it.
 
     Reads ``run_results.json`` and the ``manifest.json`` dbt wrote with it in
     the target folder. A node belongs to every clause among its tags; else to
@@ -397,10 +402,11 @@ def build_outcomes(settings: Settings, clause_ids: Iterable[str]) -> dict[str, d
         manifest = {}
     results = {str(r.get("unique_id")): r for r in _read_results(target / "run_results.json")}
     project = (manifest.get("metadata") or {}).get("project_name")
+    reported = _REPORTED_TYPES if unit_tests else _REPORTED_TYPES - {"unit_test"}
     nodes: dict[str, dict[str, Any]] = {
         uid: node
         for uid, node in {**manifest.get("nodes", {}), **manifest.get("unit_tests", {})}.items()
-        if node.get("resource_type") in _REPORTED_TYPES
+        if node.get("resource_type") in reported
         and node.get("package_name") == project
         and (node.get("config") or {}).get("materialized") != "ephemeral"
     }

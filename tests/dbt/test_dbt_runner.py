@@ -166,7 +166,7 @@ def test_build_outcomes_group_nodes_by_clause(settings: Settings) -> None:
         },
     )
 
-    outcomes = dbt_runner.build_outcomes(settings, ["a.one", "b.two", "c.three"])
+    outcomes = dbt_runner.build_outcomes(settings, ["a.one", "b.two", "c.three"], unit_tests=True)
 
     assert list(outcomes) == ["foundation", "a.one", "b.two", "c.three", "compliance"]
     assert outcomes["foundation"] == {
@@ -194,6 +194,11 @@ def test_build_outcomes_group_nodes_by_clause(settings: Settings) -> None:
         dbt_runner.check_group(outcomes, "b.two")
     with pytest.raises(dbt_runner.GroupFailed, match="no node results"):
         dbt_runner.check_group(None, "a.one")
+
+    # A build without unit tests (the pipeline's) does not expect them.
+    without = dbt_runner.build_outcomes(settings, ["a.one", "b.two", "c.three"])
+    assert without["b.two"]["problems"] == [f"{p}clause_b [skipped: an upstream node failed]"]
+    assert without["b.two"]["nodes"] == 2
 
 
 @pytest.mark.quick
@@ -251,7 +256,9 @@ def test_success_publishes_the_manifest_and_counts_statuses(
     # Stamped with the time dbt started, so edits during the run make it stale.
     assert before - 1 <= published.stat().st_mtime <= time.time()
     argv = fake_dbt["log"].read_text().splitlines()
-    assert argv[:4] == ["build", "--select", "staging", "intermediate"]
+    assert argv[:6] == [
+        "build", "--exclude-resource-type", "unit_test", "--select", "staging", "intermediate"
+    ]
     assert f"VC_WAREHOUSE={settings.warehouse}" in argv
 
 
