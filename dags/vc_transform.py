@@ -144,8 +144,11 @@ def _docs_task() -> Any:
             target_name=dbt_runner.PROFILE_TARGET,
             profiles_yml_filepath=dbt_runner.PROFILES_DIR / "profiles.yml",
         ),
-        # dbtRunner inside the task's process: dbt is already imported there.
-        invocation_mode=InvocationMode.DBT_RUNNER,
+        # dbt in a child process: dbt-duckdb keeps its DuckDB database open
+        # in the process that ran it, with dbt's settings, and the next DAG of
+        # a pipeline run (same process, airflow_runner.run_dags) could not
+        # open the warehouse with its own.
+        invocation_mode=InvocationMode.SUBPROCESS,
         dbt_executable_path=str(dbt_runner.VENV_BIN / "dbt"),
         # The policy as --vars, rendered when the task runs (no YAML at parse).
         dbt_cmd_flags=["--static", "--vars", "{{ vc_policy_vars() }}"],
