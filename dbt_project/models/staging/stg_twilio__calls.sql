@@ -1,3 +1,8 @@
+-- A table, not a view like the rest of staging: the copy ranking below reads
+-- every loaded call, and a view would redo it for each of its data tests and
+-- readers in a run (decision 0022).
+{{ config(materialized="table") }}
+
 -- One row per call: the copy with the latest date_updated wins, then the most
 -- recently loaded, then the last file and line (policy "Duplicated calls").
 with
