@@ -156,8 +156,8 @@ if sys.platform.startswith("linux"):
     except (OSError, AttributeError):  # pragma: no cover - no prctl in this libc
         _LIBC_PRCTL = None
 
-_RUNNING: dict[int, str] = {}
-"""Child processes running now: pid -> what it is (for the CLI's stop message)."""
+_RUNNING: dict[int, Callable[[], str]] = {}
+"""Child processes running now: pid -> what it is now (for the CLI's stop message)."""
 
 
 class AirflowRunError(RuntimeError):
@@ -359,17 +359,24 @@ def run_dags(
     payload = json.dumps([[dag_id, dict(conf)] for dag_id, conf in runs])
     command = [sys.executable, "-c", _SEQUENCE_SCRIPT, payload]
     env = airflow_env(settings, dags_folder=dags_folder)
-    what = "airflow dags test " + ", ".join(dag_id for dag_id, _ in runs)
-    follower = None
-    if on_progress is not None:
-        from voice_compliance.progress import LogFollower
+    # The DAG running now, from the log's ``dag`` events: what a stop names.
+    current = [runs[0][0]]
 
-        follower = LogFollower(log_path, on_progress).start()
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("kind") == "dag" and event.get("state") == "running":
+            current[0] = str(event.get("dag_id"))
+        if on_progress is not None:
+            on_progress(event)
+
+    from voice_compliance.progress import LogFollower
+
+    follower = LogFollower(log_path, on_event).start()
     try:
-        returncode = _run_logged(command, env, log_path, what, settings.stop_grace)
+        returncode = _run_logged(
+            command, env, log_path, lambda: f"airflow dags test {current[0]}", settings.stop_grace
+        )
     finally:
-        if follower is not None:
-            follower.stop()
+        follower.stop()
     text = _read(log_path)
     ended = _dag_events(text)
     if returncode != 0 or any(e["state"] != "success" for e in ended.values()):
@@ -423,14 +430,14 @@ def _log_path(settings: Settings, name: str) -> Path:
 
 def running() -> list[str]:
     """What the child processes running now are (empty when none is)."""
-    return list(_RUNNING.values())
+    return [describe() for describe in list(_RUNNING.values())]
 
 
 def _run_logged(
     command: list[str],
     env: Mapping[str, str],
     log_path: Path,
-    what: str,
+    what: str | Callable[[], str],
     stop_grace: float,
 ) -> int:
     """Run ``command``, appending its output to ``log_path``; return its exit code.
@@ -448,7 +455,8 @@ def _run_logged(
         process: subprocess.Popen[bytes] | None = None
         try:
             process = _start(command, env, log)
-            _RUNNING[process.pid] = f"{what} (pid {process.pid}, log {log_path})"
+            pid = process.pid
+            _RUNNING[pid] = lambda: f"{_text(what)} (pid {pid}, log {log_path})"
             returncode = process.wait()
         except BaseException as exc:
             if process is not None:
@@ -460,6 +468,10 @@ def _run_logged(
                 _RUNNING.pop(process.pid, None)
         log.write(f"\n[exit code {returncode} after {time.monotonic() - started:.1f} s]\n")
     return returncode
+
+
+def _text(what: str | Callable[[], str]) -> str:
+    return what() if callable(what) else what
 
 
 def _start(command: list[str], env: Mapping[str, str], log: Any) -> subprocess.Popen[bytes]:

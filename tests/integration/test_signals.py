@@ -33,7 +33,7 @@ import psutil
 import pytest
 
 from pipeline_fixture import PIPELINE_SEED, child_env, cli
-from voice_compliance import warehouse
+from voice_compliance import airflow_runner, warehouse
 from voice_compliance.config import REPO_ROOT
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -90,11 +90,12 @@ class Run:
     def wait(self, timeout: float = RUN_TIMEOUT_S) -> int:
         return self.process.wait(timeout=timeout)
 
-    def newest_log(self, dag_id: str) -> str:
-        """This run's log of ``dag_id`` ('' until it exists)."""
+    def newest_log(self, name: str) -> str:
+        """This run's newest log named ``name`` ('' until it exists): ``pipeline``
+        for ``run``'s DAGs (one log for the sequence), else a DAG id."""
         logs = [
             p
-            for p in (self.home / "data" / "logs").glob(f"{dag_id}.*.log")
+            for p in (self.home / "data" / "logs").glob(f"{name}.*.log")
             if p.stat().st_mtime >= self.started
         ]
         return max(logs, key=lambda p: p.stat().st_mtime).read_text() if logs else ""
@@ -124,6 +125,15 @@ def runs_dbt(processes: list[psutil.Process]) -> bool:
 
 
 def runs_airflow(processes: list[psutil.Process]) -> bool:
+    """True when one of ``processes`` is Airflow running the pipeline's DAGs.
+
+    ``run`` runs them in one interpreter (``airflow_runner._SEQUENCE_SCRIPT``);
+    ``airflow`` itself where a command runs the binary.
+    """
+    for proc in processes:
+        with contextlib.suppress(psutil.Error):
+            if proc.cmdline()[1:3] == ["-c", airflow_runner._SEQUENCE_SCRIPT]:
+                return True
     return runs("airflow", processes)
 
 
@@ -248,7 +258,7 @@ def test_sigterm_during_ingestion(victim: Run) -> None:
     run.wait_until(
         "ingestion writing the warehouse",
         lambda: (
-            "starting task_id=load_calls" in run.newest_log("vc_ingest_calls")
+            "starting task_id=load_calls" in run.newest_log("pipeline")
             and run.warehouse.exists()
         ),
     )
@@ -261,14 +271,14 @@ def test_sigterm_during_ingestion(victim: Run) -> None:
     assert lines[0].startswith("stopped by SIGTERM: airflow dags test vc_ingest_calls (pid ")
     assert lines[0].endswith(RESUME_HINT)
     assert alive(family) == []  # the CLI waited for them before exiting
-    assert "[stopped (Stopped): SIGTERM" in run.newest_log("vc_ingest_calls")
+    assert "[stopped (Stopped): SIGTERM" in run.newest_log("pipeline")
 
 
 def test_sigterm_while_dbt_writes_the_warehouse(victim: Run) -> None:
     run = victim.start()
     run.wait_until(
         "dbt build running",
-        lambda: "dbt | " in run.newest_log("vc_transform") and runs_dbt(run.descendants()),
+        lambda: "dbt | " in run.newest_log("pipeline") and runs_dbt(run.descendants()),
     )
 
     code, family, had_dbt = stop(run, signal.SIGTERM)
