@@ -82,6 +82,7 @@ def test_defaults_make_the_embedded_demo_work(tmp_path: Path) -> None:
         ("VC_DUCKDB_THREADS", "3", "duckdb", "threads", 3),
         ("VC_DUCKDB_TEMP_DIRECTORY", "/spill", "duckdb", "temp_directory", Path("/spill")),
         ("VC_WAREHOUSE_OPEN_TIMEOUT", "2.5", "duckdb", "open_timeout", 2.5),
+        ("VC_DBT_THREADS", "6", "duckdb", "dbt_threads", 6),
         ("VC_DEFAULT_REGION", "gb", "load", "default_region", "GB"),
         ("VC_LOAD_BATCH_BYTES", "1024", "load", "batch_bytes", 1024),
         ("VC_LOAD_BATCH_FILES", "1", "load", "batch_files", 1),
