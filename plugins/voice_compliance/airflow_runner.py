@@ -359,12 +359,17 @@ def run_dags(
     payload = json.dumps([[dag_id, dict(conf)] for dag_id, conf in runs])
     command = [sys.executable, "-c", _SEQUENCE_SCRIPT, payload]
     env = airflow_env(settings, dags_folder=dags_folder)
-    # The DAG running now, from the log's ``dag`` events: what a stop names.
+    # The log's ``dag`` events: the DAG running now (what a stop names) and
+    # how each one that ended did.
     current = [runs[0][0]]
+    ended: dict[str, dict[str, Any]] = {}
 
     def on_event(event: dict[str, Any]) -> None:
-        if event.get("kind") == "dag" and event.get("state") == "running":
-            current[0] = str(event.get("dag_id"))
+        if event.get("kind") == "dag":
+            if event.get("state") == "running":
+                current[0] = str(event.get("dag_id"))
+            else:
+                ended[str(event.get("dag_id"))] = event
         if on_progress is not None:
             on_progress(event)
 
@@ -377,37 +382,13 @@ def run_dags(
         )
     finally:
         follower.stop()
-    text = _read(log_path)
-    ended = _dag_events(text)
-    if returncode != 0 or any(e["state"] != "success" for e in ended.values()):
-        dag_id = _failed_dag(runs, ended, text)
-        part = _dag_part(text, dag_id)
+    failed = [dag_id for dag_id, event in ended.items() if event.get("state") != "success"]
+    if returncode != 0 or failed:
+        # The DAG that ended failed, else the one running when the process died.
+        dag_id = failed[0] if failed else current[0]
+        part = _dag_part(_read(log_path), dag_id)
         raise DagRunFailed(dag_id, log_path, _tail(part), _failure_reason(part))
     return DagRuns(log_path, {d: float(e.get("seconds", 0.0)) for d, e in ended.items()})
-
-
-_DAG_EVENT = re.compile(r'^VC_PROGRESS (\{"kind": "dag".*\})$', re.MULTILINE)
-
-
-def _dag_events(text: str) -> dict[str, dict[str, Any]]:
-    """The last ``dag`` event of each DAG that ended (success or failed), by id."""
-    ended: dict[str, dict[str, Any]] = {}
-    for match in _DAG_EVENT.finditer(text):
-        event = json.loads(match.group(1))
-        if event.get("state") in ("success", "failed"):
-            ended[event["dag_id"]] = event
-    return ended
-
-
-def _failed_dag(
-    runs: Sequence[tuple[str, DagConf]], ended: Mapping[str, Mapping[str, Any]], text: str
-) -> str:
-    """The DAG the sequence failed on: one that ended failed, else the last one started."""
-    for dag_id, event in ended.items():
-        if event["state"] == "failed":
-            return dag_id
-    started = [e["dag_id"] for e in map(json.loads, _DAG_EVENT.findall(text))]
-    return started[-1] if started else runs[0][0]
 
 
 def _dag_part(text: str, dag_id: str) -> str:

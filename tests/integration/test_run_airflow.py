@@ -332,8 +332,8 @@ def test_a_corrected_landing_zone_resolves_the_tickets(first_run: dict[str, Any]
     assert resolved is not None and resolved[0] == len(resolved_now)
 
 
-def test_run_dag_passes_conf_and_raises_when_a_task_fails(tmp_path: Path) -> None:
-    """A failing task makes ``run_dag`` raise ``DagRunFailed`` naming task and error."""
+def _probe_home(tmp_path: Path) -> tuple[Path, Settings]:
+    """A DAG folder with the probe DAGs, and settings for a private Airflow home."""
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "vc_probe.py").write_text(PROBE_DAGS)
@@ -343,6 +343,12 @@ def test_run_dag_passes_conf_and_raises_when_a_task_fails(tmp_path: Path) -> Non
         data_dir=tmp_path / "data",
         airflow_home=tmp_path / "airflow",
     )
+    return dags, settings
+
+
+def test_run_dag_passes_conf_and_raises_when_a_task_fails(tmp_path: Path) -> None:
+    """A failing task makes ``run_dag`` raise ``DagRunFailed`` naming task and error."""
+    dags, settings = _probe_home(tmp_path)
     ensure_airflow(settings)
     started = time.monotonic()
     ensure_airflow(settings)
@@ -365,15 +371,7 @@ def test_run_dags_runs_a_sequence_in_order_and_stops_at_the_failed_dag(tmp_path:
     """``run_dags`` (the pipeline's runner): each DAG in turn, one Airflow process;
     the first failed DAG stops the sequence and is the one ``DagRunFailed`` names,
     with the reason taken from that DAG's part of the log."""
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "vc_probe.py").write_text(PROBE_DAGS)
-    settings = Settings(
-        landing=str(tmp_path / "landing"),
-        warehouse=tmp_path / "echo.json",
-        data_dir=tmp_path / "data",
-        airflow_home=tmp_path / "airflow",
-    )
+    dags, settings = _probe_home(tmp_path)
     ensure_airflow(settings)
     first = {"landing": "first", "warehouse": str(tmp_path / "first.json")}
     second = {"landing": "second", "warehouse": str(tmp_path / "second.json")}
