@@ -18,6 +18,7 @@ import pytest
 from batch_zone import AC1, assert_same, calls, mixed_zone, sid, write
 from vc_sample.generate import generate
 from voice_compliance import warehouse
+from voice_compliance.config import Settings
 from voice_compliance.ingest import ALL_SOURCES
 from voice_compliance.landing import LocalLandingZone
 from voice_compliance.loading import loader
@@ -183,3 +184,62 @@ def test_generated_zone_loads_the_same_in_batches_and_file_by_file(tmp_path: Pat
     assert per_file == batched
     assert any(r.rows_quarantined for r in batched)
     assert_same(tmp_path / "a" / "w.duckdb", tmp_path / "b" / "w.duckdb")
+
+
+@pytest.mark.parametrize("batch_files", [1, loader.BATCH_FILES])
+def test_line_numbers_hold_in_large_files_read_in_parallel(
+    tmp_path: Path, batch_files: int
+) -> None:
+    """Lines of files of 100 MB and more keep their physical numbers under the warehouse settings.
+
+    With ``preserve_insertion_order`` off (``Settings.duckdb_config``) DuckDB's
+    parallel reader appends a large file's chunks in any order; the loaders'
+    line numbers (``_source_line``, the quarantine's ``line_number``, which
+    the registry's "last line wins" and the calls' copy ranking rely on)
+    must still be the file's own.
+    """
+    landing = tmp_path / "landing"
+    folder = landing / "dnc/us_national/full/2026-09-01"
+    folder.mkdir(parents=True)
+    lines = 1_200_000
+    bad_line = 1_000_000
+    # Line i holds 200-000-0000 + i, except one malformed line: the number
+    # says where it came from. Trailing blanks (allowed) make the file
+    # 120 MB: DuckDB reads a file beyond 64 MB in parallel chunks.
+    duckdb.connect().execute(
+        f"""
+        copy (select case when i = {bad_line} then 'not a number'
+                     else (2000000000 + i)::varchar || repeat(' ', 90) end
+              from range(1, {lines + 1}) as r(i) order by i)
+        to '{folder / "big.txt"}' (header false, quote '')
+        """
+    )
+    (folder / "small.txt").write_text("3005550100\n3005550101\n")
+    db = tmp_path / "w.duckdb"
+    settings = Settings.from_env(landing=str(landing), warehouse=str(db), data_dir=tmp_path)
+    config = {**settings.duckdb_config(), "threads": "2"}
+    assert config["preserve_insertion_order"] == "false"
+    zone = LocalLandingZone(landing)
+    with warehouse.connect(db, config=config) as con:
+        results = loader.load_source(
+            con, zone, SOURCES["registry_us_national"], tmp_path / "work", batch_files=batch_files
+        )
+        misplaced = con.execute(
+            """
+            select count(*) from raw.registry_entries
+            where _source_file like '%big.txt'
+              and _source_line <> substr(e164, 3)::bigint - 2000000000
+            """
+        ).fetchone()
+        quarantined = con.execute(
+            "select line_number, raw_text from compliance.quarantine"
+        ).fetchall()
+        small = con.execute(
+            "select _source_line, e164 from raw.registry_entries"
+            " where _source_file like '%small.txt' order by 1"
+        ).fetchall()
+
+    assert [(r.rows_loaded, r.rows_quarantined) for r in results] == [(lines - 1, 1), (2, 0)]
+    assert misplaced == (0,)
+    assert quarantined == [(bad_line, "not a number")]
+    assert small == [(1, "+13005550100"), (2, "+13005550101")]

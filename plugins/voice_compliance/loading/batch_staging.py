@@ -31,24 +31,24 @@ from voice_compliance.loading.staging import (
     LINE_READER,
     REGISTRY_REJECT_REASON,
     csv_record_fields,
+    file_order,
     has_odd_quotes,
     json_records,
     literal,
     quote_ident,
     registry_e164,
     registry_line_fields,
+    registry_number,
     unique_names,
 )
+from voice_compliance.loading.validate import has_nul
+from voice_compliance.phones.registry import registry_e164_sql, registry_plain_e164_sql
 
 _TABLES = (
     "_bfiles",
     "_bstage",
     "_bstage_rejects",
     "_bchecked",
-    "_blines",
-    "_blines_raw",
-    "_blines_rej",
-    "_blines_scan",
     "_bcsv",
     "_bcsv_raw",
     "_bcsv_rej",
@@ -58,6 +58,8 @@ _TABLES = (
     "_bpage",
     "_bpage_items",
 )
+# Under the ``_blines`` view (``read_lines``).
+_LINE_TABLES = ("_blines_raw", "_blines_span", "_blines_odd", "_blines_rej", "_blines_scan")
 # Named so that no contract or extra CSV column can collide with it.
 _PATH_COLUMN = "_vc_batch_path"
 
@@ -94,6 +96,7 @@ def csv_header_fits(header: Sequence[str]) -> bool:
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
     """Drop every batch table (frees their memory between batches)."""
+    drop_lines(con)
     for table in _TABLES:
         con.execute(f"drop table if exists {table}")
 
@@ -148,33 +151,53 @@ REGISTRY_COLUMNS_DDL = "action varchar, extra varchar, e164 varchar"
 def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile]) -> None:
     """Create ``_blines(_fid, line_number, text)``: every physical line of ``files``.
 
-    Same reader and numbering as ``staging.read_lines``, per file: DuckDB
-    keeps insertion order, so within a file rowid order is line order, and
-    rejected lines (invalid UTF-8, oversized) leave gaps that are filled the
-    same way. Rejected lines go to ``_bstage_rejects``.
+    Same reader and numbering as ``staging.read_lines``, per file. Read in
+    ``file_order``, a file's lines get consecutive rowids in line order: where
+    a file's rowids are contiguous and none of its lines was rejected, line
+    k is simply the k-th rowid of the file (no sort). The
+    other files (rejected lines leave gaps, filled the same way as in
+    ``staging``) are numbered with a window, on their own rows only.
+    ``_blines`` is a view over the lines as read, so the text is held once.
+    Rejected lines (invalid UTF-8, oversized) go to ``_bstage_rejects``.
     """
+    with file_order(con):
+        con.execute(
+            f"""
+            create temp table _blines_raw as
+            select "text", {_PATH_COLUMN} as _path
+            from read_csv({_path_list(files)}, {LINE_READER}, filename = '{_PATH_COLUMN}',
+                store_rejects = true, rejects_table = '_blines_rej',
+                rejects_scan = '_blines_scan')
+            """
+        )
     con.execute(
-        f"""
-        create temp table _blines_raw as
-        select "text", {_PATH_COLUMN} as _path
-        from read_csv({_path_list(files)}, {LINE_READER}, filename = '{_PATH_COLUMN}',
-            store_rejects = true, rejects_table = '_blines_rej', rejects_scan = '_blines_scan')
+        """
+        create temp table _blines_span as
+        with rejected as (
+            select distinct s.file_path as _path
+            from _blines_rej as r join _blines_scan as s using (scan_id, file_id)
+        )
+        select f._fid, l._path, l.first_row,
+            l.last_row - l.first_row + 1 = l.n and l._path not in (select _path from rejected)
+                as simple
+        from (select _path, min(rowid) as first_row, max(rowid) as last_row, count(*) as n
+              from _blines_raw group by _path) as l
+        join _bfiles as f on f._path = l._path
         """
     )
     con.execute(
         """
-        create temp table _blines as
+        create temp table _blines_odd as
         with kept as (
             select _path, "text",
                 row_number() over (partition by _path order by rowid) as k
             from _blines_raw
+            where _path in (select _path from _blines_span where not simple)
         ),
         rejected as (
             select distinct s.file_path as _path, r.line
             from _blines_rej as r join _blines_scan as s using (scan_id, file_id)
         ),
-        -- Only files with rejected lines need the gap-filling numbering;
-        -- everywhere else the k-th line read is line k.
         totals as (
             select _path, (select count(*) from kept where kept._path = b._path)
                 + count(*) as n
@@ -187,16 +210,22 @@ def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile]) -> N
             where not exists (
                 select 1 from rejected as x where x._path = t._path and x.line = r.i)
         )
-        select f._fid, coalesce(s.line_number, kept.k) as line_number,
-            rtrim(kept."text", e'\\r') as "text"
+        select kept._path, coalesce(s.line_number, kept.k) as line_number, kept."text"
         from kept
-        join _bfiles as f on f._path = kept._path
         left join slots as s on s._path = kept._path and s.k = kept.k
         """
     )
-    # Intermediate tables go as soon as they are used: a batch's memory is
-    # a few copies of its text, not one per step.
-    con.execute("drop table _blines_raw")
+    con.execute(
+        """
+        create temp view _blines as
+        select s._fid, r.rowid - s.first_row + 1 as line_number,
+            rtrim(r."text", e'\\r') as "text"
+        from _blines_raw as r join _blines_span as s on s._path = r._path and s.simple
+        union all
+        select s._fid, o.line_number, rtrim(o."text", e'\\r') as "text"
+        from _blines_odd as o join _blines_span as s on s._path = o._path
+        """
+    )
     con.execute(
         """
         insert into _bstage_rejects
@@ -209,6 +238,13 @@ def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile]) -> N
         group by f._fid, r.line
         """
     )
+
+
+def drop_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop ``_blines`` and the tables under it (frees the batch's text)."""
+    con.execute("drop view if exists _blines")
+    for table in _LINE_TABLES:
+        con.execute(f"drop table if exists {table}")
 
 
 def stage_csv(
@@ -250,15 +286,16 @@ def stage_csv(
         names = unique_names(list(header))
         spec = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
         # Insertion order is file order, so rowid later numbers each file's records.
-        con.execute(
-            f"""
-            insert into _bcsv_raw
-            select c.{_PATH_COLUMN}, {csv_record_fields(columns, names)}
-            from read_csv({_path_list(group)}, columns = {{{spec}}}, {CSV_DIALECT},
-                filename = '{_PATH_COLUMN}', store_rejects = true,
-                rejects_table = '_bcsv_rej', rejects_scan = '_bcsv_scan') as c
-            """
-        )
+        with file_order(con):
+            con.execute(
+                f"""
+                insert into _bcsv_raw
+                select c.{_PATH_COLUMN}, {csv_record_fields(columns, names)}
+                from read_csv({_path_list(group)}, columns = {{{spec}}}, {CSV_DIALECT},
+                    filename = '{_PATH_COLUMN}', store_rejects = true,
+                    rejects_table = '_bcsv_rej', rejects_scan = '_bcsv_scan') as c
+                """
+            )
     con.execute(
         """
         create temp table _bcsv as
@@ -402,10 +439,27 @@ def stage_json_pages(
     return rejected
 
 
-def stage_registry(
-    con: duckdb.DuckDBPyConnection, registry: str, list_kind: str, e164_sql: str
-) -> None:
-    """Stage the batch's registry files of one list kind from ``_blines`` (see ``staging``)."""
+def stage_registry(con: duckdb.DuckDBPyConnection, registry: str, list_kind: str) -> None:
+    """Stage the batch's registry files of one list kind from ``_blines`` (see ``staging``).
+
+    A full list's line is the number alone, and nearly always in its bare
+    form: that form is read with one regex (``registry_plain_e164_sql``),
+    the general parse only runs on the other lines. Both give the same E.164.
+    """
+    of_kind = f"_fid in (select _fid from _bfiles where list_kind = {literal(list_kind)})"
+    if list_kind == "full":
+        general = registry_e164_sql(registry_number(registry, list_kind), registry)
+        con.execute(
+            f"""
+            insert into _bstage
+            select _fid, line_number, "text", 'L', null,
+                coalesce({registry_plain_e164_sql('"text"', registry)},
+                    case when not {has_nul('"text"')} then {general} end)
+            from _blines
+            where {of_kind} and coalesce(trim("text"), '') <> ''
+            """
+        )
+        return
     con.execute(
         f"""
         insert into _bstage
@@ -413,10 +467,10 @@ def stage_registry(
             select _fid, line_number as _line, "text" as _raw,
                 {registry_line_fields(registry, list_kind)}
             from _blines
-            where _fid in (select _fid from _bfiles where list_kind = {literal(list_kind)})
-              and coalesce(trim("text"), '') <> ''
+            where {of_kind} and coalesce(trim("text"), '') <> ''
         )
-        select _fid, _line, _raw, action, extra, {registry_e164(e164_sql)} as e164
+        select _fid, _line, _raw, action, extra,
+            {registry_e164(registry_e164_sql("number", registry))} as e164
         from parsed
         """
     )

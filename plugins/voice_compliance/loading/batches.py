@@ -23,7 +23,6 @@ from voice_compliance.loading.batch_staging import StagedFile
 from voice_compliance.loading.results import FileResult, ReconciliationError
 from voice_compliance.loading.sources import Source
 from voice_compliance.loading.validate import kept_raw, reason_expr, typed_expr, typed_name
-from voice_compliance.phones.vectorized import registry_e164_sql
 
 
 @dataclass(frozen=True)
@@ -74,10 +73,9 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, files: list[StagedFil
     batch_staging.read_lines(con, by_lines)
     if source.format == "registry":
         registry = source.name.removeprefix("registry_")
-        e164 = registry_e164_sql("number", registry)
         for list_kind in ("full", "changes"):
             if any(f.partitions[0] == list_kind for f in by_lines):
-                batch_staging.stage_registry(con, registry, list_kind, e164)
+                batch_staging.stage_registry(con, registry, list_kind)
         batch_staging.finish_registry(con)
     else:
         if any(f.kind == "jsonl" for f in by_lines):
@@ -85,7 +83,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, files: list[StagedFil
         csv = [f for f in by_lines if f.kind == "csv"]
         if csv:
             alone += batch_staging.stage_csv(con, csv, source.columns)
-    con.execute("drop table _blines")
+    batch_staging.drop_lines(con)
     return alone
 
 

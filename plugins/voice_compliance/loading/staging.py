@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -57,6 +59,25 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+@contextmanager
+def file_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Keep the rows a reader creates in file order (rowid order = line order).
+
+    The warehouse runs with ``preserve_insertion_order`` off (large inserts
+    stream), and then DuckDB's parallel CSV reader appends the chunks of a
+    file of a few tens of MB, and the files of a list, in any order. Line
+    numbers are derived from rowid order, so every statement that reads
+    landing lines or records into a table runs inside this.
+    """
+    row = con.execute("select current_setting('preserve_insertion_order')").fetchone()
+    before = bool(row[0]) if row else True
+    con.execute("set preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute(f"set preserve_insertion_order = {str(before).lower()}")
+
+
 def _drop(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
     for table in tables:
         con.execute(f"drop table if exists {table}")
@@ -92,13 +113,14 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     Lines DuckDB cannot read (invalid UTF-8, oversized) go to
     ``_stage_rejects``; blank lines stay, with NULL text, so numbering holds.
     """
-    con.execute(
-        f"""
-        create temp table _lines_raw as
-        select "text" from read_csv({literal(str(path))}, {LINE_READER},
-            store_rejects = true, rejects_table = '_lines_rej', rejects_scan = '_lines_scan')
-        """
-    )
+    with file_order(con):
+        con.execute(
+            f"""
+            create temp table _lines_raw as
+            select "text" from read_csv({literal(str(path))}, {LINE_READER},
+                store_rejects = true, rejects_table = '_lines_rej', rejects_scan = '_lines_scan')
+            """
+        )
     # DuckDB keeps insertion order in the new table, so rowid is file order;
     # rejected lines are missing from it, hence the gap-filling numbering.
     con.execute(
@@ -221,14 +243,15 @@ def _stage_csv_by_reader(
     """Stage with DuckDB's CSV reader; False (nothing staged) when its records
     are not the non-blank lines one to one."""
     spec = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
-    con.execute(
-        f"""
-        create temp table _csv as
-        select * from read_csv({literal(str(path))},
-            columns = {{{spec}}}, {CSV_DIALECT},
-            store_rejects = true, rejects_table = '_csv_rej', rejects_scan = '_csv_scan')
-        """
-    )
+    with file_order(con):
+        con.execute(
+            f"""
+            create temp table _csv as
+            select * from read_csv({literal(str(path))},
+                columns = {{{spec}}}, {CSV_DIALECT},
+                store_rejects = true, rejects_table = '_csv_rej', rejects_scan = '_csv_scan')
+            """
+        )
     # Good records are the non-blank lines after the header that neither
     # reader rejected, in file order.
     con.execute(
@@ -607,23 +630,30 @@ def registry_e164(e164_sql: str) -> str:
     return f"case when not {has_nul('_raw')} then {e164_sql} end"
 
 
-def registry_line_fields(registry: str, list_kind: str) -> str:
-    """SQL parsing a registry line ``"text"`` into ``number, action, extra``.
-
-    ``number`` is empty when the line matches neither contract format.
-    """
+def _registry_regex(registry: str, list_kind: str) -> str:
     if registry in ("us_national", "ca_dncl"):
         number = r"(\d{3}\s*,?\s*\d{7})"
     else:
         number = r"(0[0-9 ]{8,14}[0-9])"
     if list_kind == "full":
-        pattern = rf"^\s*{number}\s*$"
-    else:
-        pattern = rf"^\s*{number}\s*,\s*([AaDd])\s*(?:,(.*))?$"
-    regex = literal(pattern)
+        return literal(rf"^\s*{number}\s*$")
+    return literal(rf"^\s*{number}\s*,\s*([AaDd])\s*(?:,(.*))?$")
+
+
+def registry_number(registry: str, list_kind: str) -> str:
+    """SQL: the number field of a registry line ``"text"`` (empty if malformed)."""
+    return f'regexp_extract("text", {_registry_regex(registry, list_kind)}, 1)'
+
+
+def registry_line_fields(registry: str, list_kind: str) -> str:
+    """SQL parsing a registry line ``"text"`` into ``number, action, extra``.
+
+    ``number`` is empty when the line matches neither contract format.
+    """
+    regex = _registry_regex(registry, list_kind)
     if list_kind == "changes":
         action = f'upper(regexp_extract("text", {regex}, 2))'
         extra = f"""nullif(regexp_extract("text", {regex}, 3), '')"""
     else:
         action, extra = "'L'", "null::varchar"
-    return f"""regexp_extract("text", {regex}, 1) as number, {action} as action, {extra} as extra"""
+    return f"{registry_number(registry, list_kind)} as number, {action} as action, {extra} as extra"

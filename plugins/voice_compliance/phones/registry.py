@@ -85,24 +85,42 @@ def registry_e164_sql(expr: str, registry: str) -> str:
     _check_closed_form(registry)
     pattern, country_prefix, drop = REGISTRY_FORMATS[registry]
     field = f"({expr})"
-    # The common exact forms first: one regex and a concatenation each.
-    # Blanks around the field or spaces inside it take the slower branch.
-    if registry in ("us_national", "ca_dncl"):
-        plain = (
-            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{9}}') THEN '+1' || {field} "
-            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{2}},[0-9]{{7}}') "
-            f"THEN '+1' || left({field}, 3) || right({field}, 7)"
-        )
-    else:
-        plain = (
-            f"WHEN regexp_full_match({field}, '0[1-9][0-9]{{8,9}}') "
-            f"THEN '+44' || substr({field}, 2)"
-        )
     full = (_BLANKS + pattern + _BLANKS).replace("'", "''")
     trimmed = f"trim({field}, ' ' || chr(9) || chr(13))"
     separator = "','" if drop == 0 else "' '"
     digits = f"replace({trimmed}, {separator}, '')"
     return (
-        f"(CASE {plain} WHEN regexp_full_match({field}, '{full}') "
+        f"(CASE {_plain_branches(field, registry)} WHEN regexp_full_match({field}, '{full}') "
         f"THEN '{country_prefix}' || substr({digits}, {drop + 1}) END)"
+    )
+
+
+def registry_plain_e164_sql(expr: str, registry: str) -> str:
+    """E.164 of ``expr`` when it is exactly the registry's common form, else NULL.
+
+    The common form is the bare number (``AAANNNNNNN``, ``AAA,NNNNNNN``, or a
+    UK number without spaces): one regex and a concatenation. Where it is
+    not NULL it equals ``registry_e164_sql(expr, registry)``, so callers try
+    it first and keep the general form for the rest.
+    """
+    if registry not in REGISTRY_FORMATS:
+        raise ValueError(
+            f"unknown registry {registry!r}; expected one of {sorted(REGISTRY_FORMATS)}"
+        )
+    _check_closed_form(registry)
+    return f"(CASE {_plain_branches(f'({expr})', registry)} END)"
+
+
+def _plain_branches(field: str, registry: str) -> str:
+    # The common exact forms: one regex and a concatenation each. Blanks
+    # around the field or spaces inside it take the general branch.
+    if registry in ("us_national", "ca_dncl"):
+        return (
+            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{9}}') THEN '+1' || {field} "
+            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{2}},[0-9]{{7}}') "
+            f"THEN '+1' || left({field}, 3) || right({field}, 7)"
+        )
+    return (
+        f"WHEN regexp_full_match({field}, '0[1-9][0-9]{{8,9}}') "
+        f"THEN '+44' || substr({field}, 2)"
     )
