@@ -459,8 +459,9 @@ class Settings(BaseSettings):
             "memory_limit": self.duckdb_memory_limit,
             "threads": str(self.duckdb_threads),
             "temp_directory": str(self.duckdb_temp_dir),
-            # Insertion order is not needed by any of our queries; dropping it
-            # lets DuckDB stream large inserts instead of buffering them.
+            # Dropping insertion order lets DuckDB stream large inserts. The
+            # one place that needs it, reading landing lines (line numbers
+            # come from rowid order), turns it on (staging.file_order).
             "preserve_insertion_order": "false",
         }
 
