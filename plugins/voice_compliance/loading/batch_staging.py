@@ -148,7 +148,9 @@ def record_columns_ddl(columns: tuple[Column, ...]) -> str:
 REGISTRY_COLUMNS_DDL = "action varchar, extra varchar, e164 varchar"
 
 
-def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile]) -> None:
+def read_lines(
+    con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile], *, read_once: bool = False
+) -> None:
     """Create ``_blines(_fid, line_number, text)``: every physical line of ``files``.
 
     Same reader and numbering as ``staging.read_lines``, per file. Read in
@@ -157,8 +159,12 @@ def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile]) -> N
     k is simply the k-th rowid of the file (no sort). The
     other files (rejected lines leave gaps, filled the same way as in
     ``staging``) are numbered with a window, on their own rows only.
-    ``_blines`` is a view over the lines as read, so the text is held once.
     Rejected lines (invalid UTF-8, oversized) go to ``_bstage_rejects``.
+
+    ``read_once``: the caller reads ``_blines`` once (registry lists), so it
+    is a view over the lines as read and the text is held once. Otherwise
+    (CSV and JSON Lines read it several times) it is a table: the join and
+    trim are not redone on every read of long lines.
     """
     with file_order(con):
         con.execute(
@@ -215,9 +221,10 @@ def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile]) -> N
         left join slots as s on s._path = kept._path and s.k = kept.k
         """
     )
+    kind = "view" if read_once else "table"
     con.execute(
-        """
-        create temp view _blines as
+        f"""
+        create temp {kind} _blines as
         select s._fid, r.rowid - s.first_row + 1 as line_number,
             rtrim(r."text", e'\\r') as "text"
         from _blines_raw as r join _blines_span as s on s._path = r._path and s.simple
@@ -226,6 +233,8 @@ def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile]) -> N
         from _blines_odd as o join _blines_span as s on s._path = o._path
         """
     )
+    if not read_once:
+        con.execute("drop table _blines_raw; drop table _blines_odd")
     con.execute(
         """
         insert into _bstage_rejects
@@ -242,7 +251,10 @@ def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[StagedFile]) -> N
 
 def drop_lines(con: duckdb.DuckDBPyConnection) -> None:
     """Drop ``_blines`` and the tables under it (frees the batch's text)."""
-    con.execute("drop view if exists _blines")
+    row = con.execute(
+        "select count(*) from duckdb_views() where temporary and view_name = '_blines'"
+    ).fetchone()
+    con.execute(f"drop {'view' if row and row[0] else 'table'} if exists _blines")
     for table in _LINE_TABLES:
         con.execute(f"drop table if exists {table}")
 

@@ -70,7 +70,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, files: list[StagedFil
     by_lines = [f for f in files if f.kind != "page"]
     if not by_lines:
         return alone
-    batch_staging.read_lines(con, by_lines)
+    batch_staging.read_lines(con, by_lines, read_once=source.format == "registry")
     if source.format == "registry":
         registry = source.name.removeprefix("registry_")
         for list_kind in ("full", "changes"):
