@@ -288,6 +288,32 @@ def test_results_data_docs_and_suites_carry_clause_meta_and_no_phone_number(
             assert expectation["meta"]["severity"] == POLICY.clause(clause_id).severity
 
 
+def test_a_validation_run_renders_its_own_data_docs_pages_and_keeps_earlier_ones(
+    make_settings: Callable[[str], Settings],
+) -> None:
+    """Each run renders its results and the index, not every stored result again.
+
+    Re-rendering the whole history would make every daily run slower than the
+    one before; the earlier runs' pages must still be there and listed.
+    """
+    settings = make_settings("docs-history")
+    build_warehouse(settings.warehouse, clean_outcomes(POLICY))
+    validate(settings, run_id="run-1", months=[MONTH])
+    site = data_docs_index(settings).parent
+    first = {p: p.stat().st_mtime_ns for p in (site / "validations").rglob("*.html")}
+    assert first
+
+    validate(settings, run_id="run-2", months=[MONTH])
+
+    pages = {p: p.stat().st_mtime_ns for p in (site / "validations").rglob("*.html")}
+    assert {p: pages.get(p) for p in first} == first  # there, and not re-rendered
+    new = [p for p in pages if p not in first]
+    assert len(new) == len(first)
+    assert all("run-2" in p.as_posix() for p in new)
+    index = data_docs_index(settings).read_text()
+    assert "run-1" in index and "run-2" in index
+
+
 @pytest.fixture(autouse=True)
 def _no_gx_analytics(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("GX_ANALYTICS_ENABLED", "False")

@@ -8,6 +8,7 @@ GX re-renders every page on each build.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,15 @@ def data_docs_index(gx_root: Path) -> Path:
     return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
-def build_data_docs(context: Any, gx_root: Path) -> Path:
+def build_data_docs(context: Any, gx_root: Path, pages: Sequence[Any] = ()) -> Path:
     """Render the Data Docs of the GX ``context`` rooted at ``gx_root``, made to
     work offline; return its index page.
 
-    GX re-renders every page on each build with its CDN links, so the
-    vendored assets are put back every time.
+    ``pages``: GX resource identifiers (suites, validation results) to render,
+    with the index; empty renders every page. GX writes its pages with CDN
+    links, so the vendored assets are put back after every build.
     """
-    context.build_data_docs()
+    context.build_data_docs(resource_identifiers=list(pages) or None)
     index = data_docs_index(gx_root)
     make_offline(index.parent)
     return index
