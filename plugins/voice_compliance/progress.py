@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import threading
 import time
@@ -38,9 +39,44 @@ log = logging.getLogger(__name__)
 Event = dict[str, Any]
 
 
+# A number of seven digits or more in a task log is masked as a phone number
+# (``masking``): 1,049,314 rows would reach the CLI as ``***9314``, which is
+# not JSON. Such numbers travel as strings grouped with ``_`` (``"1_049_314"``,
+# runs of at most three digits, which the masker leaves alone) and floats with
+# at most three decimals; ``parse`` turns them back into numbers.
+_GROUPED = re.compile(r"-?\d{1,3}(?:_\d{3})+(?:\.\d{1,3})?")
+_LARGE = 1_000
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return f"{value:_}" if abs(value) >= _LARGE else value
+    if isinstance(value, float):
+        value = round(value, 3)
+        return f"{value:_.3f}" if abs(value) >= _LARGE else value
+    if isinstance(value, Mapping):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and _GROUPED.fullmatch(value):
+        number = value.replace("_", "")
+        return float(number) if "." in number else int(number)
+    if isinstance(value, dict):
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
 def emit(kind: str, **fields: Any) -> None:
     """Log one progress event (``VC_PROGRESS {"kind": ..., ...}``) for the CLI."""
-    event = {"kind": kind, **fields}
+    event = _encode({"kind": kind, **fields})
     log.info("%s%s", PREFIX, json.dumps(event, separators=(",", ":"), default=str))
 
 
@@ -53,7 +89,7 @@ def parse(line: str) -> Event | None:
         event, _ = json.JSONDecoder().raw_decode(line, start + len(PREFIX))
     except ValueError:
         return None
-    return event if isinstance(event, dict) and "kind" in event else None
+    return _decode(event) if isinstance(event, dict) and "kind" in event else None
 
 
 class Throttle:

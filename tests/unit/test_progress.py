@@ -12,6 +12,7 @@ import pytest
 
 from voice_compliance import progress
 from voice_compliance.dbt_runner import _NodeProgress
+from voice_compliance.masking import MaskingFilter, mask_text
 
 pytestmark = pytest.mark.quick
 
@@ -46,6 +47,26 @@ def test_emitted_lines_parse_back_even_inside_a_log_record(
     }
     assert progress.parse("VC_PROGRESS {not json") is None
     assert progress.parse("an ordinary line") is None
+
+
+def test_counts_and_seconds_of_seven_digits_survive_the_log_masking(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Task logs mask any run of seven digits as a phone number; progress past
+    a million rows (or a DAG of 1,000 s) must still reach the CLI as numbers."""
+    caplog.handler.addFilter(MaskingFilter())
+    with caplog.at_level(logging.INFO, logger="voice_compliance.progress"):
+        progress.emit("load", source="calls", rows=1_049_314, quarantined=7, files=1200)
+        progress.emit("dbt", done=3, slowest={"node": "m", "seconds": 1052.1234})
+
+    lines = [r.getMessage() for r in caplog.records]
+    assert not any("***" in line for line in lines)  # nothing looked like a phone number
+    assert [progress.parse(line) for line in lines] == [
+        {"kind": "load", "source": "calls", "rows": 1_049_314, "quarantined": 7, "files": 1200},
+        {"kind": "dbt", "done": 3, "slowest": {"node": "m", "seconds": 1052.123}},
+    ]
+    # A phone number in an event would still be masked: only numbers are grouped.
+    assert mask_text(progress.PREFIX + '{"kind":"x","n":"+14155550123"}').endswith('"***0123"}')
 
 
 def test_plain_lines_first_last_and_throttled_between() -> None:
