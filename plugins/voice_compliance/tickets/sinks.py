@@ -37,7 +37,8 @@ from voice_compliance.tickets.settings import (
 
 log = logging.getLogger(__name__)
 
-_RETRYABLE_STATUS = frozenset({408, 425, 429})
+# Beyond is_transient_status (429 and 5xx): request timeout, too early.
+_RETRYABLE_STATUS = frozenset({408, 425})
 _ERROR_BODY_CHARS = 300
 
 
