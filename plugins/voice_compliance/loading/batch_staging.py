@@ -183,9 +183,10 @@ def read_lines(
             select distinct s.file_path as _path
             from _blines_rej as r join _blines_scan as s using (scan_id, file_id)
         )
+        -- never NULL: a file is in exactly one branch of _blines
         select f._fid, l._path, l.first_row,
-            l.last_row - l.first_row + 1 = l.n and l._path not in (select _path from rejected)
-                as simple
+            coalesce(l.last_row - l.first_row + 1 = l.n, false)
+                and not exists (select 1 from rejected as x where x._path = l._path) as simple
         from (select _path, min(rowid) as first_row, max(rowid) as last_row, count(*) as n
               from _blines_raw group by _path) as l
         join _bfiles as f on f._path = l._path
