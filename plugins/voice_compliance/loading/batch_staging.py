@@ -58,7 +58,7 @@ _TABLES = (
     "_bpage",
     "_bpage_items",
 )
-# Under the ``_blines`` view (``read_lines``).
+# Under ``_blines``, a view or a table (``read_lines``).
 _LINE_TABLES = ("_blines_raw", "_blines_span", "_blines_odd", "_blines_rej", "_blines_scan")
 # Named so that no contract or extra CSV column can collide with it.
 _PATH_COLUMN = "_vc_batch_path"

@@ -78,12 +78,7 @@ def registry_e164_sql(expr: str, registry: str) -> str:
     format with optional spaces, region GB). ``expr`` is evaluated several
     times: pass a column or a cheap expression.
     """
-    if registry not in REGISTRY_FORMATS:
-        raise ValueError(
-            f"unknown registry {registry!r}; expected one of {sorted(REGISTRY_FORMATS)}"
-        )
-    _check_closed_form(registry)
-    pattern, country_prefix, drop = REGISTRY_FORMATS[registry]
+    pattern, country_prefix, drop = _checked_format(registry)
     field = f"({expr})"
     full = (_BLANKS + pattern + _BLANKS).replace("'", "''")
     trimmed = f"trim({field}, ' ' || chr(9) || chr(13))"
@@ -103,12 +98,18 @@ def registry_plain_e164_sql(expr: str, registry: str) -> str:
     not NULL it equals ``registry_e164_sql(expr, registry)``, so callers try
     it first and keep the general form for the rest.
     """
+    _checked_format(registry)
+    return f"(CASE {_plain_branches(f'({expr})', registry)} END)"
+
+
+def _checked_format(registry: str) -> tuple[str, str, int]:
+    """The registry's closed form, once checked against phonenumbers."""
     if registry not in REGISTRY_FORMATS:
         raise ValueError(
             f"unknown registry {registry!r}; expected one of {sorted(REGISTRY_FORMATS)}"
         )
     _check_closed_form(registry)
-    return f"(CASE {_plain_branches(f'({expr})', registry)} END)"
+    return REGISTRY_FORMATS[registry]
 
 
 def _plain_branches(field: str, registry: str) -> str:
