@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -164,6 +165,22 @@ def test_second_run_changes_nothing(tmp_path: Path) -> None:
     before = _snapshot(site)
     assert make_offline(site) == 0
     assert _snapshot(site) == before
+
+
+def test_since_rewrites_only_the_pages_written_by_this_build(tmp_path: Path) -> None:
+    # A daily run renders its own validation pages and the index; the pages of
+    # earlier days were made offline when they were written and are not read again.
+    site, old_page = _site(tmp_path)
+    os.utime(old_page, (1_000_000_000, 1_000_000_000))
+    before = old_page.read_bytes()
+
+    assert make_offline(site, since=1_000_000_001) == 1
+
+    assert old_page.read_bytes() == before
+    assert "cdnjs.cloudflare.com" not in (site / "index.html").read_text(encoding="utf-8")
+    # Without since (a build that rendered every page), every page.
+    assert make_offline(site) == 1
+    assert "cdnjs.cloudflare.com" not in old_page.read_text(encoding="utf-8")
 
 
 def test_crlf_pages_keep_their_line_endings(tmp_path: Path) -> None:

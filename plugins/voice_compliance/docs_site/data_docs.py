@@ -8,11 +8,14 @@ GX re-renders every page on each build.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from voice_compliance.docs_site.offline import make_offline
+
+_MTIME_SLACK_S = 1.0
 
 
 def data_docs_index(gx_root: Path) -> Path:
@@ -26,11 +29,15 @@ def build_data_docs(context: Any, gx_root: Path, pages: Sequence[Any] = ()) -> P
 
     ``pages``: GX resource identifiers (suites, validation results) to render,
     with the index; empty renders every page. GX writes its pages with CDN
-    links, so the vendored assets are put back after every build.
+    links, so the vendored assets are put back after every build: on the
+    pages this build wrote, or on every page when it rendered them all.
     """
+    # A second of slack for filesystems with coarse timestamps: rewriting a
+    # page that is already offline changes nothing.
+    started = time.time() - _MTIME_SLACK_S
     context.build_data_docs(resource_identifiers=list(pages) or None)
     index = data_docs_index(gx_root)
-    make_offline(index.parent)
+    make_offline(index.parent, since=started if pages else None)
     return index
 
 

@@ -219,7 +219,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
-def make_offline(site_dir: Path) -> int:
+def make_offline(site_dir: Path, *, since: float | None = None) -> int:
     """Point the Data Docs site under ``site_dir`` at vendored copies of its CDN assets.
 
     Copies ``assets`` into ``site_dir/static/vendor/``, then rewrites
@@ -229,6 +229,12 @@ def make_offline(site_dir: Path) -> int:
     dropped, and the S3 logo URLs point at the site's own
     ``static/images/logo-long.png``. Unknown external scripts and stylesheets
     are left as they are and logged once each as a warning.
+
+    ``since`` (a POSIX time): only the pages written at or after it, i.e.
+    those a build that started then rendered; the others were made offline
+    when they were written. Without it, every page: a site keeps every day's
+    validation pages, and reading them all on each run would make each
+    daily run slower than the one before.
 
     Idempotent: a second run finds nothing to change. Returns the number of
     pages rewritten.
@@ -243,6 +249,8 @@ def make_offline(site_dir: Path) -> int:
     for path in sorted(site_dir.rglob("*.html")):
         relative = path.relative_to(site_dir)
         if relative.parts[: len(Path(VENDOR_DIR).parts)] == Path(VENDOR_DIR).parts:
+            continue
+        if since is not None and path.stat().st_mtime < since:
             continue
         raw = path.read_bytes()
         # Bytes in and out (not read_text) so line endings stay exactly as GX wrote them.
