@@ -26,7 +26,7 @@ from voice_compliance.alerting import build_report
 from voice_compliance.config import Settings
 from voice_compliance.policy import CLAUSE_IDS
 from voice_compliance.tickets import FailingGroup
-from voice_compliance.validation import results
+from voice_compliance.validation import gx_project, results
 from voice_compliance.validation.catalog import load_suites
 from voice_compliance.validation.run import data_docs_index, validate
 
@@ -289,7 +289,7 @@ def test_results_data_docs_and_suites_carry_clause_meta_and_no_phone_number(
 
 
 def test_a_validation_run_renders_its_own_data_docs_pages_and_keeps_earlier_ones(
-    make_settings: Callable[[str], Settings],
+    make_settings: Callable[[str], Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each run renders its results and the index, not every stored result again.
 
@@ -312,6 +312,14 @@ def test_a_validation_run_renders_its_own_data_docs_pages_and_keeps_earlier_ones
     assert all("run-2" in p.as_posix() for p in new)
     index = data_docs_index(settings).read_text()
     assert "run-1" in index and "run-2" in index
+
+    # The index lists only the newest results (GX reads each one it lists):
+    # with room for one run's results, the next run's index drops the others.
+    monkeypatch.setattr(gx_project, "INDEX_RESULTS_LIMIT", len(first))
+    validate(settings, run_id="run-3", months=[MONTH])
+    index = data_docs_index(settings).read_text()
+    assert "run-3" in index and "run-1" not in index and "run-2" not in index
+    assert all(p.is_file() for p in pages)  # their pages stay
 
 
 @pytest.fixture(autouse=True)

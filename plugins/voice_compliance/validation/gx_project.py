@@ -35,6 +35,13 @@ DATASOURCE = "voice_compliance"
 BATCH_DEFINITION = "whole_frame"
 MAX_KEYS_STORED = 200
 """Failing rows kept per expectation result (the ticketing ones keep all)."""
+DATA_DOCS_SITE = "local_site"
+INDEX_RESULTS_LIMIT = 1000
+"""Validation results the Data Docs index lists, newest first.
+
+GX reads every result it lists from the store to build the index: without a
+limit, each daily run would take longer than the one before. Older results
+keep their pages and stay in the store; the findings are in the warehouse."""
 
 
 def jsonable(value: Any) -> Any:
@@ -74,11 +81,26 @@ class GxProject:
             self.context.variables.save()
             self.context = gx.get_context(mode="file", project_root_dir=str(root))
         self.context.variables.progress_bars = {"globally": False}
+        self._limit_index()
         self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
         self._checkpoints: dict[str, Any] = {}
         # The Data Docs pages this project (re)wrote: its suites and the
         # validation results of its runs (``build_docs``).
         self._pages: list[Any] = []
+
+    def _limit_index(self) -> None:
+        """The Data Docs index lists the newest ``INDEX_RESULTS_LIMIT`` results (saved once)."""
+        sites = dict(self.context.variables.data_docs_sites or {})
+        site = dict(sites.get(DATA_DOCS_SITE) or {})
+        if not site:
+            return
+        builder = dict(site.get("site_index_builder") or {"class_name": "DefaultSiteIndexBuilder"})
+        if builder.get("validation_results_limit") == INDEX_RESULTS_LIMIT:
+            return
+        builder["validation_results_limit"] = INDEX_RESULTS_LIMIT
+        sites[DATA_DOCS_SITE] = {**site, "site_index_builder": builder}
+        self.context.variables.data_docs_sites = sites
+        self.context.variables.save()
 
     def register(self, suite: SuiteSpec) -> None:
         """Create or update the GX suite, asset, validation definition and checkpoint."""
