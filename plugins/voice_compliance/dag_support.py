@@ -20,7 +20,7 @@ from airflow.sdk import Param
 
 from voice_compliance.airflow_names import WRITER_POOL
 from voice_compliance.config import Settings
-from voice_compliance.masking import install_log_masking
+from voice_compliance.masking import grouped, install_log_masking
 
 log = logging.getLogger(__name__)
 # Every DAG file imports this module, so every Airflow process that parses or
@@ -90,7 +90,11 @@ def ingest_task(source: str) -> Any:
         settings = settings_from_params(params)
         summary = ingest_source(settings, source).as_dict()
         log.info(
-            "Loaded %s from %s into %s: %s", source, settings.landing, settings.warehouse, summary
+            "Loaded %s from %s into %s: %s",
+            source,
+            settings.landing,
+            settings.warehouse,
+            grouped(summary),
         )
         return summary
 

@@ -98,6 +98,31 @@ def mask_value(value: Any) -> Any:
     return value
 
 
+_LARGE = 1_000
+
+
+def grouped(value: Any) -> Any:
+    """``value`` with every number of 1,000 or more as a ``_``-grouped string.
+
+    A count or a number of seconds of seven digits or more in a log line
+    would be masked as a phone number (1,049,314 rows -> ``***9314``); grouped
+    in runs of at most three digits (``"1_049_314"``) it stays readable.
+    Floats keep three decimals; dicts, lists and tuples are walked.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return f"{value:_}" if abs(value) >= _LARGE else value
+    if isinstance(value, float):
+        value = round(value, 3)
+        return f"{value:_.3f}" if abs(value) >= _LARGE else value
+    if isinstance(value, Mapping):
+        return {k: grouped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [grouped(v) for v in value]
+    return value
+
+
 def _mask_record(record: logging.LogRecord) -> None:
     """Mask a record's message and pre-format its exception text, masked, in place.
 

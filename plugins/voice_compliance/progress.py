@@ -33,6 +33,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from voice_compliance.masking import grouped
+
 PREFIX = "VC_PROGRESS "
 log = logging.getLogger(__name__)
 
@@ -42,25 +44,9 @@ Event = dict[str, Any]
 # A number of seven digits or more in a task log is masked as a phone number
 # (``masking``): 1,049,314 rows would reach the CLI as ``***9314``, which is
 # not JSON. Such numbers travel as strings grouped with ``_`` (``"1_049_314"``,
-# runs of at most three digits, which the masker leaves alone) and floats with
-# at most three decimals; ``parse`` turns them back into numbers.
+# ``masking.grouped``) and floats with at most three decimals; ``parse`` turns
+# them back into numbers.
 _GROUPED = re.compile(r"-?\d{1,3}(?:_\d{3})+(?:\.\d{1,3})?")
-_LARGE = 1_000
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return f"{value:_}" if abs(value) >= _LARGE else value
-    if isinstance(value, float):
-        value = round(value, 3)
-        return f"{value:_.3f}" if abs(value) >= _LARGE else value
-    if isinstance(value, Mapping):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
-    return value
 
 
 def _decode(value: Any) -> Any:
@@ -76,7 +62,7 @@ def _decode(value: Any) -> Any:
 
 def emit(kind: str, **fields: Any) -> None:
     """Log one progress event (``VC_PROGRESS {"kind": ..., ...}``) for the CLI."""
-    event = _encode({"kind": kind, **fields})
+    event = grouped({"kind": kind, **fields})
     log.info("%s%s", PREFIX, json.dumps(event, separators=(",", ":"), default=str))
 
 

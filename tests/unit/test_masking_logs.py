@@ -168,3 +168,22 @@ def test_structlog_loggers_are_masked_even_when_bound_before_install() -> None:
     assert failure["key"] == "export_***0199.csv"
     assert "***0123" in json.dumps(failure["exception"])
     assert FULL_NUMBER.search(out.getvalue()) is None
+
+
+def test_a_loaded_file_line_keeps_its_counts_of_a_million_rows(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A registry file of millions of lines: its counts are not phone numbers
+    and must stay readable in the task log, which masks any 7-digit run."""
+    from voice_compliance.loading import loader
+    from voice_compliance.loading.results import FileResult
+    from voice_compliance.masking import MaskingFilter
+
+    caplog.handler.addFilter(MaskingFilter())
+    with caplog.at_level(logging.INFO, logger=loader.__name__):
+        result = FileResult("dnc/us_national/full/x.txt", "partial", 25_000_017, 25_000_000, 17)
+        loader._logged(result)
+
+    line = caplog.records[-1].getMessage()
+    assert "25_000_017 read, 25_000_000 loaded, 17 quarantined (partial)" in line
+    assert "***" not in line

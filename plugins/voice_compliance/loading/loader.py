@@ -40,6 +40,7 @@ from voice_compliance.loading.batches import PendingFile, load_batch
 from voice_compliance.loading.results import FileResult, ReconciliationError
 from voice_compliance.loading.sources import Source
 from voice_compliance.loading.validate import kept_raw, reason_expr, sql_type, typed_expr
+from voice_compliance.masking import grouped
 from voice_compliance.phones.vectorized import registry_e164_sql
 from voice_compliance.progress import Throttle, emit
 
@@ -289,9 +290,9 @@ def _logged(result: FileResult) -> FileResult:
     log.info(
         "loaded %s: %s read, %s loaded, %s quarantined (%s)",
         result.key,
-        result.rows_read,
-        result.rows_loaded,
-        result.rows_quarantined,
+        grouped(result.rows_read),
+        grouped(result.rows_loaded),
+        grouped(result.rows_quarantined),
         result.status,
     )
     return result
