@@ -128,13 +128,8 @@ def _report_task(group: str, task_id: str, doc: str) -> Any:
     return report()
 
 
-def _dbt_target(params: dict[str, Any] | None) -> str:
-    """Template macro ``vc_dbt_target(params)``: the run's dbt target folder (the build's)."""
-    return str(dbt_runner.target_dir(settings_from_params(params)))
-
-
 def _docs_task() -> Any:
-    """``dbt docs generate --static`` through Cosmos, checked by ``dbt_runner.collect_docs``."""
+    """``dbt docs generate --static`` through Cosmos, kept by ``dbt_runner.collect_docs``."""
     from cosmos import settings as cosmos_settings
     from cosmos.config import ProfileConfig
     from cosmos.constants import InvocationMode
@@ -155,21 +150,11 @@ def _docs_task() -> Any:
         # open the warehouse with its own.
         invocation_mode=InvocationMode.SUBPROCESS,
         dbt_executable_path=str(dbt_runner.VENV_BIN / "dbt"),
-        # In the build's target folder, from the manifest the build wrote: the
-        # build compiled every node, so no second compile (--no-compile) and
-        # that manifest, compiled SQL included, is what the site inlines
-        # (--no-write-json keeps it); dbt's partial parse is the build's too.
-        # Half the task's time (decision 0025). The policy as --vars, rendered
-        # when the task runs (no YAML at parse), the same as the build's.
-        dbt_cmd_flags=[
-            "--static",
-            "--no-compile",
-            "--no-write-json",
-            "--target-path",
-            "{{ vc_dbt_target(params) }}",
-            "--vars",
-            "{{ vc_policy_vars() }}",
-        ],
+        # The policy as --vars, rendered when the task runs (no YAML at parse).
+        dbt_cmd_flags=["--static", "--vars", "{{ vc_policy_vars() }}"],
+        # dbt's partial parse: Cosmos starts from the newer of the project's
+        # (`make setup` parses it) and the one it kept after the last run here,
+        # instead of a full parse in its temporary copy (10 s, decision 0022).
         cache_dir=cosmos_settings.cache_dir / "vc_transform",
         callback="voice_compliance.dbt_runner.collect_docs",
         outlets=[MARTS_ASSET],
@@ -185,11 +170,7 @@ def _docs_task() -> Any:
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     params=PARAMS,
-    user_defined_macros={
-        "vc_env": _setting_env,
-        "vc_policy_vars": policy_vars_json,
-        "vc_dbt_target": _dbt_target,
-    },
+    user_defined_macros={"vc_env": _setting_env, "vc_policy_vars": policy_vars_json},
     tags=["voice-compliance", "transformation", "dbt"],
 )
 def vc_transform() -> None:

@@ -12,8 +12,8 @@ keeps global state (adapters, logging, flags) between in-process calls, and
 the command line and the Airflow DAG processor must not import dbt at all.
 This serves the command line, tests and ``vc_transform``'s ``dbt_build``
 task, whose report tasks check each clause with ``build_outcomes`` and
-``check_group``; the DAG's docs task runs dbt through Cosmos, in the build's
-target folder, and ``collect_docs`` checks what it wrote.
+``check_group``; the DAG's docs task runs dbt through Cosmos and hands its
+docs to ``collect_docs``.
 
 **Target path**: ``<data_dir>/dbt/target``, next to the warehouse, not
 ``dbt_project/target``: the repository stays clean, each deployment (and each
@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from voice_compliance.config import Settings
-from voice_compliance.docs_site import check_dbt_docs, dbt_docs_index
+from voice_compliance.docs_site import dbt_docs_index, keep_dbt_docs
 from voice_compliance.policy import policy_vars
 from voice_compliance.progress import Throttle, emit
 
@@ -343,15 +343,25 @@ def dbt_docs_generate(settings: Settings) -> Path:
 
 
 def collect_docs(project_dir: str, context: Mapping[str, Any] | None = None, **_: Any) -> Path:
-    """Cosmos callback of the DAG's docs task: check the docs it generated; the index.
+    """Cosmos callback of the DAG's docs task: keep the docs it generated.
 
-    The task runs ``dbt docs generate --target-path <target_dir>`` from the
-    build's manifest (decision 0025), so the site is written straight into
-    this deployment's target folder, not into Cosmos' temporary copy of the
-    project (``project_dir``). Raises ``FileNotFoundError`` when dbt did not
-    write every docs file. Settings come from the environment (the task's).
+    Cosmos runs dbt in a temporary copy of the project (``project_dir``) that
+    it deletes afterwards; this copies the docs files from its ``target/``
+    into this deployment's target folder (``docs_site.keep_dbt_docs``)
+    and publishes the fresh manifest for the next DAG parse. Returns the
+    static index. Settings come from the environment (the task's).
     """
-    return check_dbt_docs(target_dir(Settings.from_env()))
+    settings = Settings.from_env()
+    source = Path(project_dir) / "target"
+    index = keep_dbt_docs(source, target_dir(settings))
+    ti = (context or {}).get("ti")
+    started = getattr(ti, "start_date", None)
+    _publish_manifest(
+        source / "manifest.json",
+        manifest_path(settings),
+        started.timestamp() if started else time.time(),
+    )
+    return index
 
 
 # --- what a build did, per clause (vc_transform's report tasks) ---------------

@@ -1,7 +1,7 @@
 """Publishing the two docs sites: the dbt docs and the GX Data Docs.
 
 * :mod:`.dbt_docs` -- the files ``dbt docs generate --static`` writes, the
-  site's index, checking a generated site, links to a model's page;
+  site's index, keeping a generated site, links to a model's page;
 * :mod:`.data_docs` -- where GX writes the Data Docs, building them offline,
   links to a suite's page;
 * :mod:`.offline` -- ``make_offline``: GX's CDN assets replaced by the
@@ -24,8 +24,8 @@ from voice_compliance.docs_site.data_docs import (
 )
 from voice_compliance.docs_site.dbt_docs import (
     DBT_DOCS_FILES,
-    check_dbt_docs,
     dbt_docs_index,
+    keep_dbt_docs,
     model_url,
 )
 from voice_compliance.docs_site.offline import make_offline
@@ -33,9 +33,9 @@ from voice_compliance.docs_site.offline import make_offline
 __all__ = [
     "DBT_DOCS_FILES",
     "build_data_docs",
-    "check_dbt_docs",
     "data_docs_index",
     "dbt_docs_index",
+    "keep_dbt_docs",
     "make_offline",
     "model_url",
     "suite_page",

@@ -1,14 +1,16 @@
 """The dbt docs site: which files make it, where its index is, links into it.
 
 ``dbt docs generate --static`` (run by ``dbt_runner.dbt_docs_generate``, or by
-Cosmos in the transform DAG) writes the site into this deployment's dbt
-target folder; :func:`check_dbt_docs` checks that it wrote every file, and
-:func:`dbt_docs_index` names the self-contained page that links point at.
+Cosmos in the transform DAG) writes the site into dbt's target folder;
+:func:`keep_dbt_docs` copies a generated site from a temporary project copy
+into this deployment's target folder, and :func:`dbt_docs_index` names the
+self-contained page that links point at.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -17,7 +19,7 @@ STATIC_INDEX = "static_index.html"
 """The self-contained page (manifest and catalog inlined): opens without a web server."""
 
 DBT_DOCS_FILES: tuple[str, ...] = (STATIC_INDEX, "index.html", "catalog.json", "manifest.json")
-"""What ``dbt docs generate --static`` writes (:func:`check_dbt_docs` checks them);
+"""What ``dbt docs generate --static`` writes and :func:`keep_dbt_docs` keeps;
 ``index.html`` and the two JSON files are what ``dbt docs serve`` needs."""
 
 
@@ -26,15 +28,19 @@ def dbt_docs_index(target_dir: Path) -> Path:
     return target_dir / STATIC_INDEX
 
 
-def check_dbt_docs(target_dir: Path) -> Path:
-    """The docs site's index in ``target_dir``, once every docs file is there.
+def keep_dbt_docs(source_dir: Path, target_dir: Path) -> Path:
+    """Copy the docs files dbt wrote in ``source_dir`` into ``target_dir``; the index.
 
     Raises ``FileNotFoundError`` naming what is missing when ``dbt docs
     generate`` did not write every file.
     """
-    missing = [name for name in DBT_DOCS_FILES if not (target_dir / name).is_file()]
+    missing = [name for name in DBT_DOCS_FILES if not (source_dir / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"dbt docs generate wrote no {', '.join(missing)} in {target_dir}")
+        raise FileNotFoundError(f"dbt docs generate wrote no {', '.join(missing)} in {source_dir}")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for name in DBT_DOCS_FILES:
+        shutil.copyfile(source_dir / name, target_dir / name)
+    log.info("dbt docs copied to %s", target_dir)
     return dbt_docs_index(target_dir)
 
 
