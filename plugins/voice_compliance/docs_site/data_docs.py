@@ -15,12 +15,14 @@ from typing import Any
 
 from voice_compliance.docs_site.offline import make_offline
 
+SITE_NAME = "local_site"
+"""The Data Docs site GX writes (its name in the project config and its folder)."""
 _MTIME_SLACK_S = 1.0
 
 
 def data_docs_index(gx_root: Path) -> Path:
     """The Data Docs site's entry page under the GX project root."""
-    return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return gx_root / "gx" / "uncommitted" / "data_docs" / SITE_NAME / "index.html"
 
 
 def build_data_docs(context: Any, gx_root: Path, pages: Sequence[Any] = ()) -> Path:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from voice_compliance.docs_site import build_data_docs
+from voice_compliance.docs_site.data_docs import SITE_NAME
 from voice_compliance.validation.results import ExpectationOutcome
 from voice_compliance.validation.spec import ExpectationSpec, SuiteSpec
 
@@ -35,7 +36,6 @@ DATASOURCE = "voice_compliance"
 BATCH_DEFINITION = "whole_frame"
 MAX_KEYS_STORED = 200
 """Failing rows kept per expectation result (the ticketing ones keep all)."""
-DATA_DOCS_SITE = "local_site"
 INDEX_RESULTS_LIMIT = 1000
 """Validation results the Data Docs index lists, newest first.
 
@@ -91,14 +91,14 @@ class GxProject:
     def _limit_index(self) -> None:
         """The Data Docs index lists the newest ``INDEX_RESULTS_LIMIT`` results (saved once)."""
         sites = dict(self.context.variables.data_docs_sites or {})
-        site = dict(sites.get(DATA_DOCS_SITE) or {})
+        site = dict(sites.get(SITE_NAME) or {})
         if not site:
             return
         builder = dict(site.get("site_index_builder") or {"class_name": "DefaultSiteIndexBuilder"})
         if builder.get("validation_results_limit") == INDEX_RESULTS_LIMIT:
             return
         builder["validation_results_limit"] = INDEX_RESULTS_LIMIT
-        sites[DATA_DOCS_SITE] = {**site, "site_index_builder": builder}
+        sites[SITE_NAME] = {**site, "site_index_builder": builder}
         self.context.variables.data_docs_sites = sites
         self.context.variables.save()
 
