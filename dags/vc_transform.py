@@ -129,15 +129,21 @@ def _report_task(group: str, task_id: str, doc: str) -> Any:
 
 
 def _docs_task() -> Any:
-    """``dbt docs generate --static`` through Cosmos, kept by ``dbt_runner.collect_docs``."""
+    """``dbt docs generate --static`` through Cosmos, kept by ``dbt_runner.collect_docs``,
+    when the site would change (``voice_compliance.dbt_docs_task``)."""
     from cosmos import settings as cosmos_settings
     from cosmos.config import ProfileConfig
     from cosmos.constants import InvocationMode
-    from cosmos.operators.local import DbtDocsLocalOperator
 
-    return DbtDocsLocalOperator(
+    from voice_compliance.dbt_docs_task import DbtDocsWhenChangedOperator
+
+    return DbtDocsWhenChangedOperator(
         task_id="dbt_docs_generate",
-        doc_md="Generate the dbt docs site; update the Asset `marts.compliance`.",
+        doc_md=(
+            "Generate the dbt docs site, unless the project, the policy and the "
+            "warehouse's columns are those of the current site; update the Asset "
+            "`marts.compliance`."
+        ),
         project_dir=str(dbt_runner.DBT_PROJECT_DIR),
         profile_config=ProfileConfig(
             profile_name="voice_compliance",
@@ -180,8 +186,10 @@ def vc_transform() -> None:
     Runs the dbt project `dbt_project/` on the warehouse (staging views, the
     intermediate models, one mart per policy clause, `policy_violations`,
     `clause_summary`), then **`dbt_docs_generate`**: the docs site with the
-    warehouse catalog at `<data_dir>/dbt/target/static_index.html`. That last
-    task updates the Asset **`marts.compliance`**, which validation schedules on.
+    warehouse catalog at `<data_dir>/dbt/target/static_index.html`, generated
+    again only when the project, the policy or the warehouse's columns
+    changed (a new day of data changes none of them). That last task updates
+    the Asset **`marts.compliance`**, which validation schedules on.
 
     * **Schedule**: data-aware, once *every* ingestion Asset (`raw.*`) has
       been updated since the last run: after a complete

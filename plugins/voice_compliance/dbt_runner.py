@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voice_compliance import docs_site
 from voice_compliance.config import Settings
 from voice_compliance.docs_site import dbt_docs_index, keep_dbt_docs
 from voice_compliance.policy import policy_vars
@@ -362,6 +363,37 @@ def collect_docs(project_dir: str, context: Mapping[str, Any] | None = None, **_
         started.timestamp() if started else time.time(),
     )
     return index
+
+
+def docs_fingerprint(settings: Settings) -> str | None:
+    """What the docs site of the last build would show (``docs_site.docs_fingerprint``).
+
+    The build's ``manifest.json`` in the target folder, the policy vars and
+    the warehouse's columns (one read-only connection); ``None`` without a
+    manifest.
+    """
+    from voice_compliance import warehouse  # duckdb: not at DAG parse time
+
+    manifest = target_dir(settings) / "manifest.json"
+    if not manifest.is_file():
+        return None
+    with warehouse.open_warehouse(settings, read_only=True) as con:
+        columns = con.execute(
+            "select table_schema, table_name, column_name, data_type "
+            "from information_schema.columns where table_catalog = current_database() "
+            "order by table_schema, table_name, ordinal_position"
+        ).fetchall()
+    return docs_site.docs_fingerprint(manifest, columns, policy_vars())
+
+
+def docs_are_current(settings: Settings, fingerprint: str | None) -> bool:
+    """True when this deployment's docs site was generated from ``fingerprint``."""
+    return docs_site.docs_are_current(target_dir(settings), fingerprint)
+
+
+def record_docs(settings: Settings, fingerprint: str) -> None:
+    """Remember that this deployment's docs site shows ``fingerprint``."""
+    docs_site.record_docs_fingerprint(target_dir(settings), fingerprint)
 
 
 # --- what a build did, per clause (vc_transform's report tasks) ---------------

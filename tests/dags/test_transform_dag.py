@@ -30,6 +30,7 @@ from voice_compliance.airflow_runner import (
     WRITER_POOL,
     DagRunFailed,
     airflow_env,
+    default_conf,
     ensure_airflow,
     run_dag,
 )
@@ -162,7 +163,7 @@ def test_docs_task_gets_policy_vars_settings_and_emits_the_marts(parsed: dict[st
     tasks = parsed["dag"]["tasks"]
     docs = tasks["dbt_docs_generate"]
 
-    assert docs["type"] == "DbtDocsLocalOperator"
+    assert docs["type"] == "DbtDocsWhenChangedOperator"
     # The policy reaches dbt when the task runs (a macro), not at parse time.
     assert docs["vars"] is None
     assert docs["dbt_cmd_flags"] == ["--static", "--vars", "{{ vc_policy_vars() }}"]
@@ -181,6 +182,7 @@ NO_WALK_PROBE = """
 import builtins, io, json, os, runpy, sys
 import airflow.sdk
 import cosmos.config, cosmos.constants, cosmos.operators.local
+import voice_compliance.dbt_docs_task
 import voice_compliance.dag_support, voice_compliance.dbt_runner, voice_compliance.assets
 
 opened = []
@@ -324,6 +326,27 @@ def test_airflow_run_records_the_marts_asset_event(transformed: Settings) -> Non
         ).fetchone()
 
     assert events is not None and events[0] >= 1
+
+
+@pytest.mark.airflow
+def test_a_rerun_keeps_the_docs_site_and_a_full_refresh_generates_it(
+    transformed: Settings,
+) -> None:
+    """Nothing the site shows changed: the docs task keeps it (and still
+    updates the marts Asset); ``full_refresh`` generates it again."""
+    index = dbt_runner.docs_index(transformed)
+    generated = index.stat().st_mtime_ns
+
+    log = run_dag(DAG_ID, transformed)
+
+    assert index.stat().st_mtime_ns == generated
+    assert "dbt docs unchanged (same project, policy and columns): kept" in log.read_text()
+    assert task_states(transformed)["dbt_docs_generate"] == "success"
+
+    run_dag(DAG_ID, transformed, {**default_conf(transformed), "full_refresh": True})
+
+    assert index.stat().st_mtime_ns > generated
+    assert index.stat().st_size > 100_000
 
 
 # A project whose clauses are two of the policy's: one with a model that does

@@ -39,8 +39,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tickets", ("tickets",)),
     # Jobs the DAGs and the CLI run.
     ("jobs", ("alerting", "checks", "ingest", "reporting")),
-    # Entry points: DAG support, the command line (and its report subcommand).
-    ("entry", ("__init__", "__main__", "cli", "dag_support", "report.command")),
+    # Entry points: DAG support (and the transform DAG's docs operator), the
+    # command line (and its report subcommand).
+    ("entry", ("__init__", "__main__", "cli", "dag_support", "dbt_docs_task", "report.command")),
 )
 
 

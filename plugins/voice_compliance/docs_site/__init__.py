@@ -25,8 +25,11 @@ from voice_compliance.docs_site.data_docs import (
 from voice_compliance.docs_site.dbt_docs import (
     DBT_DOCS_FILES,
     dbt_docs_index,
+    docs_are_current,
+    docs_fingerprint,
     keep_dbt_docs,
     model_url,
+    record_docs_fingerprint,
 )
 from voice_compliance.docs_site.offline import make_offline
 
@@ -35,9 +38,12 @@ __all__ = [
     "build_data_docs",
     "data_docs_index",
     "dbt_docs_index",
+    "docs_are_current",
+    "docs_fingerprint",
     "keep_dbt_docs",
     "make_offline",
     "model_url",
+    "record_docs_fingerprint",
     "suite_page",
     "suite_url",
 ]

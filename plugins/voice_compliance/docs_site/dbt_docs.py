@@ -9,9 +9,13 @@ self-contained page that links point at.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import shutil
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +25,78 @@ STATIC_INDEX = "static_index.html"
 DBT_DOCS_FILES: tuple[str, ...] = (STATIC_INDEX, "index.html", "catalog.json", "manifest.json")
 """What ``dbt docs generate --static`` writes and :func:`keep_dbt_docs` keeps;
 ``index.html`` and the two JSON files are what ``dbt docs serve`` needs."""
+
+
+DOCS_FINGERPRINT = "docs_fingerprint.json"
+"""Next to the kept site: the fingerprint of what it was generated from."""
+
+VOLATILE_MANIFEST_KEYS = frozenset(
+    {"created_at", "generated_at", "invocation_id", "invocation_started_at"}
+)
+"""Manifest keys that change on every dbt command while the project does not."""
+
+
+def docs_fingerprint(
+    manifest: Path, columns: Iterable[Iterable[Any]], vars: Mapping[str, Any]
+) -> str | None:
+    """What the docs site shows, as one hash; ``None`` without ``manifest``.
+
+    The site is the manifest (the project: each node's source, config, docs
+    and compiled SQL; the macros) and the catalog, which on DuckDB holds
+    relations and their columns, no row counts or other statistics. So
+    ``manifest`` (a build's), ``vars`` (dbt's ``--vars``: the policy) and
+    ``columns`` (the warehouse's ``(schema, table, column, type)`` rows, in a
+    stable order) determine it: a new day of calls changes none of them.
+    Left out: the keys in ``VOLATILE_MANIFEST_KEYS`` and the compiled SQL,
+    which follows from the source, the macros and the vars except where a
+    model asks whether a relation exists yet (an incremental model's first
+    build reads the whole history, the next ones the changed days): the
+    site keeps the compiled form of the run that generated it.
+    """
+    try:
+        text = manifest.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    content = json.loads(text)
+    for node in (content.get("nodes") or {}).values():
+        node.pop("compiled_code", None)
+    digest = hashlib.sha256()
+    digest.update(json.dumps(_without_volatile(content), sort_keys=True).encode())
+    digest.update(json.dumps(dict(vars), sort_keys=True).encode())
+    for row in columns:
+        digest.update(json.dumps([str(value) for value in row]).encode())
+    return digest.hexdigest()
+
+
+def _without_volatile(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _without_volatile(item)
+            for key, item in value.items()
+            if key not in VOLATILE_MANIFEST_KEYS
+        }
+    if isinstance(value, list):
+        return [_without_volatile(item) for item in value]
+    return value
+
+
+def docs_are_current(target_dir: Path, fingerprint: str | None) -> bool:
+    """True when the site in ``target_dir`` was generated from ``fingerprint``."""
+    if fingerprint is None or not all((target_dir / name).is_file() for name in DBT_DOCS_FILES):
+        return False
+    try:
+        kept = json.loads((target_dir / DOCS_FINGERPRINT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(kept, dict) and kept.get("fingerprint") == fingerprint
+
+
+def record_docs_fingerprint(target_dir: Path, fingerprint: str) -> None:
+    """Remember that the site in ``target_dir`` shows ``fingerprint`` (atomic write)."""
+    path = target_dir / DOCS_FINGERPRINT
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
+    partial.replace(path)
 
 
 def dbt_docs_index(target_dir: Path) -> Path:
