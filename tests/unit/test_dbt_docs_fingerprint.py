@@ -33,6 +33,9 @@ MANIFEST: dict[str, Any] = {
     "macros": {"macro.p.vc_window": {"macro_sql": "{% macro vc_window() %}7{% endmacro %}"}},
     "nodes": {
         "model.p.clause_summary": {
+            "resource_type": "model",
+            "schema": "compliance",
+            "alias": "clause_summary",
             "config": {"materialized": "table"},
             "raw_code": "select * from {{ ref('int_x') }}",
             "compiled_code": "select * from intermediate.int_x",
@@ -40,6 +43,9 @@ MANIFEST: dict[str, Any] = {
             "created_at": 1.0,
         },
         "model.p.int_x": {
+            "resource_type": "model",
+            "schema": "intermediate",
+            "alias": "int_x",
             "config": {"materialized": "incremental"},
             "raw_code": "select 1 {% if is_incremental() %} where d > 0 {% endif %}",
             "compiled_code": "select 1",
@@ -102,6 +108,14 @@ def test_the_policy_and_the_columns_change_the_fingerprint(tmp_path: Path) -> No
     assert fingerprint(tmp_path, MANIFEST, policy=stricter) != base
     assert fingerprint(tmp_path, MANIFEST, columns=new_column) != base
     assert fingerprint(tmp_path, MANIFEST, columns=retyped) != base
+
+
+def test_relations_the_project_does_not_declare_do_not_count(tmp_path: Path) -> None:
+    # Tables written after the build (validation results, tickets) are not
+    # in the catalog either.
+    later = [*COLUMNS, ("compliance", "validation_results", "suite", "VARCHAR")]
+
+    assert fingerprint(tmp_path, MANIFEST, columns=later) == fingerprint(tmp_path, MANIFEST)
 
 
 def test_no_manifest_no_fingerprint(tmp_path: Path) -> None:

@@ -46,7 +46,9 @@ def docs_fingerprint(
     relations and their columns, no row counts or other statistics. So
     ``manifest`` (a build's), ``vars`` (dbt's ``--vars``: the policy) and
     ``columns`` (the warehouse's ``(schema, table, column, type)`` rows, in a
-    stable order) determine it: a new day of calls changes none of them.
+    stable order; those of relations the manifest does not declare, such as
+    the validation results, are left out as the catalog leaves them out)
+    determine it: a new day of calls changes none of them.
     Left out: the keys in ``VOLATILE_MANIFEST_KEYS`` and the compiled SQL,
     which follows from the source, the macros and the vars except where a
     model asks whether a relation exists yet (an incremental model's first
@@ -60,12 +62,35 @@ def docs_fingerprint(
     content = json.loads(text)
     for node in (content.get("nodes") or {}).values():
         node.pop("compiled_code", None)
+    relations = _declared_relations(content)
     digest = hashlib.sha256()
     digest.update(json.dumps(_without_volatile(content), sort_keys=True).encode())
     digest.update(json.dumps(dict(vars), sort_keys=True).encode())
     for row in columns:
-        digest.update(json.dumps([str(value) for value in row]).encode())
+        schema, table, *rest = (str(value) for value in row)
+        if (schema.lower(), table.lower()) in relations:
+            digest.update(json.dumps([schema, table, *rest]).encode())
     return digest.hexdigest()
+
+
+_CATALOGED_TYPES = frozenset({"model", "seed", "snapshot"})
+
+
+def _declared_relations(manifest: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """``(schema, name)`` of every relation the catalog can describe: built
+    nodes (not ephemeral) and sources, lower case."""
+    relations: set[tuple[str, str]] = set()
+    for node in (manifest.get("nodes") or {}).values():
+        config = node.get("config") or {}
+        if node.get("resource_type") in _CATALOGED_TYPES and config.get("materialized") != (
+            "ephemeral"
+        ):
+            name = node.get("alias") or node.get("name") or ""
+            relations.add((str(node.get("schema") or "").lower(), str(name).lower()))
+    for source in (manifest.get("sources") or {}).values():
+        name = source.get("identifier") or source.get("name") or ""
+        relations.add((str(source.get("schema") or "").lower(), str(name).lower()))
+    return relations
 
 
 def _without_volatile(value: Any) -> Any:
