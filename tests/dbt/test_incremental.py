@@ -4,7 +4,10 @@ A generated landing zone is delivered in steps, as a real deployment receives
 it: the exports and the registry files effective so far, then the call files
 day by day (grouped into a few steps to stay quick), a consent export that
 arrives late, then a late correction (an early call file re-exported with a
-call changed and one dropped, and the opt-out export replaced). After each
+call changed and one dropped, and the opt-out export replaced), then a new
+copy of an early call, in a new file, whose later ``date_updated`` makes it
+the winning copy and whose corrected start time moves the call to the last
+day. After each
 step the raw layer is loaded and dbt runs incrementally on the same
 warehouse. The outputs must equal, row for row, those of a fresh warehouse
 built once from the final landing zone, and those of a full refresh.
@@ -13,6 +16,7 @@ built once from the final landing zone, and those of a full refresh.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from voice_compliance.config import Settings
 pytestmark = [pytest.mark.dbt, pytest.mark.slow]
 
 COMPARED = (
+    "intermediate.int_calls_enriched",
     "compliance.policy_violations",
     "compliance.clause_outcomes",
     "compliance.clause_summary",
@@ -86,6 +91,26 @@ def _correct_early_call_file(landing: Path, key: str) -> None:
     path.write_text("".join(json.dumps(call) + "\n" for call in calls[:-1]))
 
 
+def _reissue_call_on_another_day(landing: Path, key: str, day: str) -> str:
+    """Land a new file holding a later copy of the second call of ``key``, moved to ``day``.
+
+    Returns the moved call's sid.
+    """
+    from email.utils import format_datetime, parsedate_to_datetime
+
+    calls = [json.loads(line) for line in (landing / key).read_text().splitlines() if line]
+    copy = dict(calls[1])
+    started = parsedate_to_datetime(copy["start_time"])
+    delta = started.replace(year=int(day[:4]), month=int(day[5:7]), day=int(day[8:10])) - started
+    for field in ("date_created", "start_time", "end_time"):
+        if copy.get(field):
+            copy[field] = format_datetime(parsedate_to_datetime(copy[field]) + delta)
+    copy["date_updated"] = format_datetime(parsedate_to_datetime(copy["date_updated"]) + delta)
+    target = landing / Path(key).parent / f"reissued_{day}_copy.jsonl"
+    target.write_text(json.dumps(copy) + "\n")
+    return str(copy["sid"])
+
+
 def _replace_optouts(landing: Path) -> None:
     """Re-export the opt-outs without their first request."""
     for path in sorted((landing / "optouts").glob("*.csv")):
@@ -134,7 +159,16 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     corrected_days = _changed_days(incremental)
     _replace_optouts(landing)
     _derive(incremental)
+    last_day = max(day for day in call_days if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day))
+    moved_sid = _reissue_call_on_another_day(landing, early_jsonl, last_day)
+    _derive(incremental)
     after_incremental = _tables(incremental)
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        moved = con.execute(
+            "select cast(call_date as varchar) from intermediate.int_calls_enriched"
+            " where call_sid = ?",
+            [moved_sid],
+        ).fetchall()
 
     full = _settings(root / "full", landing)
     _derive(full)
@@ -147,6 +181,8 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "changed_days": changed_days,
         "corrected_days": corrected_days,
         "call_days": call_days,
+        "moved": moved,
+        "last_day": last_day,
     }
 
 
@@ -171,3 +207,11 @@ def test_each_step_re_derives_only_the_days_it_touched(sequence: dict[str, Any])
     assert all(0 < days < all_days for days in later_call_steps)
     # the correction of one early file re-derives the days it holds, not the month
     assert 0 < sequence["corrected_days"] <= 2
+
+
+def test_a_later_copy_moving_a_call_to_another_day_leaves_one_row(
+    sequence: dict[str, Any],
+) -> None:
+    # The copy in the new file wins (later date_updated): the call is derived
+    # on its new day only, not also on the day its earlier copy held.
+    assert sequence["moved"] == [(sequence["last_day"],)]

@@ -2,7 +2,9 @@
     The UTC call days that call-level models re-derive on an incremental run:
     the days that new or changed landing files can change.
     - a call file: the days it holds now and the days it held when last
-      derived (a reloaded file may have dropped a day);
+      derived (a reloaded file may have dropped a day), and the days of
+      every other copy of its calls (a later copy that moves a call to
+      another day must also remove it from the day of the copy it beats);
     - consent: every day from the earliest granted_at / revoked_at of its
       rows; opt-outs and the internal list: from the earliest request;
       a registry file: from its effective date;
@@ -58,6 +60,24 @@ call_file_days as (
     from previous
     inner join changed_files on previous.file_id = changed_files.file_id
     where changed_files.source = 'calls' and previous.call_date is not null
+
+),
+
+changed_call_sids as (
+
+    select distinct call_copies.call_sid
+    from {{ ref('stg_twilio__call_copies') }} as call_copies
+    inner join changed_files on call_copies.file_id = changed_files.file_id
+    where changed_files.source = 'calls'
+
+),
+
+copy_days as (
+
+    select call_copies.call_date
+    from {{ ref('stg_twilio__call_copies') }} as call_copies
+    inner join changed_call_sids on call_copies.call_sid = changed_call_sids.call_sid
+    where call_copies.call_date is not null
 
 ),
 
@@ -160,6 +180,8 @@ referenced_days as (
 final as (
 
     select call_date from call_file_days
+    union
+    select call_date from copy_days
     union
     select call_date from threshold_days
     union
