@@ -4,7 +4,10 @@
 Cosmos in the transform DAG) writes the site into dbt's target folder;
 :func:`keep_dbt_docs` copies a generated site from a temporary project copy
 into this deployment's target folder, and :func:`dbt_docs_index` names the
-self-contained page that links point at.
+self-contained page that links point at. :func:`docs_fingerprint` sums up
+what a site shows, so that the transform DAG keeps the current site when a
+run changed nothing of it (:func:`docs_are_current`,
+:func:`record_docs_fingerprint`; decision 0026).
 """
 
 from __future__ import annotations
