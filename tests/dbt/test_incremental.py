@@ -102,10 +102,9 @@ def _reissue_call_on_another_day(landing: Path, key: str, day: str) -> str:
     copy = dict(calls[1])
     started = parsedate_to_datetime(copy["start_time"])
     delta = started.replace(year=int(day[:4]), month=int(day[5:7]), day=int(day[8:10])) - started
-    for field in ("date_created", "start_time", "end_time"):
+    for field in ("date_created", "date_updated", "start_time", "end_time"):
         if copy.get(field):
             copy[field] = format_datetime(parsedate_to_datetime(copy[field]) + delta)
-    copy["date_updated"] = format_datetime(parsedate_to_datetime(copy["date_updated"]) + delta)
     target = landing / Path(key).parent / f"reissued_{day}_copy.jsonl"
     target.write_text(json.dumps(copy) + "\n")
     return str(copy["sid"])

@@ -51,11 +51,8 @@ known_days as (
 
 call_file_days as (
 
-    select snapshot.call_date
-    from snapshot
-    inner join changed_files on snapshot.file_id = changed_files.file_id
-    where changed_files.source = 'calls' and snapshot.call_date is not null
-    union
+    -- the days changed call files held when last derived; the days they hold
+    -- now are among copy_days
     select previous.call_date
     from previous
     inner join changed_files on previous.file_id = changed_files.file_id
@@ -74,6 +71,8 @@ changed_call_sids as (
 
 copy_days as (
 
+    -- the days of every copy, in any file, of the calls changed call files
+    -- hold now (their own copies included)
     select call_copies.call_date
     from {{ ref('stg_twilio__call_copies') }} as call_copies
     inner join changed_call_sids on call_copies.call_sid = changed_call_sids.call_sid
