@@ -84,10 +84,8 @@ def _declared_relations(manifest: Mapping[str, Any]) -> set[tuple[str, str]]:
     nodes (not ephemeral) and sources, lower case."""
     relations: set[tuple[str, str]] = set()
     for node in (manifest.get("nodes") or {}).values():
-        config = node.get("config") or {}
-        if node.get("resource_type") in _CATALOGED_TYPES and config.get("materialized") != (
-            "ephemeral"
-        ):
+        materialized = (node.get("config") or {}).get("materialized")
+        if node.get("resource_type") in _CATALOGED_TYPES and materialized != "ephemeral":
             name = node.get("alias") or node.get("name") or ""
             relations.add((str(node.get("schema") or "").lower(), str(name).lower()))
     for source in (manifest.get("sources") or {}).values():
