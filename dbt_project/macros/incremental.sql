@@ -102,3 +102,28 @@
 {% macro vc_is_incremental() -%}
     {{ return(this is not none and is_incremental()) }}
 {%- endmacro %}
+
+{#- The pre-hook of stg_twilio__calls on an incremental run: deletes the calls
+    whose set of landed copies may have changed since they were ranked, so
+    that the model ranks them again from every copy. A copy was added or
+    rewritten only in a new or reloaded call file (is_changed in
+    int_manifest_snapshot); a copy dropped by a reloaded file changes the
+    call's number of copies (copies_loaded), or leaves it none. -#}
+{% macro vc_delete_recopied_calls() -%}
+    {%- if vc_is_incremental() -%}
+        delete from {{ this }}
+        where call_sid in (
+            select calls.sid
+            from {{ source('raw', 'calls') }} as calls
+            inner join {{ ref('int_manifest_snapshot') }} as snapshot
+                on calls._file_id = snapshot.file_id
+            where snapshot.is_changed
+        )
+        or copies_loaded <> (
+            select count(*) from {{ source('raw', 'calls') }} as calls
+            where calls.sid = {{ this }}.call_sid
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

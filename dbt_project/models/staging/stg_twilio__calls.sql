@@ -1,14 +1,28 @@
 -- A table, not a view like the rest of staging: the copy ranking below reads
 -- every loaded call, and a view would redo it for each of its data tests and
--- readers in a run (decision 0022).
-{{ config(materialized="table") }}
+-- readers in a run (decision 0022). Incremental by call (decision 0027): an
+-- incremental run ranks again only the calls whose copies changed.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ vc_delete_recopied_calls() }}",
+) }}
+-- depends_on: {{ ref('int_manifest_snapshot') }}
 
 -- One row per call: the copy with the latest date_updated wins, then the most
 -- recently loaded, then the last file and line (policy "Duplicated calls").
 with
 
 calls as (
-    select * from {{ source('raw', 'calls') }}
+    select * from {{ source('raw', 'calls') }} as copies
+    {%- if vc_is_incremental() %}
+    -- the pre-hook deleted the calls whose copies changed: rank those again
+    -- (and new calls), every copy of each
+    where not exists (
+        select 1 from {{ this }} as derived where derived.call_sid = copies.sid
+    )
+    {%- endif %}
 ),
 
 phones as (

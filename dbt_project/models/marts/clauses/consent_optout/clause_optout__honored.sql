@@ -35,6 +35,7 @@ checks as (
             partition by call_sid, is_breached order by requested_at, request_id
         ) as request_rank
     from {{ ref('int_optout_call_checks') }}
+    where {{ vc_in_changed_days('call_date') }}
 
 ),
 

@@ -32,13 +32,16 @@ coverage as (
 
 listings as (
 
+    -- only the changed days' rows: the aggregates below are joined to them
     select * from {{ ref('int_dnc_registry_listings') }}
+    where {{ vc_in_changed_days('call_date') }}
 
 ),
 
 exemptions as (
 
     select * from {{ ref('int_dnc_exemptions') }}
+    where {{ vc_in_changed_days('call_date') }}
 
 ),
 
