@@ -24,23 +24,6 @@
     cross join lateral (select unnest({{ list_expr }}) as {{ column }}) as {{ alias }}
 {%- endmacro %}
 
-{#- Aggregate: a JSON array of `expr` ordered by `order_by`. The shared
-    vc_json_agg (json.sql) renders json_group_array(... order by ...) on
-    DuckDB, which DuckDB rejects (json_group_array is a macro function, so no
-    ORDER BY); this ordered variant keeps the evidence deterministic. Replace
-    it with vc_json_agg once that supports order_by on DuckDB. -#}
-{% macro vc_calling_hours_json_agg(expr, order_by) -%}
-    {{ return(adapter.dispatch('vc_calling_hours_json_agg', 'voice_compliance')(expr, order_by)) }}
-{%- endmacro %}
-
-{% macro default__vc_calling_hours_json_agg(expr, order_by) -%}
-    {{ vc_json_agg(expr, order_by) }}
-{%- endmacro %}
-
-{% macro duckdb__vc_calling_hours_json_agg(expr, order_by) -%}
-    to_json(list({{ expr }} order by {{ order_by }}))
-{%- endmacro %}
-
 {#- Seconds of a 'HH:MM' or 'HH:MM:SS' policy time (24:00 allowed as an end). -#}
 {% macro vc_calling_hours_seconds(text, where) -%}
     {%- set parts = (text | string).split(':') -%}

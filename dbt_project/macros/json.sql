@@ -39,10 +39,28 @@
 {%- endmacro %}
 
 {#- DuckDB's json_group_array is a macro that takes no ORDER BY: aggregate a
-    list (which does) and convert it. Null (not '[]') over zero rows, as
-    json_arrayagg. -#}
+    list and convert it. Null (not '[]') over zero rows, as json_arrayagg.
+    When `order_by` is a list of plain columns, the list is of structs
+    {null flag, key, ..., value} sorted per group with list_sort: the same
+    order as ORDER BY (ascending, nulls last), ties broken by the value, and
+    at 1 M calls about twice as fast as DuckDB's ordered aggregate
+    (decision 0027). Any other `order_by` uses the ordered aggregate. -#}
 {% macro duckdb__vc_json_agg(expression, order_by) -%}
+    {%- set keys = (order_by or '').split(',') | map('trim') | list -%}
+    {%- set plain = namespace(ok=order_by is not none and order_by | trim != '') -%}
+    {%- for key in keys if not modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_.]*', key) -%}
+        {%- set plain.ok = false -%}
+    {%- endfor -%}
+    {%- if plain.ok -%}
+    to_json(list_transform(list_sort(list({
+        {%- for key in keys %}
+        'n{{ loop.index }}': {{ key }} is null, 'k{{ loop.index }}': {{ key }},
+        {%- endfor %}
+        'value': {{ expression }}
+    })), entry -> entry.value))
+    {%- else -%}
     to_json(list({{ expression }}{% if order_by %} order by {{ order_by }}{% endif %}))
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A predicate: `expression` holds a JSON object (not an array, a scalar or

@@ -46,7 +46,7 @@ calls as (
         scope_code,
         count(*) as zones_checked,
         sum(case when is_allowed then 0 else 1 end) as zones_outside_windows,
-        {{ vc_calling_hours_json_agg('zone_json', 'time_zone') }} as zones
+        {{ vc_json_agg('zone_json', 'time_zone') }} as zones
     from zone_evidence
     group by
         call_sid, account_sid, call_date, started_at,
