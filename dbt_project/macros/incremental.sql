@@ -97,6 +97,29 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The calls as stg_twilio__calls ranked them in the previous run (call_sid,
+    copies_loaded), or an empty relation of the same shape before its first
+    build. Read by name, not ref(): int_days_changed reads it before that
+    model ranks the changed calls again in the same run. -#}
+{% macro vc_previously_ranked_calls() -%}
+    {%- set ranked = none -%}
+    {%- if execute -%}
+        {%- set node = graph.nodes.values()
+            | selectattr('resource_type', 'equalto', 'model')
+            | selectattr('name', 'equalto', 'stg_twilio__calls') | first -%}
+        {%- set ranked = adapter.get_relation(
+            database=node.database, schema=node.schema, identifier=node.alias) -%}
+    {%- endif -%}
+    {%- if ranked is not none -%}
+        select call_sid, copies_loaded from {{ ranked }}
+    {%- else -%}
+        select
+            cast(null as {{ dbt.type_string() }}) as call_sid,
+            cast(null as {{ dbt.type_int() }}) as copies_loaded
+        where 1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
 {#- is_incremental(), also where a model is rendered without a relation of
     its own (dbt unit tests: those test the full derivation). -#}
 {% macro vc_is_incremental() -%}

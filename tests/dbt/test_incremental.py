@@ -7,8 +7,10 @@ arrives late, then a late correction (an early call file re-exported with a
 call changed and one dropped, and the opt-out export replaced), then a new
 copy of an early call, in a new file, whose later ``date_updated`` makes it
 the winning copy and whose corrected start time moves the call to the last
-day, and last the early file re-exported once more without that call's
-earlier copy (the call keeps its winning copy and has one copy fewer).
+day (with a second call), then the early file re-exported once more
+without the first call's earlier copy (the call keeps its winning copy and
+has one copy fewer), and last the new file re-exported without the second
+call's copy (its copy in the early file, on the first day, wins again).
 After each step the raw layer is loaded and dbt runs incrementally on the same
 warehouse. The outputs must equal, row for row, those of a fresh warehouse
 built once from the final landing zone, and those of a full refresh.
@@ -92,6 +94,15 @@ def _changed_days(settings: Settings) -> int:
         con.close()
 
 
+def _call_days(settings: Settings, call_sid: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(
+            "select cast(call_date as varchar) from intermediate.int_calls_enriched"
+            " where call_sid = ?",
+            [call_sid],
+        ).fetchall()
+
+
 def _correct_early_call_file(landing: Path, key: str) -> None:
     """Re-export a call file: the first call becomes a 'busy' attempt, the last is dropped."""
     path = landing / key
@@ -102,23 +113,29 @@ def _correct_early_call_file(landing: Path, key: str) -> None:
     path.write_text("".join(json.dumps(call) + "\n" for call in calls[:-1]))
 
 
-def _reissue_call_on_another_day(landing: Path, key: str, day: str) -> str:
-    """Land a new file holding a later copy of the second call of ``key``, moved to ``day``.
+def _reissue_calls_on_another_day(landing: Path, key: str, day: str) -> tuple[str, str, str]:
+    """Land a new file holding later copies of the second and third calls of ``key``,
+    moved to ``day``.
 
-    Returns the moved call's sid.
+    Returns the new file's key and the moved calls' sids.
     """
     from email.utils import format_datetime, parsedate_to_datetime
 
     calls = [json.loads(line) for line in (landing / key).read_text().splitlines() if line]
-    copy = dict(calls[1])
-    started = parsedate_to_datetime(copy["start_time"])
-    delta = started.replace(year=int(day[:4]), month=int(day[5:7]), day=int(day[8:10])) - started
-    for field in ("date_created", "date_updated", "start_time", "end_time"):
-        if copy.get(field):
-            copy[field] = format_datetime(parsedate_to_datetime(copy[field]) + delta)
-    target = landing / Path(key).parent / f"reissued_{day}_copy.jsonl"
-    target.write_text(json.dumps(copy) + "\n")
-    return str(copy["sid"])
+    copies = []
+    for call in calls[1:3]:
+        copy = dict(call)
+        started = parsedate_to_datetime(copy["start_time"])
+        moved = started.replace(year=int(day[:4]), month=int(day[5:7]), day=int(day[8:10]))
+        for field in ("date_created", "date_updated", "start_time", "end_time"):
+            if copy.get(field):
+                copy[field] = format_datetime(
+                    parsedate_to_datetime(copy[field]) + (moved - started)
+                )
+        copies.append(copy)
+    target = Path(key).parent / f"reissued_{day}_copy.jsonl"
+    (landing / target).write_text("".join(json.dumps(copy) + "\n" for copy in copies))
+    return str(target), str(copies[0]["sid"]), str(copies[1]["sid"])
 
 
 def _drop_call(landing: Path, key: str, sid: str) -> None:
@@ -179,22 +196,25 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     _replace_optouts(landing)
     _derive(incremental)
     last_day = max(day for day in call_days if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day))
-    moved_sid = _reissue_call_on_another_day(landing, early_jsonl, last_day)
+    reissued, moved_sid, restored_sid = _reissue_calls_on_another_day(
+        landing, early_jsonl, last_day
+    )
     _derive(incremental)
-    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
-        moved = con.execute(
-            "select cast(call_date as varchar) from intermediate.int_calls_enriched"
-            " where call_sid = ?",
-            [moved_sid],
-        ).fetchall()
+    moved = _call_days(incremental, moved_sid)
     _drop_call(landing, early_jsonl, moved_sid)
     _derive(incremental)
-    after_incremental = _tables(incremental)
     with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
         copies_left = con.execute(
             "select copies_loaded from staging.stg_twilio__calls where call_sid = ?",
             [moved_sid],
         ).fetchall()
+    # the reissued file re-exported without the winning copy of the other
+    # call: its copy in the early file (a file this step leaves alone) wins
+    # again, on the early day
+    _drop_call(landing, reissued, restored_sid)
+    _derive(incremental)
+    restored = _call_days(incremental, restored_sid)
+    after_incremental = _tables(incremental)
 
     full = _settings(root / "full", landing)
     _derive(full)
@@ -209,6 +229,8 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "call_days": call_days,
         "moved": moved,
         "copies_left": copies_left,
+        "restored": restored,
+        "first_day": call_days[0],
         "last_day": last_day,
     }
 
@@ -248,3 +270,11 @@ def test_a_dropped_copy_leaves_the_call_with_one_copy_fewer(sequence: dict[str, 
     # The earlier copy's file was re-exported without it; the winning copy,
     # in a file no run touched since, stays, and counts one copy.
     assert sequence["copies_left"] == [(1,)]
+
+
+def test_a_dropped_winning_copy_restores_the_call_to_its_other_copys_day(
+    sequence: dict[str, Any],
+) -> None:
+    # The reloaded file held the call's winning copy on the last day; the
+    # copy left, in the early file, is on the first day.
+    assert sequence["restored"] == [(sequence["first_day"],)]

@@ -9,6 +9,8 @@
     pre_hook="{{ vc_delete_recopied_calls() }}",
 ) }}
 -- depends_on: {{ ref('int_manifest_snapshot') }}
+-- int_days_changed reads this model's previous state: it runs first.
+-- depends_on: {{ ref('int_days_changed') }}
 
 -- One row per call: the copy with the latest date_updated wins, then the most
 -- recently loaded, then the last file and line (policy "Duplicated calls").

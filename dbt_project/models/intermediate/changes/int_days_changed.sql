@@ -5,6 +5,10 @@
       derived (a reloaded file may have dropped a day), and the days of
       every other copy of its calls (a later copy that moves a call to
       another day must also remove it from the day of the copy it beats);
+    - a call with fewer copies than when it was last ranked
+      (stg_twilio__calls.copies_loaded, read before that model runs again):
+      the days of the copies it has left (a reloaded file dropped its
+      winning copy, and a copy on another day wins now);
     - consent: every day from the earliest granted_at / revoked_at of its
       rows; opt-outs and the internal list: from the earliest request;
       a registry file: from its effective date;
@@ -77,6 +81,37 @@ copy_days as (
     from {{ ref('stg_twilio__call_copies') }} as call_copies
     inner join changed_call_sids on call_copies.call_sid = changed_call_sids.call_sid
     where call_copies.call_date is not null
+
+),
+
+previous_calls as (
+
+    {{ vc_previously_ranked_calls() }}
+
+),
+
+copies_left as (
+
+    select call_sid, count(*) as copies
+    from {{ ref('stg_twilio__call_copies') }}
+    group by call_sid
+
+),
+
+recounted_call_sids as (
+
+    select previous_calls.call_sid
+    from previous_calls
+    inner join copies_left on previous_calls.call_sid = copies_left.call_sid
+    where copies_left.copies < previous_calls.copies_loaded
+
+),
+
+recounted_days as (
+
+    select call_copies.call_date
+    from {{ ref('stg_twilio__call_copies') }} as call_copies
+    inner join recounted_call_sids on call_copies.call_sid = recounted_call_sids.call_sid
 
 ),
 
@@ -181,6 +216,8 @@ final as (
     select call_date from call_file_days
     union
     select call_date from copy_days
+    union
+    select call_date from recounted_days
     union
     select call_date from threshold_days
     union
