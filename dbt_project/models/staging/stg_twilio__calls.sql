@@ -21,9 +21,10 @@ calls as (
     {%- if vc_is_incremental() %}
     -- the pre-hook deleted the calls whose copies changed: rank those again
     -- (and new calls), every copy of each
-    where not exists (
-        select 1 from {{ this }} as derived where derived.call_sid = copies.sid
-    )
+    where
+        not exists (
+            select 1 from {{ this }} as derived where derived.call_sid = copies.sid
+        )
     {%- endif %}
 ),
 
