@@ -74,50 +74,51 @@
     cast({{ dbt.date_trunc('month', date_column) }} as date)
 {%- endmacro %}
 
-{#- The applied manifest of the previous successful transform (the relation
-    int_manifest_applied), or an empty relation of the same shape on the
-    first run. Read by name, not ref(): it is written at the end of the run
-    that reads it at the start. -#}
-{% macro vc_previous_applied_manifest() -%}
+{#- The rows of model `model_name` as an earlier run left them, read by
+    name, not ref() (a model that reads its own or a later model's previous
+    state cannot depend on it): `columns` ((name, type) pairs) from its
+    relation, or an empty relation of the same shape before its first build. -#}
+{% macro vc_previous_state(model_name, columns) -%}
     {%- set previous = none -%}
     {%- if execute -%}
+        {%- set node = graph.nodes.values()
+            | selectattr('resource_type', 'equalto', 'model')
+            | selectattr('name', 'equalto', model_name) | first -%}
         {%- set previous = adapter.get_relation(
-            database=this.database, schema=this.schema, identifier='int_manifest_applied') -%}
+            database=node.database, schema=node.schema, identifier=node.alias) -%}
     {%- endif -%}
     {%- if previous is not none -%}
-        select file_id, source, load_count, checksum, call_date from {{ previous }}
+        select {{ columns | map('first') | join(', ') }} from {{ previous }}
     {%- else -%}
         select
-            cast(null as {{ dbt.type_string() }}) as file_id,
-            cast(null as {{ dbt.type_string() }}) as source,
-            cast(null as {{ dbt.type_int() }}) as load_count,
-            cast(null as {{ dbt.type_string() }}) as checksum,
-            cast(null as date) as call_date
+        {%- for name, type in columns %}
+            cast(null as {{ type }}) as {{ name }}{{ "," if not loop.last }}
+        {%- endfor %}
         where 1 = 0
     {%- endif -%}
 {%- endmacro %}
 
+{#- The applied manifest of the previous successful transform (the relation
+    int_manifest_applied): it is written at the end of the run that reads it
+    at the start. -#}
+{% macro vc_previous_applied_manifest() -%}
+    {{ vc_previous_state('int_manifest_applied', [
+        ('file_id', dbt.type_string()),
+        ('source', dbt.type_string()),
+        ('load_count', dbt.type_int()),
+        ('checksum', dbt.type_string()),
+        ('call_date', 'date'),
+    ]) }}
+{%- endmacro %}
+
 {#- The calls as stg_twilio__calls ranked them in the previous run (call_sid,
-    copies_loaded), or an empty relation of the same shape before its first
-    build. Read by name, not ref(): int_days_changed reads it before that
-    model ranks the changed calls again in the same run. -#}
+    copies_loaded): int_days_changed reads them before that model ranks the
+    changed calls again in the same run. -#}
 {% macro vc_previously_ranked_calls() -%}
-    {%- set ranked = none -%}
-    {%- if execute -%}
-        {%- set node = graph.nodes.values()
-            | selectattr('resource_type', 'equalto', 'model')
-            | selectattr('name', 'equalto', 'stg_twilio__calls') | first -%}
-        {%- set ranked = adapter.get_relation(
-            database=node.database, schema=node.schema, identifier=node.alias) -%}
-    {%- endif -%}
-    {%- if ranked is not none -%}
-        select call_sid, copies_loaded from {{ ranked }}
-    {%- else -%}
-        select
-            cast(null as {{ dbt.type_string() }}) as call_sid,
-            cast(null as {{ dbt.type_int() }}) as copies_loaded
-        where 1 = 0
-    {%- endif -%}
+    {{ vc_previous_state('stg_twilio__calls', [
+        ('call_sid', dbt.type_string()),
+        ('copies_loaded', dbt.type_int()),
+    ]) }}
 {%- endmacro %}
 
 {#- is_incremental(), also where a model is rendered without a relation of

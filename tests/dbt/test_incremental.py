@@ -127,11 +127,10 @@ def _reissue_calls_on_another_day(landing: Path, key: str, day: str) -> tuple[st
         copy = dict(call)
         started = parsedate_to_datetime(copy["start_time"])
         moved = started.replace(year=int(day[:4]), month=int(day[5:7]), day=int(day[8:10]))
+        delta = moved - started
         for field in ("date_created", "date_updated", "start_time", "end_time"):
             if copy.get(field):
-                copy[field] = format_datetime(
-                    parsedate_to_datetime(copy[field]) + (moved - started)
-                )
+                copy[field] = format_datetime(parsedate_to_datetime(copy[field]) + delta)
         copies.append(copy)
     target = Path(key).parent / f"reissued_{day}_copy.jsonl"
     (landing / target).write_text("".join(json.dumps(copy) + "\n" for copy in copies))
