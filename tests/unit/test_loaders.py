@@ -396,6 +396,7 @@ def _registry_files(landing: Path) -> None:
         "dnc/uk_tps/full/2026-09-01/tps.txt": "020 7946 0018\n01632960000\n",
         "dnc/uk_tps/changes/2026-09-05/tps.txt": "020 7946 0018,D\n0161 496 0000,A\n",
         "dnc/uk_ctps/full/not-a-date/ctps.txt": "020 7946 0099\n",
+        "dnc/uk_ctps/full/20260901/ctps.txt": "020 7946 0098\n",
     }
     for key, content in files.items():
         _write(landing, key, content)
@@ -411,6 +412,11 @@ def test_registry_files_load_in_every_contract_format(zone):
         2: "unparseable registry line: expected the contract format"
     }
     assert _manifest(settings, "dnc/uk_ctps/full/not-a-date/ctps.txt")["q"] == 1
+    # A basic ISO date (no dashes) is not the contract's YYYY-MM-DD folder.
+    assert _manifest(settings, "dnc/uk_ctps/full/20260901/ctps.txt")["q"] == 1
+    assert _reasons(settings, "full/20260901/ctps.txt") == {
+        1: "invalid effective date folder: '20260901'"
+    }
     rows = _query(
         settings,
         "select registry, list_kind, e164, action, extra from raw.registry_entries"
@@ -424,6 +430,43 @@ def test_registry_files_load_in_every_contract_format(zone):
         ("us_national", "changes", "+14155550101", "D", "20260910"),
         ("us_national", "changes", "+14155550103", "A", None),
     ]
+
+
+def test_a_warehouse_with_the_old_registry_table_is_migrated_once_with_every_line(zone):
+    # Before decision 0028, raw.registry_entries was a table that repeated
+    # its file's registry, list kind, date, URI and load time on every line.
+    landing, settings = zone
+    _registry_files(landing)
+    _load(settings, *ingest.REGISTRY_SOURCES)
+    entries = "select * from raw.registry_entries order by all"
+    before = _query(settings, entries)
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        con.execute("create table raw.old_entries as select * from raw.registry_entries")
+        con.execute("drop view raw.registry_entries")
+        con.execute("drop table raw.registry_lines")
+        con.execute("alter table raw.old_entries rename to registry_entries")
+    finally:
+        con.close()
+
+    # The next load (nothing new landed) migrates; the one after finds the view.
+    _load(settings, *ingest.REGISTRY_SOURCES)
+    _write(landing, "dnc/us_national/changes/2026-09-21/c.txt", "415,5550109,A\n")
+    _load(settings, *ingest.REGISTRY_SOURCES)
+
+    kinds = _query(
+        settings,
+        "select table_name, table_type from information_schema.tables"
+        " where table_schema = 'raw' and table_name like 'registry%' order by all",
+    )
+    assert kinds == [("registry_entries", "VIEW"), ("registry_lines", "BASE TABLE")]
+    after = _query(settings, entries)
+    added = [r for r in after if r[3] == "+14155550109"]
+    assert [r for r in after if r not in added] == before
+    assert [(r[0], r[1], str(r[2]), r[4]) for r in added] == [
+        ("us_national", "changes", "2026-09-21", "A")
+    ]
+    assert len(before) == _query(settings, "select count(*) from raw.registry_lines")[0][0] - 1
 
 
 def test_every_manifest_row_reconciles_and_phone_values_are_normalized(zone):

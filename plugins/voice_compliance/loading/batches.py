@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import duckdb
 
 from voice_compliance.landing import LandedObject, MaterializedFile
-from voice_compliance.loading import batch_staging
+from voice_compliance.loading import batch_staging, registry_table
 from voice_compliance.loading.batch_staging import StagedFile
 from voice_compliance.loading.results import FileResult, ReconciliationError
 from voice_compliance.loading.sources import Source
@@ -141,13 +141,10 @@ def _swap(
 
 def _insert_good_sql(source: Source) -> str:
     if source.format == "registry":
-        registry = source.name.removeprefix("registry_")
-        return f"""
-            insert into raw.{source.table}
-            select '{registry}', f.list_kind, f.effective_date::date, s.e164, s.action,
-                s.extra, null, s._fid, f.uri, s._line, now()
-            from _bstage as s join _bfiles as f using (_fid)
-        """
+        # The file's constants live in its manifest row (registry_table).
+        return registry_table.insert_lines_sql(
+            "select e164, action, extra, _fid, _line from _bstage"
+        )
     typed = ", ".join(f"s.{typed_name(c)}" for c in source.columns)
     partitions = "".join(f", f.{p}" for p in source.partition_columns)
     return f"""

@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +35,7 @@ from voice_compliance.landing import (
     cleanup,
     materialize,
 )
-from voice_compliance.loading import batch_staging, staging
+from voice_compliance.loading import batch_staging, registry_table, staging
 from voice_compliance.loading.batch_staging import StagedFile
 from voice_compliance.loading.batches import PendingFile, load_batch
 from voice_compliance.loading.results import FileResult, ReconciliationError
@@ -77,17 +78,22 @@ def file_id(uri: str) -> str:
     return hashlib.sha1(uri.encode()).hexdigest()[:20]
 
 
+def is_effective_date(folder: str) -> bool:
+    """True when a registry file's date folder is a real ``YYYY-MM-DD`` date
+    (not merely something ``date.fromisoformat`` accepts, such as ``20260910``)."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", folder) is None:
+        return False
+    try:
+        dt.date.fromisoformat(folder)
+    except ValueError:
+        return False
+    return True
+
+
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     """Create the source's raw table if it does not exist yet."""
     if source.format == "registry":
-        con.execute(
-            f"""
-            create table if not exists raw.{source.table} (
-                registry varchar not null, list_kind varchar not null,
-                effective_date date not null, e164 varchar not null,
-                action varchar not null, extra varchar, {_FILE_COLUMNS})
-            """
-        )
+        registry_table.ensure_registry_storage(con)
         return
     columns = ", ".join(f'"{c.column}" {sql_type(c)}' for c in source.columns)
     partitions = "".join(f", {p} varchar" for p in source.partition_columns)
@@ -211,9 +217,7 @@ def _batchable(source: Source, pending: PendingFile) -> StagedFile | None:
     values = tuple(partitions[p] for p in source.partition_columns)
     key = obj.key.removesuffix(".gz")
     if source.format == "registry":
-        try:
-            dt.date.fromisoformat(partitions["effective_date"])
-        except ValueError:
+        if not is_effective_date(partitions["effective_date"]):
             return None
         return StagedFile(fid, path, obj.uri, "registry", values)
     if source.format == "calls" and key.endswith(".json"):
@@ -446,9 +450,7 @@ def _stage_registry(
     staging.stage_registry_lines(
         con, registry, partitions["list_kind"], registry_e164_sql("number", registry)
     )
-    try:
-        dt.date.fromisoformat(partitions["effective_date"])
-    except ValueError:
+    if not is_effective_date(partitions["effective_date"]):
         notes.append(f"folder {partitions['effective_date']!r} is not a YYYY-MM-DD date")
         con.execute(
             "insert into _stage_rejects select _line, _raw, ? from _stage",
@@ -496,15 +498,9 @@ def _insert_good_rows(
     partitions: dict[str, str],
 ) -> int:
     if source.format == "registry":
-        registry = source.name.removeprefix("registry_")
-        row = con.execute(
-            f"""
-            insert into raw.{source.table}
-            select ?, ?, ?::date, e164, action, extra, null, ?, ?, _line, now()
-            from _stage
-            """,
-            [registry, partitions["list_kind"], partitions["effective_date"], fid, obj.uri],
-        ).fetchone()
+        # The file's constants live in its manifest row (registry_table).
+        sql = registry_table.insert_lines_sql("select e164, action, extra, ?, _line from _stage")
+        row = con.execute(sql, [fid]).fetchone()
         return int(row[0]) if row else 0
     typed = ", ".join(typed_expr(c) for c in source.columns)
     partition_values = "".join(f", ${i + 3}" for i in range(len(source.partition_columns)))

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from voice_compliance.loading.registry_table import LINES_TABLE
+
 Kind = Literal["text", "timestamp", "integer", "number", "boolean", "enum"]
 Format = Literal["csv", "calls", "registry"]
 
@@ -236,7 +238,7 @@ REGISTRY_NAMES: tuple[str, ...] = ("us_national", "uk_tps", "uk_ctps", "ca_dncl"
 def _registry_source(registry: str) -> Source:
     return Source(
         name=f"registry_{registry}",
-        table="registry_entries",
+        table=LINES_TABLE,  # read through the raw.registry_entries view
         prefix=f"dnc/{registry}/",
         format="registry",
         path_pattern=re.compile(
