@@ -17,17 +17,21 @@
 
 with
 
-entries as (
-
-    select registry, list_kind, effective_date, e164, action, file_id, _source_file, _source_line
-    from {{ ref('stg_registry__entries') }}
-
-),
-
 calls as (
 
     select callee_country, to_e164 from {{ ref('int_calls_enriched') }}
     where is_telemarketing and to_e164 is not null
+
+),
+
+entries as (
+
+    -- only the lines of numbers a telemarketing call reached: a filter on
+    -- the stored lines, before each line is joined to its file's registry
+    -- (raw.registry_entries is a view, decision 0028)
+    select registry, list_kind, effective_date, e164, action, file_id, _source_file, _source_line
+    from {{ ref('stg_registry__entries') }}
+    where e164 in (select calls.to_e164 from calls)
 
 ),
 
