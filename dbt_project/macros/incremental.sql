@@ -77,7 +77,9 @@
 {#- The rows of model `model_name` as an earlier run left them, read by
     name, not ref() (a model that reads its own or a later model's previous
     state cannot depend on it): `columns` ((name, type) pairs) from its
-    relation, or an empty relation of the same shape before its first build. -#}
+    relation, or an empty relation of the same shape before its first build.
+    A column the relation does not have yet (it was built by an earlier
+    version of the project) reads as null. -#}
 {% macro vc_previous_state(model_name, columns) -%}
     {%- set previous = none -%}
     {%- if execute -%}
@@ -88,7 +90,17 @@
             database=node.database, schema=node.schema, identifier=node.alias) -%}
     {%- endif -%}
     {%- if previous is not none -%}
-        select {{ columns | map('first') | join(', ') }} from {{ previous }}
+        {%- set present = adapter.get_columns_in_relation(previous)
+            | map(attribute='name') | map('lower') | list -%}
+        select
+        {%- for name, type in columns %}
+            {% if name | lower in present -%}
+                {{ name }}
+            {%- else -%}
+                cast(null as {{ type }}) as {{ name }}
+            {%- endif %}{{ "," if not loop.last }}
+        {%- endfor %}
+        from {{ previous }}
     {%- else -%}
         select
         {%- for name, type in columns %}
@@ -100,7 +112,7 @@
 
 {#- The applied manifest of the previous successful transform (the relation
     int_manifest_applied): it is written at the end of the run that reads it
-    at the start. -#}
+    at the start. `applied_in` is the dbt invocation that wrote it. -#}
 {% macro vc_previous_applied_manifest() -%}
     {{ vc_previous_state('int_manifest_applied', [
         ('file_id', dbt.type_string()),
@@ -108,6 +120,16 @@
         ('load_count', dbt.type_int()),
         ('checksum', dbt.type_string()),
         ('call_date', 'date'),
+        ('applied_in', dbt.type_string()),
+    ]) }}
+{%- endmacro %}
+
+{#- The call days the previous run of int_days_changed listed, with the dbt
+    invocation that listed them (`derived_in`). -#}
+{% macro vc_previously_changed_days() -%}
+    {{ vc_previous_state('int_days_changed', [
+        ('call_date', 'date'),
+        ('derived_in', dbt.type_string()),
     ]) }}
 {%- endmacro %}
 

@@ -10,7 +10,9 @@ the winning copy and whose corrected start time moves the call to the last
 day (with a second call), then the early file re-exported once more
 without the first call's earlier copy (the call keeps its winning copy and
 has one copy fewer), and last the new file re-exported without the second
-call's copy (its copy in the early file, on the first day, wins again).
+call's copy (its copy in the early file, on the first day, wins again). That
+last run stops after ranking the calls, as a run does when a later model
+fails, and the next run completes it.
 After each step the raw layer is loaded and dbt runs incrementally on the same
 warehouse. The outputs must equal, row for row, those of a fresh warehouse
 built once from the final landing zone, and those of a full refresh.
@@ -210,7 +212,11 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     # the reissued file re-exported without the winning copy of the other
     # call: its copy in the early file (a file this step leaves alone) wins
     # again, on the early day
+    # ... and that run stops after ranking the calls (as when a later model
+    # fails): the next run must still re-derive the early day
     _drop_call(landing, reissued, restored_sid)
+    _derive(incremental, "--select", "+stg_twilio__calls")
+    interrupted = _call_days(incremental, restored_sid)
     _derive(incremental)
     restored = _call_days(incremental, restored_sid)
     after_incremental = _tables(incremental)
@@ -223,12 +229,14 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "incremental": after_incremental,
         "full": _tables(full),
         "refreshed": _tables(refreshed),
+        "refreshed_settings": refreshed,
         "changed_days": changed_days,
         "corrected_days": corrected_days,
         "call_days": call_days,
         "moved": moved,
         "copies_left": copies_left,
         "restored": restored,
+        "interrupted": interrupted,
         "first_day": call_days[0],
         "last_day": last_day,
     }
@@ -277,3 +285,36 @@ def test_a_dropped_winning_copy_restores_the_call_to_its_other_copys_day(
     # The reloaded file held the call's winning copy on the last day; the
     # copy left, in the early file, is on the first day.
     assert sequence["restored"] == [(sequence["first_day"],)]
+
+
+def test_a_run_stopped_after_ranking_leaves_its_days_to_the_next_run(
+    sequence: dict[str, Any],
+) -> None:
+    # The stopped run ranked the call again (its copy on the first day wins)
+    # but re-derived no call day: the call is still on the last day. The
+    # next run sees the call's new copy count as the previous one, and must
+    # still re-derive the first day from what the stopped run left pending.
+    assert sequence["interrupted"] == [(sequence["last_day"],)]
+    assert sequence["restored"] == [(sequence["first_day"],)]
+
+
+def test_a_warehouse_built_before_the_run_ids_runs_incrementally(
+    sequence: dict[str, Any],
+) -> None:
+    # A warehouse whose int_days_changed and int_manifest_applied predate
+    # derived_in and applied_in: the next run reads them as null (a run that
+    # completed), derives nothing new, and writes both columns.
+    settings = sequence["refreshed_settings"]
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("alter table intermediate.int_days_changed drop column derived_in")
+        con.execute("alter table intermediate.int_manifest_applied drop column applied_in")
+    _derive(settings)
+    after = _tables(settings)
+    for table in COMPARED:
+        assert after[table] == sequence["full"][table], table
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        runs = con.execute(
+            "select count(distinct applied_in), count(applied_in), count(*)"
+            " from intermediate.int_manifest_applied"
+        ).fetchone()
+    assert runs is not None and runs[0] == 1 and runs[1] == runs[2] > 0

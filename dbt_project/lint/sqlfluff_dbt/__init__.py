@@ -6,9 +6,10 @@ here is a global of the templates, next to sqlfluff's dbt builtins (``ref``,
 project's macros (``load_macros_from_path``). It stands in for the parts of
 dbt's context the models and macros call: ``var`` (the real values of
 ``policy.yml``, so calling windows and clause settings render as in a build),
-``adapter.dispatch`` (the project's ``duckdb__`` or ``default__`` macro), and
-the cross-database macros ``dbt.*`` as DuckDB SQL. It renders SQL of the
-same shape as dbt's for linting only; dbt itself never reads it.
+``adapter.dispatch`` (the project's ``duckdb__`` or ``default__`` macro),
+``invocation_id``, and the cross-database macros ``dbt.*`` as DuckDB SQL.
+It renders SQL of the same shape as dbt's for linting only; dbt itself
+never reads it.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ if not hasattr(_STATE, "invoke"):
 
 execute = False
 """As when dbt parses: macros that query the warehouse render their fallback."""
+
+invocation_id = "00000000-0000-0000-0000-000000000000"
+"""``invocation_id``: dbt's id of the running command (a UUID)."""
 
 
 def var(name: str, default: Any = None) -> Any:

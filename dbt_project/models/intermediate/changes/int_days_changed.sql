@@ -16,7 +16,11 @@
     - complaints: no call day (they count per month, in tables rebuilt
       every run);
     - campaigns, numbers, accounts, any other source, and any replaced
-      (reloaded) export: every day.
+      (reloaded) export: every day;
+    - the days the previous run listed here, when that run stopped before
+      int_manifest_applied (a model failed): it may have ranked calls again
+      in stg_twilio__calls without re-deriving their days, and the next run
+      no longer sees those calls' copies as changed.
     On the first run and on a full refresh the call-level models derive
     every day whatever this holds.
 -#}
@@ -81,6 +85,24 @@ copy_days as (
     from {{ ref('stg_twilio__call_copies') }} as call_copies
     inner join changed_call_sids on call_copies.call_sid = changed_call_sids.call_sid
     where call_copies.call_date is not null
+
+),
+
+previously_changed as (
+
+    {{ vc_previously_changed_days() }}
+
+),
+
+pending_days as (
+
+    -- listed by a run that did not reach int_manifest_applied
+    select previously_changed.call_date
+    from previously_changed
+    where previously_changed.derived_in is not null
+        and previously_changed.derived_in not in (
+            select previous.applied_in from previous where previous.applied_in is not null
+        )
 
 ),
 
@@ -222,7 +244,13 @@ final as (
     select call_date from threshold_days
     union
     select call_date from referenced_days
+    union
+    select call_date from pending_days
 
 )
 
-select call_date from final where call_date is not null
+select
+    call_date,
+    cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as derived_in
+from final
+where call_date is not null
