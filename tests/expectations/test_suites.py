@@ -11,6 +11,7 @@ policy's thresholds, which come from the policy file, as in production.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -95,6 +96,26 @@ def test_every_suite_passes_on_clean_data(make_settings: Callable[[str], Setting
     assert [r for r in rows if not r["success"]] == []
     assert {r["suite"] for r in rows} == {s.name for s in load_suites(POLICY)}
     assert failing_keys(settings) == []
+
+
+def test_a_validation_run_logs_no_gx_bookkeeping(
+    make_settings: Callable[[str], Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The task log shows the suites' progress and outcomes, not GX's own
+    # INFO chatter (hundreds of lines a run); GX's warnings still show.
+    settings = make_settings("quiet")
+    build_warehouse(settings.warehouse, clean_outcomes(POLICY))
+    caplog.set_level(logging.INFO)
+
+    run_and_read(settings)
+
+    gx_info = [
+        r.getMessage()[:80]
+        for r in caplog.records
+        if r.name.startswith(gx_project.GX_LOGGER) and r.levelno < logging.WARNING
+    ]
+    assert gx_info == []
+    assert any(r.name.startswith("voice_compliance") for r in caplog.records)
 
 
 @pytest.mark.parametrize("clause_id", CLAUSE_IDS)

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DATASOURCE = "voice_compliance"
+GX_LOGGER = "great_expectations"
+"""The logger GX's modules log under (their names start with it)."""
 BATCH_DEFINITION = "whole_frame"
 MAX_KEYS_STORED = 200
 """Failing rows kept per expectation result (the ticketing ones keep all)."""
@@ -66,6 +68,11 @@ class GxProject:
 
     def __init__(self, root: Path) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        # GX logs its own bookkeeping at INFO: its API registry, each config
+        # substitution it skips, each save of the datasource file. That is
+        # some 740 lines in one validation run, a third of a daily pipeline's
+        # log, around the lines a reader wants. Its warnings and errors stay.
+        logging.getLogger(GX_LOGGER).setLevel(logging.WARNING)
         import great_expectations as gx
 
         self.root = root
