@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voice_compliance import docs_site
+from voice_compliance import atomic_files, docs_site
 from voice_compliance.config import Settings
 from voice_compliance.docs_site import dbt_docs_index, keep_dbt_docs
 from voice_compliance.policy import policy_vars
@@ -602,7 +602,5 @@ def _publish_manifest(source: Path, published: Path, started_wall: float) -> Non
     """Copy the manifest next to ``published`` then rename it there (atomic)."""
     if not source.is_file():
         return
-    staging = published.with_name(f".{published.name}.{os.getpid()}.tmp")
-    shutil.copyfile(source, staging)
-    os.utime(staging, (started_wall, started_wall))
-    os.replace(staging, published)
+    with source.open("rb") as data, atomic_files.replacing(published, mtime=started_wall) as out:
+        shutil.copyfileobj(data, out)

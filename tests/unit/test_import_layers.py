@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[2] / "plugins" / PACKAGE
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Names, settings and helpers that import nothing of the package (or only each other).
-    ("basics", ("airflow_names", "config", "masking", "phones", "progress", "retry")),
+    (
+        "basics",
+        ("airflow_names", "atomic_files", "config", "masking", "phones", "progress", "retry"),
+    ),
     # The policy file; outbound text made safe.
     ("rules", ("policy", "sanitize")),
     # Where data lives: the warehouse, the landing zone, the docs sites' files, Assets.

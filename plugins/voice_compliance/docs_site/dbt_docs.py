@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from voice_compliance import atomic_files
+
 log = logging.getLogger(__name__)
 
 STATIC_INDEX = "static_index.html"
@@ -119,10 +121,7 @@ def docs_are_current(target_dir: Path, fingerprint: str | None) -> bool:
 
 def record_docs_fingerprint(target_dir: Path, fingerprint: str) -> None:
     """Remember that the site in ``target_dir`` shows ``fingerprint`` (atomic write)."""
-    path = target_dir / DOCS_FINGERPRINT
-    partial = path.with_suffix(".tmp")
-    partial.write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
-    partial.replace(path)
+    atomic_files.write_text(target_dir / DOCS_FINGERPRINT, json.dumps({"fingerprint": fingerprint}))
 
 
 def dbt_docs_index(target_dir: Path) -> Path:

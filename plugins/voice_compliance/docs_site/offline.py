@@ -23,7 +23,6 @@ Run it after every ``build_data_docs``: GX re-renders the pages each time.
 from __future__ import annotations
 
 import logging
-import os
 import posixpath
 import re
 import shutil
@@ -31,6 +30,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from voice_compliance import atomic_files
 
 log = logging.getLogger(__name__)
 
@@ -212,13 +213,6 @@ def _copy_assets(site_dir: Path) -> None:
         shutil.copyfile(source, dest)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    # A reader (or a crash) never sees a half-written page.
-    temp = path.with_name(f".{path.name}.offline-tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
-
-
 def make_offline(site_dir: Path, *, since: float | None = None) -> int:
     """Point the Data Docs site under ``site_dir`` at vendored copies of its CDN assets.
 
@@ -259,7 +253,7 @@ def make_offline(site_dir: Path, *, since: float | None = None) -> int:
         new = page.rewrite(html).encode("utf-8")
         unknown.update(page.unknown)
         if new != raw:
-            _write_atomically(path, new)
+            atomic_files.write_bytes(path, new)
             rewritten += 1
     for url, pages in sorted(unknown.items()):
         log.warning(

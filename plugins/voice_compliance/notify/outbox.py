@@ -19,11 +19,11 @@ import fcntl
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from voice_compliance import atomic_files
 from voice_compliance.sanitize import outbound
 
 log = logging.getLogger(__name__)
@@ -101,17 +101,7 @@ def append_entries(path: Path, entries: Iterable[Entry]) -> None:
 
 
 def rewrite(path: Path, entries: Iterable[Entry]) -> None:
-    """Replace a JSON-lines file by ``entries`` atomically (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for entry in entries:
-                handle.write(_dumps(entry) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Replace a JSON-lines file by ``entries`` atomically and durably (temp file + rename)."""
+    with atomic_files.replacing(path, durable=True) as handle:
+        for entry in entries:
+            handle.write((_dumps(entry) + "\n").encode("utf-8"))

@@ -9,7 +9,6 @@ resource), written atomically so a reader never sees half a report.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from voice_compliance import warehouse
+from voice_compliance import atomic_files, warehouse
 from voice_compliance.config import Settings
 from voice_compliance.docs_site import model_url, suite_url
 from voice_compliance.masking import mask_text
@@ -224,17 +223,10 @@ def build_reports(
             raise ReportError(f"{exc} ({settings.warehouse})") from None
     for month_data in data:
         path = report_path(settings, month_data.month)
-        _write_atomically(path, render_report(month_data, links))
+        atomic_files.write_text(path, render_report(month_data, links))
         written.append(path)
         log.info("Monthly report %s: %s", month_data.month, path)
     return written
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def build_run_reports(settings: Settings, *, run_id: str) -> dict[str, Any]:

@@ -22,13 +22,13 @@ import gzip
 import hashlib
 import json
 import os
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
+from voice_compliance import atomic_files
 from voice_compliance.config import Settings
 
 STATE_PREFIX = "_twilio/state"
@@ -94,19 +94,7 @@ class LocalWriter:
 
     def write(self, key: str, data: bytes) -> None:
         """Write a hidden temporary file beside the target, fsync, rename over it."""
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_files.write_bytes(self._path(key), data, durable=True)
 
 
 class S3Writer:
