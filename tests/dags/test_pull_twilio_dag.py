@@ -20,7 +20,6 @@ from voice_compliance.airflow_runner import ensure_airflow, run_dag
 from voice_compliance.config import Settings
 
 pytestmark = pytest.mark.airflow
-pytest_plugins = ("twilio_server",)
 
 PROBE = """
 import json, sys

@@ -31,8 +31,6 @@ from voice_compliance.landing import S3LandingZone
 from voice_compliance.twilio.puller import PullFailed, pull
 from voice_compliance.twilio.state import Watermark, open_writer
 
-pytest_plugins = ("twilio_server",)
-
 FIRST, END = date(2026, 10, 1), date(2026, 10, 5)
 """A few ordinary days: several pages per account-region-day at PageSize 5."""
 SMALL_PAGES = {"page_size": 5}

@@ -16,8 +16,6 @@ from vc_sample.fake_twilio import FakeTwilio
 from voice_compliance.config import REPO_ROOT
 from voice_compliance.twilio.config import TwilioConfigError, config_from_connection
 
-pytest_plugins = ("twilio_server",)
-
 ACCOUNT = "AC" + "a" * 32
 
 

@@ -24,7 +24,6 @@ from voice_compliance.config import Settings
 from voice_compliance.twilio.puller import pull
 
 pytestmark = pytest.mark.dbt
-pytest_plugins = ("twilio_server",)
 
 COLUMNS = "clause_id, subject_type, subject_id, account_sid, period_start, severity, evidence"
 
