@@ -1,5 +1,7 @@
 """Replace a file all at once: a reader, or a crash, sees the old file or the new one.
 
+Why not a library: decision 0029.
+
 Every writer here writes a hidden temporary file beside the target (the same
 folder, so the rename stays on one file system), then renames it over the
 target with ``os.replace``, which is atomic on POSIX. If writing fails, the
