@@ -31,7 +31,7 @@ FILE_MODE = 0o644
 
 @contextlib.contextmanager
 def replacing(
-    path: Path, *, durable: bool = False, mode: int = FILE_MODE, mtime: float | None = None
+    path: Path, *, durable: bool = False, mtime: float | None = None
 ) -> Iterator[BinaryIO]:
     """A binary handle whose content replaces ``path`` when the block ends without error."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +42,7 @@ def replacing(
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+        os.chmod(tmp, FILE_MODE)
         if mtime is not None:
             os.utime(tmp, (mtime, mtime))
         os.replace(tmp, path)
@@ -52,12 +52,12 @@ def replacing(
         raise
 
 
-def write_bytes(path: Path, data: bytes, *, durable: bool = False, mode: int = FILE_MODE) -> None:
+def write_bytes(path: Path, data: bytes, *, durable: bool = False) -> None:
     """Replace ``path`` by ``data`` atomically."""
-    with replacing(path, durable=durable, mode=mode) as handle:
+    with replacing(path, durable=durable) as handle:
         handle.write(data)
 
 
-def write_text(path: Path, text: str, *, durable: bool = False, mode: int = FILE_MODE) -> None:
+def write_text(path: Path, text: str, *, durable: bool = False) -> None:
     """Replace ``path`` by ``text`` (UTF-8) atomically."""
-    write_bytes(path, text.encode("utf-8"), durable=durable, mode=mode)
+    write_bytes(path, text.encode("utf-8"), durable=durable)
