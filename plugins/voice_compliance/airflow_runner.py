@@ -40,6 +40,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from voice_compliance import retention
+
 # Declared in airflow_names; re-exported because the CLI and tests read them here.
 from voice_compliance.airflow_names import INGESTION_DAGS as INGESTION_DAGS
 from voice_compliance.airflow_names import PIPELINE_DAGS as PIPELINE_DAGS
@@ -403,8 +405,10 @@ def _dag_part(text: str, dag_id: str) -> str:
 
 
 def _log_path(settings: Settings, name: str) -> Path:
+    """A new log file for this run; the logs of runs older than ``VC_HISTORY_DAYS`` go."""
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    retention.remove_older(log_dir, "*.log", retention.cutoff(settings.history.keep_days))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     return log_dir / f"{name}.{stamp}.log"
 

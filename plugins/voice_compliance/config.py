@@ -20,6 +20,7 @@
                ``VC_TICKET_RETRIES``, ``VC_TICKET_BACKOFF_S``
 ``docs``       ``VC_DBT_DOCS_URL``, ``VC_DATA_DOCS_URL``, ``VC_REPORT_URL``
 ``twilio``     ``VC_TWILIO_CONN_ID``
+``history``    ``VC_HISTORY_DAYS``
 =============  ==============================================================
 
 Each field names its variables (``Env``); ``_Variables`` is the only code of
@@ -76,6 +77,8 @@ DEFAULT_RUN_LOCK_TIMEOUT = 600.0
 (a full run at 1 M calls takes about 9 minutes) before giving up."""
 DEFAULT_STOP_GRACE = 10.0
 """Seconds the CLI gives its child processes to exit after SIGTERM before SIGKILL."""
+DEFAULT_HISTORY_DAYS = 400
+"""Days of run history kept on disk: a year of daily runs, and a month to spare."""
 DEFAULT_WAREHOUSE_OPEN_TIMEOUT = 5.0
 """Seconds ``open_warehouse`` retries while another process holds DuckDB's file lock."""
 DEFAULT_SLACK_CONN_ID = "vc_slack"
@@ -235,6 +238,14 @@ class TwilioSettings(_Section):
     conn_id: Annotated[str | None, Env("VC_TWILIO_CONN_ID")] = None
 
 
+class HistorySettings(_Section):
+    """How long the files of past runs stay on disk: GX validation results with
+    their Data Docs pages, and the command line's run logs. ``keep_days`` 0
+    keeps them all. The warehouse keeps every finding whatever this says."""
+
+    keep_days: Annotated[int, Env("VC_HISTORY_DAYS"), Field(ge=0)] = DEFAULT_HISTORY_DAYS
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "paths": PathSettings,
     "s3": S3Settings,
@@ -245,6 +256,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "tickets": TicketSettings,
     "docs": DocsSettings,
     "twilio": TwilioSettings,
+    "history": HistorySettings,
 }
 
 
@@ -337,6 +349,7 @@ class Settings(BaseSettings):
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     docs: DocsSettings = Field(default_factory=DocsSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -341,6 +342,58 @@ def test_a_validation_run_renders_its_own_data_docs_pages_and_keeps_earlier_ones
     index = data_docs_index(settings).read_text()
     assert "run-3" in index and "run-1" not in index and "run-2" not in index
     assert all(p.is_file() for p in pages)  # their pages stay
+
+
+def _age_results(settings: Settings, run_name: str, days: int) -> int:
+    """Make the stored results of ``run_name`` and their pages ``days`` old;
+    return how many results that was.
+
+    GX reads a result's run time from its folder name (``20261206T101500.000000Z``)
+    under the run's name, in the store and in the Data Docs alike."""
+    stamp = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y%m%dT%H%M%S.%fZ")
+    store = settings.data_dir / "gx" / "gx" / "uncommitted" / "validations"
+    pages = data_docs_index(settings).parent / "validations"
+    results = 0
+    for tree in (store, pages):
+        folders = [p for p in tree.rglob("*") if p.is_dir() and p.parent.name.startswith(run_name)]
+        for folder in folders:
+            folder.rename(folder.with_name(stamp))
+        results += len(folders) if tree == store else 0
+    return results
+
+
+def test_results_older_than_the_history_setting_leave_the_store_and_the_data_docs(
+    make_settings: Callable[[str], Settings],
+) -> None:
+    """A daily run must not pile up GX results and pages forever: those older
+    than ``VC_HISTORY_DAYS`` go, with their pages and index entries; the
+    warehouse keeps every run's findings. 0 days keeps everything."""
+    settings = make_settings("history")
+    build_warehouse(settings.warehouse, clean_outcomes(POLICY))
+    validate(settings, run_id="run-old", months=[MONTH])
+    site = data_docs_index(settings).parent
+    aged = _age_results(settings, "run-old", 401)
+    assert aged > 0
+
+    summary = validate(settings, run_id="run-new", months=[MONTH])
+
+    assert summary.pruned_results == aged
+    store = settings.data_dir / "gx" / "gx" / "uncommitted" / "validations"
+    stored = [p.as_posix() for p in store.rglob("*.json")]
+    pages = [p.as_posix() for p in (site / "validations").rglob("*.html")]
+    assert stored and all("run-new" in p for p in stored)
+    assert len(pages) == len(stored) and all("run-new" in p for p in pages)
+    assert not [p for p in store.rglob("*") if p.is_dir() and not any(p.iterdir())]
+    index = data_docs_index(settings).read_text()
+    assert "run-new" in index and "run-old" not in index
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        runs = con.execute("select distinct run_id from compliance.validation_results").fetchall()
+    assert sorted(r[0] for r in runs) == ["run-new", "run-old"]
+
+    forever = settings.replace(history={"keep_days": 0})
+    _age_results(forever, "run-new", 4000)
+    assert validate(forever, run_id="run-3", months=[MONTH]).pruned_results == 0
+    assert len(list(store.rglob("*.json"))) == 2 * len(stored)
 
 
 @pytest.fixture(autouse=True)

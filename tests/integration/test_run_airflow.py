@@ -11,6 +11,7 @@ logs), so the developer's ``.airflow`` and ``data/`` are never touched.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -349,12 +350,22 @@ def _probe_home(tmp_path: Path) -> tuple[Path, Settings]:
 def test_run_dag_passes_conf_and_raises_when_a_task_fails(tmp_path: Path) -> None:
     """A failing task makes ``run_dag`` raise ``DagRunFailed`` naming task and error."""
     dags, settings = _probe_home(tmp_path)
+    # Logs of runs older than VC_HISTORY_DAYS (400 by default) go when a run starts.
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True)
+    stale, recent, other = logs / "pipeline.old.log", logs / "pipeline.recent.log", logs / "n.txt"
+    for path in (stale, recent, other):
+        path.write_text("earlier run\n")
+    long_ago = time.time() - 401 * 86400
+    os.utime(stale, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
     ensure_airflow(settings)
     started = time.monotonic()
     ensure_airflow(settings)
     assert time.monotonic() - started < 1, "ensure_airflow is not a no-op when already done"
 
     run_dag("vc_probe_ok", settings, dags_folder=dags)
+    assert not stale.exists() and recent.is_file() and other.is_file()
     echoed = (tmp_path / "echo.json").read_text()
     assert str(tmp_path / "landing") in echoed
     assert str(tmp_path / "data") in echoed

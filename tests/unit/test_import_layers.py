@@ -24,7 +24,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Names, settings and helpers that import nothing of the package (or only each other).
     (
         "basics",
-        ("airflow_names", "atomic_files", "config", "masking", "phones", "progress", "retry"),
+        (
+            "airflow_names",
+            "atomic_files",
+            "config",
+            "masking",
+            "phones",
+            "progress",
+            "retention",
+            "retry",
+        ),
     ),
     # The policy file; outbound text made safe.
     ("rules", ("policy", "sanitize")),

@@ -103,6 +103,7 @@ def test_defaults_make_the_embedded_demo_work(tmp_path: Path) -> None:
         ("VC_DATA_DOCS_URL", "https://g/", "docs", "data_docs_url", "https://g/"),
         ("VC_REPORT_URL", "https://r/", "docs", "report_url", "https://r/"),
         ("VC_TWILIO_CONN_ID", "vc_twilio_x", "twilio", "conn_id", "vc_twilio_x"),
+        ("VC_HISTORY_DAYS", "0", "history", "keep_days", 0),
     ],
 )
 def test_each_variable_reaches_its_section(

@@ -5,7 +5,8 @@ on each run, so an edit of ``policy.yml`` or ``expectations/`` takes effect
 at once), bound to a pandas dataframe asset of the same name through a
 ``ValidationDefinition`` and a ``Checkpoint`` whose result format names the
 failing rows by the suite's key columns. Validation results accumulate in
-the project's store; ``build_docs`` renders the Data Docs site from them
+the project's store for ``VC_HISTORY_DAYS`` (``prune_results``);
+``build_docs`` renders the Data Docs site from them
 (``voice_compliance.docs_site``, which also makes it work offline).
 
 GX is imported here and only here, inside the functions that use it: it
@@ -22,8 +23,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from voice_compliance import retention
 from voice_compliance.docs_site import build_data_docs
-from voice_compliance.docs_site.data_docs import SITE_NAME
+from voice_compliance.docs_site.data_docs import SITE_NAME, data_docs_index
 from voice_compliance.validation.results import ExpectationOutcome
 from voice_compliance.validation.spec import ExpectationSpec, SuiteSpec
 
@@ -43,7 +45,8 @@ INDEX_RESULTS_LIMIT = 1000
 
 GX reads every result it lists from the store to build the index: without a
 limit, each daily run would take longer than the one before. Older results
-keep their pages and stay in the store; the findings are in the warehouse."""
+keep their pages and stay in the store until ``VC_HISTORY_DAYS`` removes them;
+the findings are in the warehouse."""
 
 
 def jsonable(value: Any) -> Any:
@@ -209,6 +212,38 @@ class GxProject:
             unexpected_keys=jsonable(keys),
             exception=exception,
         )
+
+    def prune_results(self, before: datetime) -> int:
+        """Remove the stored validation results validated before ``before``, and
+        their Data Docs pages; return how many results went.
+
+        The results of this project's own runs are kept whatever their time.
+        The next ``build_docs`` writes an index without them.
+        """
+        store = self.context.validation_results_store
+        mine = {key.to_tuple() for key in self._pages if hasattr(key, "run_id")}
+        old = [
+            key
+            for key in store.list_keys()
+            if key.run_id.run_time is not None
+            and key.run_id.run_time < before
+            and key.to_tuple() not in mine
+        ]
+        if not old:
+            return 0
+        results_dir = Path(getattr(store.store_backend, "full_base_directory", ""))
+        pages_dir = data_docs_index(self.root).parent / "validations"
+        folders, pages = [], []
+        for key in old:
+            store.remove_key(key)
+            *folder, name = key.to_tuple()
+            folders.append(results_dir.joinpath(*folder))
+            pages.append(pages_dir.joinpath(*folder, f"{name}.html"))
+        retention.remove_files(pages, pages_dir)
+        if results_dir.is_dir():
+            retention.remove_empty_folders(folders, results_dir)
+        log.info("Removed %d validation result(s) from before %s", len(old), before.date())
+        return len(old)
 
     def build_docs(self) -> Path:
         """Render this project's new Data Docs pages and the index, offline; return the index.

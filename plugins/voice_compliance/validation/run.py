@@ -4,7 +4,8 @@
 frames in DuckDB (one per suite and month: aggregates, see ``spec``), runs
 the GX checkpoints on them, writes every expectation's outcome to
 ``compliance.validation_results`` (replacing the run's rows, so a retry is
-harmless) and rebuilds the Data Docs. A suite whose frame cannot be computed
+harmless) and rebuilds the Data Docs. GX's own copies of results older than
+``VC_HISTORY_DAYS``, and their pages, are removed first. A suite whose frame cannot be computed
 is recorded as failed with the reason; the others still run.
 """
 
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voice_compliance import docs_site, warehouse
+from voice_compliance import docs_site, retention, warehouse
 from voice_compliance.airflow_names import VALIDATION_DAG
 from voice_compliance.config import Settings
 from voice_compliance.policy import Policy, load_policy
@@ -49,6 +50,8 @@ class ValidationSummary:
     failed_suites: Sequence[str]
     data_docs: str
     seconds: float
+    pruned_results: int = 0
+    """Stored results of earlier runs removed as older than ``VC_HISTORY_DAYS``."""
 
     def as_dict(self) -> dict[str, object]:
         """A plain dict, for XCom and logs."""
@@ -61,6 +64,7 @@ class ValidationSummary:
             "failed_suites": list(self.failed_suites),
             "data_docs": self.data_docs,
             "seconds": round(self.seconds, 1),
+            "pruned_results": self.pruned_results,
         }
 
 
@@ -109,6 +113,8 @@ def validate(
             outcomes.extend(suite_outcomes)
             failed_suites += any(not o.success for o in suite_outcomes)
             emit("validate", done=done, total=len(suites), suite=suite.name, failed=failed_suites)
+    before = retention.cutoff(settings.history.keep_days)
+    pruned = project.prune_results(before) if before else 0
     docs = project.build_docs()
     start = frames.month_bounds(chosen[0])[0] if chosen else None
     end = frames.month_bounds(chosen[-1])[1] if chosen else None
@@ -125,6 +131,7 @@ def validate(
         failed_suites=sorted({o.suite.name for o in failed}),
         data_docs=str(docs),
         seconds=time.monotonic() - started,
+        pruned_results=pruned,
     )
     log.info("Validation %s: %s", run_id, summary.as_dict())
     return summary
