@@ -344,6 +344,23 @@ def test_a_validation_run_renders_its_own_data_docs_pages_and_keeps_earlier_ones
     assert all(p.is_file() for p in pages)  # their pages stay
 
 
+def test_a_later_validation_run_leaves_the_gx_project_file_alone(
+    make_settings: Callable[[str], Settings],
+) -> None:
+    """The datasource, its assets and batch definitions are made once: adding
+    them again each run rewrote ``great_expectations.yml`` some 40 times."""
+    settings = make_settings("project-file")
+    build_warehouse(settings.warehouse, clean_outcomes(POLICY))
+    validate(settings, run_id="run-1", months=[MONTH])
+    project_file = settings.data_dir / "gx" / "gx" / "great_expectations.yml"
+    before = (project_file.read_text(), project_file.stat().st_mtime_ns)
+
+    validate(settings, run_id="run-2", months=[MONTH])
+
+    assert (project_file.read_text(), project_file.stat().st_mtime_ns) == before
+    assert len(failing_keys(settings, "run-2")) == 0
+
+
 def _age_results(settings: Settings, run_name: str, days: int) -> int:
     """Make the stored results of ``run_name`` and their pages ``days`` old;
     return how many results that was.
