@@ -66,6 +66,13 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """``moment`` as an aware datetime (GX's run times are UTC, with or without a zone)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
 class GxProject:
     """A file-backed GX context with the catalog's suites registered in it."""
 
@@ -239,8 +246,8 @@ class GxProject:
         old = [
             key
             for key in store.list_keys()
-            if key.run_id.run_time is not None
-            and key.run_id.run_time < before
+            if (validated := _utc(key.run_id.run_time)) is not None
+            and validated < before
             and key.to_tuple() not in mine
         ]
         if not old:
