@@ -1,6 +1,8 @@
 -- Every loaded registry file (full snapshot or change list): the registry
 -- files of the load manifest whose path names a valid effective date.
--- Files that could not be read or were not recognized list nothing.
+-- Files that could not be read or were not recognized list nothing. The
+-- list kind and date are what the loader read from the landing path
+-- (partition_info), as raw.registry_entries has them, not parsed again.
 with
 
 load_manifest as (
@@ -11,9 +13,9 @@ registry_files as (
     select
         file_id,
         {{ dbt.replace('source', "'registry_'", "''") }} as registry,
-        {{ dbt.split_part('landing_key', "'/'", 3) }} as list_kind,
+        {{ vc_json_text('partition_info', 'list_kind') }} as list_kind,
         {{ vc_safe_cast(
-            dbt.split_part('landing_key', "'/'", 4), api.Column.translate_type('date')
+            vc_json_text('partition_info', 'effective_date'), api.Column.translate_type('date')
         ) }} as effective_date,
         landing_key,
         source_uri,
