@@ -252,16 +252,20 @@ class GxProject:
         ]
         if not old:
             return 0
-        results_dir = Path(getattr(store.store_backend, "full_base_directory", ""))
+        # A filesystem store says where it keeps the results: the folders
+        # its removals leave empty go too. Any other store cleans up itself.
+        base = getattr(store.store_backend, "full_base_directory", None)
+        results_dir = Path(base) if base else None
         pages_dir = data_docs_index(self.root).parent / "validations"
         folders, pages = [], []
         for key in old:
             store.remove_key(key)
             *folder, name = key.to_tuple()
-            folders.append(results_dir.joinpath(*folder))
+            if results_dir is not None:
+                folders.append(results_dir.joinpath(*folder))
             pages.append(pages_dir.joinpath(*folder, f"{name}.html"))
         retention.remove_files(pages, pages_dir)
-        if results_dir.is_dir():
+        if results_dir is not None:
             retention.remove_empty_folders(folders, results_dir)
         log.info("Removed %d validation result(s) from before %s", len(old), before.date())
         return len(old)

@@ -5,8 +5,8 @@ frames in DuckDB (one per suite and month: aggregates, see ``spec``), runs
 the GX checkpoints on them, writes every expectation's outcome to
 ``compliance.validation_results`` (replacing the run's rows, so a retry is
 harmless) and rebuilds the Data Docs. GX's own copies of results older than
-``VC_HISTORY_DAYS``, and their pages, are removed first. A suite whose frame cannot be computed
-is recorded as failed with the reason; the others still run.
+``VC_HISTORY_DAYS``, and their pages, are removed first. A suite whose frame
+cannot be computed is recorded as failed with the reason; the others still run.
 """
 
 from __future__ import annotations
