@@ -44,3 +44,11 @@
             then {{ e164 }}[3:5]
     end
 {%- endmacro %}
+
+{#- An E.164 number as the registry stores it (raw.registry_lines.e164_number):
+    its digits, without the `+`, as an integer (decision 0031). Null when the
+    text is not a number. Comparing integers lets the warehouse skip the lines
+    of other numbers while it reads the registry. -#}
+{% macro vc_e164_number(e164) -%}
+    {{ vc_safe_cast(dbt.replace(e164, "'+'", "''"), api.Column.translate_type('bigint')) }}
+{%- endmacro %}

@@ -438,11 +438,14 @@ def test_a_warehouse_with_the_old_registry_table_is_migrated_once_with_every_lin
     landing, settings = zone
     _registry_files(landing)
     _load(settings, *ingest.REGISTRY_SOURCES)
-    entries = "select * from raw.registry_entries order by all"
+    entries = "select * exclude (e164_number) from raw.registry_entries order by all"
     before = _query(settings, entries)
     con = duckdb.connect(str(settings.warehouse))
     try:
-        con.execute("create table raw.old_entries as select * from raw.registry_entries")
+        con.execute(
+            "create table raw.old_entries as"
+            " select * exclude (e164_number) from raw.registry_entries"
+        )
         con.execute("drop view raw.registry_entries")
         con.execute("drop table raw.registry_lines")
         con.execute("alter table raw.old_entries rename to registry_entries")
@@ -467,6 +470,45 @@ def test_a_warehouse_with_the_old_registry_table_is_migrated_once_with_every_lin
         ("us_national", "changes", "2026-09-21", "A")
     ]
     assert len(before) == _query(settings, "select count(*) from raw.registry_lines")[0][0] - 1
+
+
+def test_registry_lines_stored_as_text_get_their_numbers_once(zone):
+    # Between decisions 0028 and 0031, raw.registry_lines held e164 as text.
+    landing, settings = zone
+    _registry_files(landing)
+    _load(settings, *ingest.REGISTRY_SOURCES)
+    entries = "select * from raw.registry_entries order by all"
+    before = _query(settings, entries)
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        con.execute("drop view raw.registry_entries")
+        con.execute(
+            "create table raw.text_lines as select '+' || e164_number as e164,"
+            " action, extra, _file_id, _source_line from raw.registry_lines"
+        )
+        con.execute("drop table raw.registry_lines")
+        con.execute("alter table raw.text_lines rename to registry_lines")
+        con.execute(
+            "create view raw.registry_entries as select lines.e164, lines._file_id"
+            " from raw.registry_lines as lines"
+        )
+    finally:
+        con.close()
+
+    _load(settings, *ingest.REGISTRY_SOURCES)
+    _write(landing, "dnc/us_national/changes/2026-09-21/c.txt", "415,5550109,A\n")
+    _load(settings, *ingest.REGISTRY_SOURCES)
+
+    columns = _query(
+        settings,
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'raw' and table_name = 'registry_lines'"
+        " and column_name like 'e164%'",
+    )
+    assert columns == [("e164_number", "BIGINT")]
+    after = _query(settings, entries)
+    assert [r for r in after if r[3] != "+14155550109"] == before
+    assert [r[-1] for r in after if r[3] == "+14155550109"] == [14155550109]
 
 
 def test_every_manifest_row_reconciles_and_phone_values_are_normalized(zone):

@@ -10,6 +10,7 @@ select
     list_kind,
     effective_date,
     e164,
+    e164_number,
     action,
     extra,
     _file_id as file_id,

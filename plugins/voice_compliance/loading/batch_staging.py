@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from voice_compliance.loading.registry_table import e164_number_sql
 from voice_compliance.loading.sources import Column
 from voice_compliance.loading.staging import (
     CSV_DIALECT,
@@ -40,6 +41,7 @@ from voice_compliance.loading.staging import (
     registry_line_fields,
     registry_number,
     unique_names,
+    without_cr,
 )
 from voice_compliance.loading.validate import has_nul
 from voice_compliance.phones.registry import registry_e164_sql, registry_plain_e164_sql
@@ -145,7 +147,7 @@ def record_columns_ddl(columns: tuple[Column, ...]) -> str:
     return "".join(f"{quote_ident(c.name)} varchar, " for c in columns) + "_extra json"
 
 
-REGISTRY_COLUMNS_DDL = "action varchar, extra varchar, e164 varchar"
+REGISTRY_COLUMNS_DDL = "action varchar, extra varchar, e164_number bigint"
 
 
 def read_lines(
@@ -227,10 +229,10 @@ def read_lines(
         f"""
         create temp {kind} _blines as
         select s._fid, r.rowid - s.first_row + 1 as line_number,
-            rtrim(r."text", e'\\r') as "text"
+            {without_cr('r."text"')} as "text"
         from _blines_raw as r join _blines_span as s on s._path = r._path and s.simple
         union all
-        select s._fid, o.line_number, rtrim(o."text", e'\\r') as "text"
+        select s._fid, o.line_number, {without_cr('o."text"')} as "text"
         from _blines_odd as o join _blines_span as s on s._path = o._path
         """
     )
@@ -462,12 +464,12 @@ def stage_registry(con: duckdb.DuckDBPyConnection, registry: str, list_kind: str
     of_kind = f"_fid in (select _fid from _bfiles where list_kind = {literal(list_kind)})"
     if list_kind == "full":
         general = registry_e164_sql(registry_number(registry, list_kind), registry)
+        e164 = f"""coalesce({registry_plain_e164_sql('"text"', registry)},
+            case when not {has_nul('"text"')} then {general} end)"""
         con.execute(
             f"""
             insert into _bstage
-            select _fid, line_number, "text", 'L', null,
-                coalesce({registry_plain_e164_sql('"text"', registry)},
-                    case when not {has_nul('"text"')} then {general} end)
+            select _fid, line_number, "text", 'L', null, {e164_number_sql(e164)}
             from _blines
             where {of_kind} and coalesce(trim("text"), '') <> ''
             """
@@ -483,7 +485,7 @@ def stage_registry(con: duckdb.DuckDBPyConnection, registry: str, list_kind: str
             where {of_kind} and coalesce(trim("text"), '') <> ''
         )
         select _fid, _line, _raw, action, extra,
-            {registry_e164(registry_e164_sql("number", registry))} as e164
+            {e164_number_sql(registry_e164(registry_e164_sql("number", registry)))} as e164_number
         from parsed
         """
     )
@@ -495,10 +497,10 @@ def finish_registry(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         insert into _bstage_rejects
         select _fid, _line, _raw, {REGISTRY_REJECT_REASON}
-        from _bstage where e164 is null
+        from _bstage where e164_number is null
         """
     )
-    con.execute("delete from _bstage where e164 is null")
+    con.execute("delete from _bstage where e164_number is null")
 
 
 def drop_files(con: duckdb.DuckDBPyConnection, fids: Sequence[str]) -> None:

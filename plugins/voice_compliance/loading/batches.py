@@ -143,7 +143,7 @@ def _insert_good_sql(source: Source) -> str:
     if source.format == "registry":
         # The file's constants live in its manifest row (registry_table).
         return registry_table.insert_lines_sql(
-            "select e164, action, extra, _fid, _line from _bstage"
+            "select e164_number, action, extra, _fid, _line from _bstage"
         )
     typed = ", ".join(f"s.{typed_name(c)}" for c in source.columns)
     partitions = "".join(f", f.{p}" for p in source.partition_columns)

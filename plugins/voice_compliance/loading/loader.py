@@ -499,7 +499,9 @@ def _insert_good_rows(
 ) -> int:
     if source.format == "registry":
         # The file's constants live in its manifest row (registry_table).
-        sql = registry_table.insert_lines_sql("select e164, action, extra, ?, _line from _stage")
+        sql = registry_table.insert_lines_sql(
+            "select e164_number, action, extra, ?, _line from _stage"
+        )
         row = con.execute(sql, [fid]).fetchone()
         return int(row[0]) if row else 0
     typed = ", ".join(typed_expr(c) for c in source.columns)

@@ -26,13 +26,15 @@ calls as (
 
 callees as (
 
-    -- the same numbers, in a CTE of their own that only `entries` reads:
-    -- DuckDB inlines a CTE read once, and can then push the semi-join below
-    -- as a Bloom filter into the scan of the registry lines. Read from the
-    -- shared `calls`, the CTE is materialized instead, all 61 M lines reach
-    -- the join, and under memory pressure the join spilled them (5 GB,
-    -- 20-30 s at 1 M calls instead of 1-2 s)
-    select to_e164 from {{ ref('int_calls_enriched') }}
+    -- the same numbers, as the registry stores them (digits as an integer),
+    -- in a CTE of their own that only `entries` reads: DuckDB inlines a CTE
+    -- read once, and can then push the semi-join below as a Bloom filter
+    -- into the scan of the registry lines. Read from the shared `calls`, the
+    -- CTE is materialized instead, all 61 M lines reach the join, and under
+    -- memory pressure the join spilled them (5 GB, 20-30 s at 1 M calls
+    -- instead of 1-2 s)
+    select {{ vc_e164_number('to_e164') }} as e164_number
+    from {{ ref('int_calls_enriched') }}
     where is_telemarketing and to_e164 is not null
 
 ),
@@ -40,11 +42,12 @@ callees as (
 entries as (
 
     -- only the lines of numbers a telemarketing call reached: a filter on
-    -- the stored lines, before each line is joined to its file's registry
-    -- (raw.registry_entries is a view, decision 0028)
+    -- the stored lines, by their stored number, before each line is joined
+    -- to its file's registry (raw.registry_entries is a view, decisions
+    -- 0028 and 0031)
     select registry, list_kind, effective_date, e164, action, file_id, _source_file, _source_line
     from {{ ref('stg_registry__entries') }}
-    where e164 in (select callees.to_e164 from callees)
+    where e164_number in (select callees.e164_number from callees)
 
 ),
 
