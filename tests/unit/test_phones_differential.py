@@ -24,8 +24,13 @@ import phonenumbers
 import pytest
 from phonenumbers import phonenumberutil as pnu
 
+from voice_compliance.loading.registry_table import e164_number_sql
 from voice_compliance.phones import install, normalize, normalize_relation, registry_e164_sql
-from voice_compliance.phones.registry import REGISTRY_REGIONS, registry_digits
+from voice_compliance.phones.registry import (
+    REGISTRY_REGIONS,
+    registry_digits,
+    registry_plain_number_sql,
+)
 
 SEED = 20240227
 QUICK_SIZE = 30_000
@@ -527,3 +532,14 @@ def test_registry_sql_matches_phonenumbers(registry: str) -> None:
     # The generator must really produce both well-formed and malformed lines.
     assert sum(v is None for v in got.values()) > 0
     assert sum(v is not None for v in got.values()) > len(got) // 2
+    # The number raw.registry_lines stores: the E.164 digits as an integer,
+    # from the general form and from the bare-number fast path alike.
+    numbers = con.execute(
+        f"""SELECT line, {e164_number_sql(registry_e164_sql("line", registry))},
+            {registry_plain_number_sql("line", registry)} FROM lines"""
+    ).fetchall()
+    for line, number, plain in numbers:
+        want = None if got[line] is None else int(got[line][1:])
+        assert number == want, (line, number, want)
+        assert plain is None or plain == want, (line, plain, want)
+    assert any(plain is not None for _, _, plain in numbers)

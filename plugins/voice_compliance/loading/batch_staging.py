@@ -44,7 +44,7 @@ from voice_compliance.loading.staging import (
     without_cr,
 )
 from voice_compliance.loading.validate import has_nul
-from voice_compliance.phones.registry import registry_e164_sql, registry_plain_e164_sql
+from voice_compliance.phones.registry import registry_e164_sql, registry_plain_number_sql
 
 _TABLES = (
     "_bfiles",
@@ -458,18 +458,18 @@ def stage_registry(con: duckdb.DuckDBPyConnection, registry: str, list_kind: str
     """Stage the batch's registry files of one list kind from ``_blines`` (see ``staging``).
 
     A full list's line is the number alone, and nearly always in its bare
-    form: that form is read with one regex (``registry_plain_e164_sql``),
+    form: that form is read with one regex (``registry_plain_number_sql``),
     the general parse only runs on the other lines. Both give the same E.164.
     """
     of_kind = f"_fid in (select _fid from _bfiles where list_kind = {literal(list_kind)})"
     if list_kind == "full":
         general = registry_e164_sql(registry_number(registry, list_kind), registry)
-        e164 = f"""coalesce({registry_plain_e164_sql('"text"', registry)},
-            case when not {has_nul('"text"')} then {general} end)"""
+        number = f"""coalesce({registry_plain_number_sql('"text"', registry)},
+            case when not {has_nul('"text"')} then {e164_number_sql(general)} end)"""
         con.execute(
             f"""
             insert into _bstage
-            select _fid, line_number, "text", 'L', null, {e164_number_sql(e164)}
+            select _fid, line_number, "text", 'L', null, {number}
             from _blines
             where {of_kind} and coalesce(trim("text"), '') <> ''
             """

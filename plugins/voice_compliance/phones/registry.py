@@ -90,16 +90,18 @@ def registry_e164_sql(expr: str, registry: str) -> str:
     )
 
 
-def registry_plain_e164_sql(expr: str, registry: str) -> str:
-    """E.164 of ``expr`` when it is exactly the registry's common form, else NULL.
+def registry_plain_number_sql(expr: str, registry: str) -> str:
+    """The E.164 digits of ``expr`` as a BIGINT when it is exactly the registry's
+    common form, else NULL.
 
     The common form is the bare number (``AAANNNNNNN``, ``AAA,NNNNNNN``, or a
-    UK number without spaces): one regex and a concatenation. Where it is
-    not NULL it equals ``registry_e164_sql(expr, registry)``, so callers try
-    it first and keep the general form for the rest.
+    UK number without spaces): one regex and integer arithmetic, no string
+    built. Where it is not NULL it equals the digits of
+    ``registry_e164_sql(expr, registry)`` (the number ``raw.registry_lines``
+    stores), so callers try it first and keep the general form for the rest.
     """
     _checked_format(registry)
-    return f"(CASE {_plain_branches(f'({expr})', registry)} END)"
+    return f"(CASE {_plain_number_branches(f'({expr})', registry)} END)"
 
 
 def _checked_format(registry: str) -> tuple[str, str, int]:
@@ -124,4 +126,23 @@ def _plain_branches(field: str, registry: str) -> str:
     return (
         f"WHEN regexp_full_match({field}, '0[1-9][0-9]{{8,9}}') "
         f"THEN '+44' || substr({field}, 2)"
+    )
+
+
+def _plain_number_branches(field: str, registry: str) -> str:
+    # The same forms as _plain_branches, as the integer of their E.164 digits.
+    if registry in ("us_national", "ca_dncl"):
+        # +1 and the ten digits: 10^10 + NPA NXX XXXX
+        return (
+            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{9}}') "
+            f"THEN 10000000000 + cast({field} as bigint) "
+            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{2}},[0-9]{{7}}') "
+            f"THEN 10000000000 + cast(left({field}, 3) as bigint) * 10000000"
+            f" + cast(right({field}, 7) as bigint)"
+        )
+    # +44 and the digits after the national prefix 0 (9 or 10 of them)
+    return (
+        f"WHEN regexp_full_match({field}, '0[1-9][0-9]{{8,9}}') "
+        f"THEN (CASE length({field}) WHEN 10 THEN 44000000000 ELSE 440000000000 END)"
+        f" + cast(substr({field}, 2) as bigint)"
     )
