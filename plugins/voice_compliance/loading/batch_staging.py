@@ -59,6 +59,7 @@ _TABLES = (
     "_bcsv_alone",
     "_bpage",
     "_bpage_items",
+    "_bjsonl",
 )
 # Under ``_blines``, a view or a table (``read_lines``).
 _LINE_TABLES = ("_blines_raw", "_blines_span", "_blines_odd", "_blines_rej", "_blines_scan")
@@ -389,23 +390,34 @@ def stage_csv(
 
 
 def stage_jsonl(con: duckdb.DuckDBPyConnection, columns: tuple[Column, ...]) -> None:
-    """Stage the batch's JSON Lines files (one Call resource per line) from ``_blines``."""
+    """Stage the batch's JSON Lines files (one Call resource per line) from ``_blines``.
+
+    Each line is parsed as few times as possible (JSON parsing is most of
+    the cost): once to say whether it is a JSON object (``IS_JSON_OBJECT``,
+    kept in ``_bjsonl``), then once per pass of ``json_records``. The record
+    is the line's text as it is, not cast to JSON, which would parse it again.
+    """
+    con.execute(
+        f"""
+        create temp table _bjsonl as
+        select _fid, line_number, "text", {IS_JSON_OBJECT} as is_object
+        from _blines
+        where {_of_kind("jsonl")} and coalesce(trim("text"), '') <> ''
+        """
+    )
     con.execute(
         f"""
         insert into _bstage_rejects
         select _fid, line_number, "text", {JSONL_REJECT_REASON}
-        from _blines
-        where {_of_kind("jsonl")} and coalesce(trim("text"), '') <> ''
-          and not {IS_JSON_OBJECT}
+        from _bjsonl where not is_object
         """
     )
-    records = f"""
-        select _fid, line_number as _line, "text" as _raw,
-            case when json_valid("text") then "text" end::json as rec
-        from _blines
-        where {_of_kind("jsonl")} and coalesce(trim("text"), '') <> '' and {IS_JSON_OBJECT}
+    records = """
+        select _fid, line_number as _line, "text" as _raw, "text" as rec
+        from _bjsonl where is_object
     """
     con.execute(f"insert into _bstage {json_records(columns, records, '_fid, _line, _raw')}")
+    con.execute("drop table _bjsonl")
 
 
 def stage_json_pages(
