@@ -8,6 +8,7 @@ subject by subject, what the warehouse finds with what the policy implies.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,68 @@ def test_cps_evidence_gives_episode_bounds_in_one_convention(built):
         # one episode started that day: its exceeding buckets span start..last
         if facts["episodes_started"] == 1:
             assert (last - start) // bucket + 1 == facts["exceeding_buckets"]
+
+
+def _scanned_rows(con: duckdb.DuckDBPyConnection, sql: str, table: str, profile: Path) -> int:
+    """Rows that DuckDB's scan of ``table`` passed on while running ``sql``."""
+    con.execute(f"pragma enable_profiling = 'json'; set profiling_output = '{profile}'")
+    con.execute(f"select count(*) from ({sql})").fetchall()
+    con.execute("pragma disable_profiling")
+    scans: list[int] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        if str(node.get("extra_info", {}).get("Table", "")).endswith(f".{table}"):
+            scans.append(int(node["operator_cardinality"]))
+        for child in node.get("children", []):
+            walk(child)
+
+    walk(json.loads(profile.read_text()))
+    assert len(scans) == 1, scans
+    return scans[0]
+
+
+def test_dnc_membership_reads_only_the_lines_of_called_numbers(built, tmp_path):
+    # The registry holds hundreds of millions of lines; the DNC rule needs
+    # those of the numbers telemarketing calls reached. The lines of every
+    # other number must be dropped while the stored table is scanned (a
+    # filter on e164_number, decision 0031), not joined first: the join
+    # spilled the whole registry to disk at 1 M calls (performance.md).
+    settings, _ = built
+    warehouse = tmp_path / settings.warehouse.name  # same catalog name as compiled
+    shutil.copy(settings.warehouse, warehouse)
+    compiled = next(
+        (dbt_runner.target_dir(settings) / "compiled").rglob("int_dnc_registry_membership.sql")
+    ).read_text()
+    con = duckdb.connect(str(warehouse))
+    try:
+        called = (
+            "select try_cast(replace(to_e164, '+', '') as bigint) from"
+            " intermediate.int_calls_enriched where is_telemarketing and to_e164 like '+1%'"
+        )
+        low, high, n_called = con.execute(
+            f"select min(n), max(n), count(distinct n) from ({called}) as c(n)"
+        ).fetchone()
+        # 200 k lines of numbers nobody called, between the lowest and the
+        # highest called number (a min-max filter alone keeps them all),
+        # in a us_national snapshot the warehouse holds.
+        con.execute(
+            f"""
+            insert into raw.registry_lines
+            select n, 'L', null, (
+                select file_id from compliance.load_manifest
+                where source = 'registry_us_national' and rows_loaded > 0
+                  and (partition_info ->> 'list_kind') = 'full' limit 1), 1000000 + n - {low}
+            from (select {low} + (i * ({high} - {low}) // 200000) as n from range(200000) as r(i))
+            where n not in ({called})
+            """
+        )
+        total = con.execute("select count(*) from raw.registry_lines").fetchone()[0]
+        listed = con.execute(
+            f"select count(*) from raw.registry_lines where e164_number in ({called})"
+        ).fetchone()[0]
+        scanned = _scanned_rows(con, compiled, "registry_lines", tmp_path / "profile.json")
+    finally:
+        con.close()
+    assert total > 200_000 > 100 * max(listed, 1)
+    assert n_called > 100 and low < high
+    assert scanned < total // 10, (scanned, listed, total)
