@@ -101,7 +101,7 @@ def registry_plain_number_sql(expr: str, registry: str) -> str:
     stores), so callers try it first and keep the general form for the rest.
     """
     _checked_format(registry)
-    return f"(CASE {_plain_number_branches(f'({expr})', registry)} END)"
+    return f"(CASE {_plain_branches(f'({expr})', registry, number=True)} END)"
 
 
 def _checked_format(registry: str) -> tuple[str, str, int]:
@@ -114,35 +114,39 @@ def _checked_format(registry: str) -> tuple[str, str, int]:
     return REGISTRY_FORMATS[registry]
 
 
-def _plain_branches(field: str, registry: str) -> str:
-    # The common exact forms: one regex and a concatenation each. Blanks
-    # around the field or spaces inside it take the general branch.
+def _plain_forms(field: str, registry: str) -> list[tuple[str, str, str]]:
+    """The registry's common exact forms: (regex, E.164 text, E.164 digits as
+    an integer). Blanks around the field or spaces inside it are not one of
+    them: those lines take the general branch."""
     if registry in ("us_national", "ca_dncl"):
-        return (
-            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{9}}') THEN '+1' || {field} "
-            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{2}},[0-9]{{7}}') "
-            f"THEN '+1' || left({field}, 3) || right({field}, 7)"
-        )
-    return (
-        f"WHEN regexp_full_match({field}, '0[1-9][0-9]{{8,9}}') "
-        f"THEN '+44' || substr({field}, 2)"
-    )
-
-
-def _plain_number_branches(field: str, registry: str) -> str:
-    # The same forms as _plain_branches, as the integer of their E.164 digits.
-    if registry in ("us_national", "ca_dncl"):
-        # +1 and the ten digits: 10^10 + NPA NXX XXXX
-        return (
-            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{9}}') "
-            f"THEN 10000000000 + cast({field} as bigint) "
-            f"WHEN regexp_full_match({field}, '[2-9][0-9]{{2}},[0-9]{{7}}') "
-            f"THEN 10000000000 + cast(left({field}, 3) as bigint) * 10000000"
-            f" + cast(right({field}, 7) as bigint)"
-        )
+        # +1 and the ten digits; as an integer 10^10 + NPA NXX XXXX
+        return [
+            (
+                "[2-9][0-9]{9}",
+                f"'+1' || {field}",
+                f"10000000000 + cast({field} as bigint)",
+            ),
+            (
+                "[2-9][0-9]{2},[0-9]{7}",
+                f"'+1' || left({field}, 3) || right({field}, 7)",
+                f"10000000000 + cast(left({field}, 3) as bigint) * 10000000"
+                f" + cast(right({field}, 7) as bigint)",
+            ),
+        ]
     # +44 and the digits after the national prefix 0 (9 or 10 of them)
-    return (
-        f"WHEN regexp_full_match({field}, '0[1-9][0-9]{{8,9}}') "
-        f"THEN (CASE length({field}) WHEN 10 THEN 44000000000 ELSE 440000000000 END)"
-        f" + cast(substr({field}, 2) as bigint)"
+    return [
+        (
+            "0[1-9][0-9]{8,9}",
+            f"'+44' || substr({field}, 2)",
+            f"(CASE length({field}) WHEN 10 THEN 44000000000 ELSE 440000000000 END)"
+            f" + cast(substr({field}, 2) as bigint)",
+        )
+    ]
+
+
+def _plain_branches(field: str, registry: str, *, number: bool = False) -> str:
+    # One regex and a concatenation (or arithmetic) per form.
+    return " ".join(
+        f"WHEN regexp_full_match({field}, '{regex}') THEN {digits if number else text}"
+        for regex, text, digits in _plain_forms(field, registry)
     )
