@@ -432,6 +432,21 @@ def test_registry_files_load_in_every_contract_format(zone):
     ]
 
 
+def _as_older_layout_then_load(landing: Path, settings: Settings, *statements: str) -> None:
+    """Turn the warehouse's registry storage into an older layout (``statements``),
+    then load twice: the first load (nothing new landed) moves it forward, the
+    second finds the current layout and adds a change list."""
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+    _load(settings, *ingest.REGISTRY_SOURCES)
+    _write(landing, "dnc/us_national/changes/2026-09-21/c.txt", "415,5550109,A\n")
+    _load(settings, *ingest.REGISTRY_SOURCES)
+
+
 def test_a_warehouse_with_the_old_registry_table_is_migrated_once_with_every_line(zone):
     # Before decision 0028, raw.registry_entries was a table that repeated
     # its file's registry, list kind, date, URI and load time on every line.
@@ -440,22 +455,14 @@ def test_a_warehouse_with_the_old_registry_table_is_migrated_once_with_every_lin
     _load(settings, *ingest.REGISTRY_SOURCES)
     entries = "select * exclude (e164_number) from raw.registry_entries order by all"
     before = _query(settings, entries)
-    con = duckdb.connect(str(settings.warehouse))
-    try:
-        con.execute(
-            "create table raw.old_entries as"
-            " select * exclude (e164_number) from raw.registry_entries"
-        )
-        con.execute("drop view raw.registry_entries")
-        con.execute("drop table raw.registry_lines")
-        con.execute("alter table raw.old_entries rename to registry_entries")
-    finally:
-        con.close()
-
-    # The next load (nothing new landed) migrates; the one after finds the view.
-    _load(settings, *ingest.REGISTRY_SOURCES)
-    _write(landing, "dnc/us_national/changes/2026-09-21/c.txt", "415,5550109,A\n")
-    _load(settings, *ingest.REGISTRY_SOURCES)
+    _as_older_layout_then_load(
+        landing,
+        settings,
+        "create table raw.old_entries as select * exclude (e164_number) from raw.registry_entries",
+        "drop view raw.registry_entries",
+        "drop table raw.registry_lines",
+        "alter table raw.old_entries rename to registry_entries",
+    )
 
     kinds = _query(
         settings,
@@ -479,25 +486,17 @@ def test_registry_lines_stored_as_text_get_their_numbers_once(zone):
     _load(settings, *ingest.REGISTRY_SOURCES)
     entries = "select * from raw.registry_entries order by all"
     before = _query(settings, entries)
-    con = duckdb.connect(str(settings.warehouse))
-    try:
-        con.execute("drop view raw.registry_entries")
-        con.execute(
-            "create table raw.text_lines as select '+' || e164_number as e164,"
-            " action, extra, _file_id, _source_line from raw.registry_lines"
-        )
-        con.execute("drop table raw.registry_lines")
-        con.execute("alter table raw.text_lines rename to registry_lines")
-        con.execute(
-            "create view raw.registry_entries as select lines.e164, lines._file_id"
-            " from raw.registry_lines as lines"
-        )
-    finally:
-        con.close()
-
-    _load(settings, *ingest.REGISTRY_SOURCES)
-    _write(landing, "dnc/us_national/changes/2026-09-21/c.txt", "415,5550109,A\n")
-    _load(settings, *ingest.REGISTRY_SOURCES)
+    _as_older_layout_then_load(
+        landing,
+        settings,
+        "drop view raw.registry_entries",
+        "create table raw.text_lines as select '+' || e164_number as e164,"
+        " action, extra, _file_id, _source_line from raw.registry_lines",
+        "drop table raw.registry_lines",
+        "alter table raw.text_lines rename to registry_lines",
+        "create view raw.registry_entries as select lines.e164, lines._file_id"
+        " from raw.registry_lines as lines",
+    )
 
     columns = _query(
         settings,
