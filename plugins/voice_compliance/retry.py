@@ -36,6 +36,8 @@ from tenacity import (
     stop_never,
 )
 
+from voice_compliance.utc import as_utc
+
 __all__ = [
     "RETRY_AFTER_MAX_S",
     "RetryCallState",
@@ -75,9 +77,7 @@ def parse_retry_after(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (as_utc(when) - datetime.now(UTC)).total_seconds())
 
 
 def is_transient_status(status: int) -> bool:

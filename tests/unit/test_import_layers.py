@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "progress",
             "retention",
             "retry",
+            "utc",
         ),
     ),
     # The policy file; outbound text made safe.

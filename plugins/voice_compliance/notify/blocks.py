@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from voice_compliance.notify.report import ClauseLine, RunReport
 from voice_compliance.sanitize import outbound_text
+from voice_compliance.utc import as_utc
 
 MAX_BLOCKS = 50
 """Slack's limit on blocks per message."""
@@ -90,9 +91,7 @@ def _count(n: int, word: str) -> str:
 
 
 def _when(moment: datetime) -> str:
-    # A naive timestamp is taken as UTC: the pipeline stores UTC throughout.
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return as_utc(moment).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _header(text: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from voice_compliance.sanitize import outbound_text
 from voice_compliance.tickets import deliveries, evidence, store
 from voice_compliance.tickets.settings import SINKS
 from voice_compliance.tickets.store import TicketKey
+from voice_compliance.utc import as_utc
 from voice_compliance.validation.findings import FailingGroup
 
 EVENTS = ("opened", "reopened", "updated", "resolved")
@@ -89,11 +90,6 @@ def ticket_title(clause_id: str, account_sid: str | None, month: str, violations
         noun = "violation" if violations == 1 else "violations"
     account = f", account {account_sid}" if account_sid else ""
     return outbound_text(f"{clause_id}: {violations} {noun}{account}, {month}")
-
-
-def _utc(now: datetime) -> datetime:
-    # A naive timestamp is taken as UTC, the warehouse's only time zone.
-    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
 
 
 def _merge(failing: Iterable[FailingGroup]) -> dict[TicketKey, FailingGroup]:
@@ -171,7 +167,7 @@ def sync_tickets(
     if sink not in SINKS:
         # A typo here would queue deliveries that no sink ever sends.
         raise ValueError(f"unknown ticket sink {sink!r}; expected one of {SINKS}")
-    now = _utc(now)
+    now = as_utc(now).astimezone(UTC)
     groups = _merge(failing)
     validated_pairs = {(clause_id, month) for clause_id, month in validated}
     changes = TicketChanges()

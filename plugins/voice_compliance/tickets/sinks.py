@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import duckdb
@@ -34,6 +34,7 @@ from voice_compliance.tickets.settings import (
     TicketSinkSettings,
     resolve_connection,
 )
+from voice_compliance.utc import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ def deliver_pending(
     Rows queued for another sink than the configured one are left pending and
     counted in ``other_sink``. With the ``table`` sink nothing is sent.
     """
-    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
+    now = as_utc(now)
     report = DeliveryReport()
     store.ensure_ticket_tables(con)
     pending = deliveries.pending_deliveries(con)

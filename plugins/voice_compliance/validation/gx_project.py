@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from voice_compliance import retention
 from voice_compliance.docs_site import build_data_docs
 from voice_compliance.docs_site.data_docs import SITE_NAME, data_docs_index
+from voice_compliance.utc import as_utc
 from voice_compliance.validation.results import ExpectationOutcome
 from voice_compliance.validation.spec import ExpectationSpec, SuiteSpec
 
@@ -64,13 +65,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """``moment`` as an aware datetime (GX's run times are UTC, with or without a zone)."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 class GxProject:
@@ -246,8 +240,9 @@ class GxProject:
         old = [
             key
             for key in store.list_keys()
-            if (validated := _utc(key.run_id.run_time)) is not None
-            and validated < before
+            # GX's run times are UTC, with or without a zone
+            if key.run_id.run_time is not None
+            and as_utc(key.run_id.run_time) < before
             and key.to_tuple() not in mine
         ]
         if not old:
