@@ -278,3 +278,60 @@ def test_dnc_membership_reads_only_the_lines_of_called_numbers(built, tmp_path):
     assert total > 200_000 > 100 * max(listed, 1)
     assert n_called > 100 and low < high
     assert scanned < total // 10, (scanned, listed, total)
+
+
+# raw.registry_entries between decisions 0028 and 0031: the lines kept the
+# E.164 as text, and the view had no e164_number.
+_TEXT_LINES_LAYOUT = (
+    "drop view raw.registry_entries",
+    "create table raw.text_lines as select '+' || e164_number as e164,"
+    " action, extra, _file_id, _source_line from raw.registry_lines",
+    "drop table raw.registry_lines",
+    "alter table raw.text_lines rename to registry_lines",
+    """
+    create view raw.registry_entries as
+    select
+        files.registry, files.list_kind, files.effective_date, lines.e164, lines.action,
+        lines.extra, null::json as _extra, lines._file_id, files._source_file,
+        lines._source_line, files._loaded_at
+    from raw.registry_lines as lines
+    inner join (
+        select
+            file_id,
+            replace(source, 'registry_', '') as registry,
+            partition_info ->> 'list_kind' as list_kind,
+            try_cast(partition_info ->> 'effective_date' as date) as effective_date,
+            source_uri as _source_file,
+            loaded_at as _loaded_at
+        from compliance.load_manifest
+        where starts_with(source, 'registry_')
+    ) as files on lines._file_id = files.file_id
+    """,
+)
+
+
+def test_a_build_by_hand_before_the_registry_storage_moves_forward_finds_the_same(built, tmp_path):
+    # After an upgrade, the README's `dbt build` by hand can come before the
+    # first registry load, which is what moves older registry storage forward.
+    # dbt then reads the number from the E.164 text, with the same results.
+    settings, planted = built
+    copy = Settings.from_env(
+        landing=str(settings.landing),
+        warehouse=str(tmp_path / settings.warehouse.name),
+        data_dir=tmp_path / "data",
+    )
+    shutil.copy(settings.warehouse, copy.warehouse)
+    con = duckdb.connect(str(copy.warehouse))
+    try:
+        for statement in _TEXT_LINES_LAYOUT:
+            con.execute(statement)
+    finally:
+        con.close()
+
+    dbt_runner.dbt_build(copy, full_refresh=True)
+
+    expected = {clause: set(spec["subjects"]) for clause, spec in planted["clauses"].items()}
+    assert {clause: subjects for clause, subjects in expected.items() if subjects} == _violations(
+        copy
+    )
+    assert expected["dnc.registry"]

@@ -23,7 +23,8 @@ constants were most of the registry load's insert (decision 0028). So:
 Older warehouses are moved forward on their first registry load, once, in
 one transaction: ``raw.registry_entries`` as a table (before decision 0028)
 becomes lines and the view; ``raw.registry_lines`` with a text ``e164``
-(before decision 0031) gets its numbers.
+(before decision 0031) gets its numbers. Until then dbt's
+``stg_registry__entries`` reads the number from the E.164 text.
 """
 
 from __future__ import annotations
