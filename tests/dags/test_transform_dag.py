@@ -309,6 +309,27 @@ def test_airflow_run_builds_the_models_and_docs(transformed: Settings) -> None:
 
 
 @pytest.mark.airflow
+def test_the_docs_site_shows_the_build_compiled_sql_without_compiling_again(
+    transformed: Settings,
+) -> None:
+    # The docs task inlines the manifest dbt_build wrote, compiled SQL
+    # included, and runs `dbt docs generate --no-compile --no-write-json`.
+    first_run = sorted((transformed.data_dir / "logs").glob(f"{DAG_ID}.*.log"))[0]
+    docs_command = next(
+        line
+        for line in first_run.read_text().splitlines()
+        if "Running command" in line and "'docs', 'generate'" in line
+    )
+    manifest = json.loads((dbt_runner.target_dir(transformed) / "manifest.json").read_text())
+    site = dbt_runner.docs_index(transformed).read_text()
+    mart = manifest["nodes"]["model.voice_compliance.clause_dnc__registry"]
+
+    assert "'--no-compile'" in docs_command and "'--no-write-json'" in docs_command
+    assert manifest["metadata"]["invocation_id"] in site
+    assert mart["compiled_code"] and json.dumps(mart["compiled_code"])[1:-1] in site
+
+
+@pytest.mark.airflow
 def test_airflow_run_reports_every_clause_green(transformed: Settings) -> None:
     states = task_states(transformed)
 
