@@ -19,6 +19,7 @@ import yaml
 from vc_sample.generate import generate
 from voice_compliance import dbt_runner, ingest
 from voice_compliance.config import Settings
+from voice_compliance.loading import registry_table
 
 pytestmark = pytest.mark.dbt
 
@@ -288,25 +289,11 @@ _TEXT_LINES_LAYOUT = (
     " action, extra, _file_id, _source_line from raw.registry_lines",
     "drop table raw.registry_lines",
     "alter table raw.text_lines rename to registry_lines",
-    """
-    create view raw.registry_entries as
-    select
-        files.registry, files.list_kind, files.effective_date, lines.e164, lines.action,
-        lines.extra, null::json as _extra, lines._file_id, files._source_file,
-        lines._source_line, files._loaded_at
-    from raw.registry_lines as lines
-    inner join (
-        select
-            file_id,
-            replace(source, 'registry_', '') as registry,
-            partition_info ->> 'list_kind' as list_kind,
-            try_cast(partition_info ->> 'effective_date' as date) as effective_date,
-            source_uri as _source_file,
-            loaded_at as _loaded_at
-        from compliance.load_manifest
-        where starts_with(source, 'registry_')
-    ) as files on lines._file_id = files.file_id
-    """,
+    "create view raw.registry_entries as select files.registry, files.list_kind,"
+    " files.effective_date, lines.e164, lines.action, lines.extra, null::json as _extra,"
+    " lines._file_id, files._source_file, lines._source_line, files._loaded_at"
+    f" from raw.registry_lines as lines inner join ({registry_table.FILES_SQL}) as files"
+    " on lines._file_id = files.file_id",
 )
 
 
@@ -321,12 +308,9 @@ def test_a_build_by_hand_before_the_registry_storage_moves_forward_finds_the_sam
         data_dir=tmp_path / "data",
     )
     shutil.copy(settings.warehouse, copy.warehouse)
-    con = duckdb.connect(str(copy.warehouse))
-    try:
+    with duckdb.connect(str(copy.warehouse)) as con:
         for statement in _TEXT_LINES_LAYOUT:
             con.execute(statement)
-    finally:
-        con.close()
 
     dbt_runner.dbt_build(copy, full_refresh=True)
 

@@ -47,6 +47,19 @@ _LINES_DDL = f"""
         _file_id varchar not null, _source_line bigint)
 """
 
+FILES_SQL = """
+    select
+        file_id,
+        replace(source, 'registry_', '') as registry,
+        partition_info ->> 'list_kind' as list_kind,
+        try_cast(partition_info ->> 'effective_date' as date) as effective_date,
+        source_uri as _source_file,
+        loaded_at as _loaded_at
+    from compliance.load_manifest
+    where starts_with(source, 'registry_')
+"""
+"""What the view adds to each line: its registry file's row of the load manifest."""
+
 _ENTRIES_VIEW_SQL = f"""
     create or replace view raw.{ENTRIES_VIEW} as
     select
@@ -55,17 +68,7 @@ _ENTRIES_VIEW_SQL = f"""
         null::json as _extra, lines._file_id, files._source_file, lines._source_line,
         files._loaded_at, lines.e164_number
     from raw.{LINES_TABLE} as lines
-    inner join (
-        select
-            file_id,
-            replace(source, 'registry_', '') as registry,
-            partition_info ->> 'list_kind' as list_kind,
-            try_cast(partition_info ->> 'effective_date' as date) as effective_date,
-            source_uri as _source_file,
-            loaded_at as _loaded_at
-        from compliance.load_manifest
-        where starts_with(source, 'registry_')
-    ) as files on lines._file_id = files.file_id
+    inner join ({FILES_SQL}) as files on lines._file_id = files.file_id
 """
 
 
