@@ -112,7 +112,8 @@
 
 {#- The applied manifest of the previous successful transform (the relation
     int_manifest_applied): it is written at the end of the run that reads it
-    at the start. `applied_in` is the dbt invocation that wrote it. -#}
+    at the start. `applied_in` is the dbt invocation that wrote it,
+    `policy_fingerprint` the policy settings it derived with. -#}
 {% macro vc_previous_applied_manifest() -%}
     {{ vc_previous_state('int_manifest_applied', [
         ('file_id', dbt.type_string()),
@@ -121,7 +122,45 @@
         ('checksum', dbt.type_string()),
         ('call_date', 'date'),
         ('applied_in', dbt.type_string()),
+        ('policy_fingerprint', dbt.type_string()),
     ]) }}
+{%- endmacro %}
+
+{#- The policy settings (vars from policy.yml) the project reads: the clause
+    map (severity, owner, settings), every clause's settings, and the
+    settings all clauses share. tests/dbt/test_incremental.py checks that
+    every var() of the project is among them. -#}
+{% macro vc_policy_settings() -%}
+    {%- set names = [
+        'clauses', 'default_region', 'outbound_directions', 'answered_status',
+        'treat_unclassified_as_telemarketing', 'short_call_max_seconds',
+    ] -%}
+    {%- for clause in var('clauses', {}).values() -%}
+        {%- for name in clause.get('settings', []) if name not in names -%}
+            {%- do names.append(name) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(names | sort) }}
+{%- endmacro %}
+
+{#- A digest of the values of vc_policy_settings(): an incremental model
+    derived with other values re-derives everything (int_days_changed, the
+    pre-hook of stg_twilio__calls). -#}
+{% macro vc_policy_fingerprint() -%}
+    {%- set values = {} -%}
+    {%- for name in vc_policy_settings() -%}
+        {%- do values.update({name: var(name, none)}) -%}
+    {%- endfor -%}
+    {{ return(local_md5(tojson(values, sort_keys=true))) }}
+{%- endmacro %}
+
+{#- A predicate: the previous successful transform derived with other policy
+    settings than this run's, or recorded none (it predates the fingerprint). -#}
+{% macro vc_policy_changed() -%}
+    exists (
+        select 1 from ({{ vc_previous_applied_manifest() }}) as applied
+        where coalesce(applied.policy_fingerprint, '') <> '{{ vc_policy_fingerprint() }}'
+    )
 {%- endmacro %}
 
 {#- The call days the previous run of int_days_changed listed, with the dbt
@@ -154,7 +193,8 @@
     that the model ranks them again from every copy. A copy was added or
     rewritten only in a new or reloaded call file (is_changed in
     int_manifest_snapshot); a copy dropped by a reloaded file changes the
-    call's number of copies (copies_loaded), or leaves it none. -#}
+    call's number of copies (copies_loaded), or leaves it none. Every call
+    when the policy settings changed (the phone columns read default_region). -#}
 {% macro vc_delete_recopied_calls() -%}
     {%- if vc_is_incremental() -%}
         delete from {{ this }}
@@ -169,6 +209,7 @@
             select count(*) from {{ source('raw', 'calls') }} as calls
             where calls.sid = {{ this }}.call_sid
         )
+        or {{ vc_policy_changed() }}
     {%- else -%}
         select 1
     {%- endif -%}

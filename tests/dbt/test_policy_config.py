@@ -3,6 +3,7 @@ and is what dbt gets as vars."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -260,3 +261,25 @@ def test_a_webhook_url_in_the_policy_file_is_refused_without_echoing_it(tmp_path
     assert found[0].startswith("routing.owners.compliance.slack_conn_id: expected an Airflow")
     assert "name that connection here" in found[0]
     assert "SECRET" not in found[0]
+
+
+def test_every_setting_the_dbt_project_reads_is_in_the_policy_fingerprint() -> None:
+    # An incremental run re-derives everything when the settings of
+    # vc_policy_settings() changed since the last run (int_days_changed); a
+    # var() outside them would leave old days derived with its old value.
+    project = DEFAULT_POLICY_FILE.parent
+    sql = "\n".join(
+        path.read_text()
+        for folder in ("models", "macros")
+        for path in sorted((project / folder).rglob("*.sql"))
+    )
+    read = set(re.findall(r"""\bvar\(\s*['"](\w+)['"]""", sql))
+    macro = (project / "macros" / "incremental.sql").read_text()
+    shared = re.search(r"macro vc_policy_settings\(\).*?set names = \[(.*?)\]", macro, re.S)
+    assert shared is not None
+    fingerprinted = set(re.findall(r"'(\w+)'", shared.group(1)))
+    for clause in yaml.safe_load(DEFAULT_POLICY_FILE.read_text())["clauses"].values():
+        fingerprinted |= set(clause["settings"])
+
+    assert len(read) > 20
+    assert read <= fingerprinted, sorted(read - fingerprinted)

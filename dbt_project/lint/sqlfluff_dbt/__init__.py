@@ -14,6 +14,7 @@ never reads it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import types
@@ -91,6 +92,11 @@ def var(name: str, default: Any = None) -> Any:
 def tojson(value: Any, **kwargs: Any) -> str:
     """``tojson()`` of dbt's context."""
     return json.dumps(value, **kwargs)
+
+
+def local_md5(value: str) -> str:
+    """``local_md5()`` of dbt's context: the hex MD5 digest of a string."""
+    return hashlib.md5(value.encode("utf-8")).hexdigest()
 
 
 class _Adapter:

@@ -11,12 +11,17 @@
       winning copy, and a copy on another day wins now);
     - consent: every day from the earliest granted_at / revoked_at of its
       rows; opt-outs and the internal list: from the earliest request;
-      a registry file: from its effective date;
+      a registry file: from its effective date, or every day when it is
+      the first loaded file of its registry (calls before that date become
+      subjects of dnc.registry, and every call's registries_checked
+      changes: int_dnc_registry_coverage);
     - call metadata and disclosures: the days of the calls they name;
     - complaints: no call day (they count per month, in tables rebuilt
       every run);
     - campaigns, numbers, accounts, any other source, and any replaced
       (reloaded) export: every day;
+    - every day, when the policy settings the project reads differ from
+      those the last applied run derived with (vc_policy_fingerprint);
     - the days the previous run listed here, when that run stopped before
       int_manifest_applied (a model failed): it may have ranked calls again
       in stg_twilio__calls without re-deriving their days, and the next run
@@ -182,6 +187,34 @@ dated_exports as (
 
 ),
 
+registry_files as (
+
+    select file_id, registry from {{ ref('stg_registry__files') }}
+
+),
+
+registries_loaded_before as (
+
+    -- registries with a loaded file this run did not bring
+    select distinct registry_files.registry
+    from registry_files
+    left join changed_files on registry_files.file_id = changed_files.file_id
+    where changed_files.file_id is null
+
+),
+
+first_registry_files as (
+
+    -- changed registry files whose registry had no other loaded file
+    select registry_files.file_id
+    from registry_files
+    inner join changed_files on registry_files.file_id = changed_files.file_id
+    left join registries_loaded_before
+        on registry_files.registry = registries_loaded_before.registry
+    where registries_loaded_before.registry is null
+
+),
+
 export_thresholds as (
 
     -- the first day each changed export can change; every day when unknown
@@ -189,6 +222,7 @@ export_thresholds as (
         changed_files.file_id,
         case
             when changed_files.was_applied then {{ all_days }}
+            when first_registry_files.file_id is not null then {{ all_days }}
             when changed_files.source in ('consent', 'optouts', 'dnc_internal')
                 or changed_files.source like 'registry%'
                 then coalesce(min(dated_exports.from_day), {{ all_days }})
@@ -196,12 +230,17 @@ export_thresholds as (
         end as from_day
     from changed_files
     left join dated_exports on changed_files.source_uri = dated_exports._source_file
+    left join first_registry_files on changed_files.file_id = first_registry_files.file_id
     where changed_files.source not in ('calls', 'complaints')
         and (
             changed_files.source not in ('call_metadata', 'disclosures')
             or changed_files.was_applied
         )
-    group by changed_files.file_id, changed_files.source, changed_files.was_applied
+    group by
+        changed_files.file_id,
+        changed_files.source,
+        changed_files.was_applied,
+        first_registry_files.file_id
 
 ),
 
@@ -233,9 +272,30 @@ referenced_days as (
 
 ),
 
+policy_changes as (
+
+    -- the last applied run derived with other policy settings, or recorded
+    -- none (it predates the fingerprint)
+    select count(*) as files
+    from previous
+    where coalesce(previous.policy_fingerprint, '') <> '{{ vc_policy_fingerprint() }}'
+
+),
+
+policy_days as (
+
+    select known_days.call_date
+    from known_days
+    cross join policy_changes
+    where policy_changes.files > 0
+
+),
+
 final as (
 
     select call_date from call_file_days
+    union
+    select call_date from policy_days
     union
     select call_date from copy_days
     union
