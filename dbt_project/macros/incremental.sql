@@ -145,13 +145,15 @@
 
 {#- A digest of the values of vc_policy_settings(): an incremental model
     derived with other values re-derives everything (int_days_changed, the
-    pre-hook of stg_twilio__calls). -#}
+    pre-hook of stg_twilio__calls). The values' text, not tojson(): a policy
+    file passed by hand (`--vars "$(cat policy.yml)"`) may hold YAML dates,
+    which JSON cannot write. -#}
 {% macro vc_policy_fingerprint() -%}
     {%- set values = {} -%}
     {%- for name in vc_policy_settings() -%}
         {%- do values.update({name: var(name, none)}) -%}
     {%- endfor -%}
-    {{ return(local_md5(tojson(values, sort_keys=true))) }}
+    {{ return(local_md5(values | string)) }}
 {%- endmacro %}
 
 {#- A predicate: the previous successful transform derived with other policy
