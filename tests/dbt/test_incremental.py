@@ -13,7 +13,8 @@ has one copy fewer), and last the new file re-exported without the second
 call's copy (its copy in the early file, on the first day, wins again). That
 last run stops after ranking the calls, as a run does when a later model
 fails, and the next run completes it. Last, the first files of a registry
-never loaded before arrive, dated after the first call days.
+never loaded before arrive, dated after the first call days, then an
+opt-out and a consent for a called number, dated after its calls.
 After each step the raw layer is loaded and dbt runs incrementally on the same
 warehouse. The outputs must equal, row for row, those of a fresh warehouse
 built once from the final landing zone, and those of a full refresh. An
@@ -26,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +162,28 @@ def _replace_optouts(landing: Path) -> None:
         path.write_text("".join(lines[:1] + lines[2:]))
 
 
+def _land_records_dated_after_the_calls(settings: Settings, landing: Path) -> None:
+    """An opt-out and an express-written consent for the most called number
+    and brand, both dated after its last call: they say nothing about those
+    calls, which a later run does not derive again."""
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        row = con.execute(
+            "select to_e164, brand, max(started_at) from intermediate.int_calls_enriched"
+            " where is_telemarketing and brand is not null and to_e164 like '+1%'"
+            " group by to_e164, brand order by count(*) desc, to_e164 limit 1"
+        ).fetchone()
+    assert row is not None
+    number, brand, last_call = row
+    later = (last_call + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (landing / "optouts" / "late_optouts.csv").write_text(
+        f"phone_number,brand,requested_at,method,call_sid\n{number},{brand},{later},web,\n"
+    )
+    (landing / "consent" / "late_consent_rows.csv").write_text(
+        "phone_number,brand,consent_type,channel,granted_at,revoked_at,source,evidence_ref\n"
+        f"{number},{brand},express_written,voice,{later},,web,EV-LATE\n"
+    )
+
+
 @pytest.fixture(scope="module")
 def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("incremental")
@@ -236,6 +260,8 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     _derive(incremental)
     restored = _call_days(incremental, restored_sid)
     _land(source, landing, late_registry_keys)
+    _derive(incremental)
+    _land_records_dated_after_the_calls(incremental, landing)
     _derive(incremental)
     after_incremental = _tables(incremental)
 

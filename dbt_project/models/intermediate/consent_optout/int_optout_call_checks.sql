@@ -2,7 +2,9 @@
 {#-
     One row per telemarketing outbound attempt and per opt-out or internal
     do-not-call entry of its callee that applies to it (brand null = all
-    brands, else the call's brand), judged: is_breached when the call's UTC
+    brands, else the call's brand) and was requested at or before the call
+    (a later request cannot be breached by it, and a later file must not
+    change an earlier day's rows), judged: is_breached when the call's UTC
     date is after the deadline date, or, for a window of 0 days, when the
     call starts after requested_at (exactly at requested_at is allowed).
 -#}
@@ -43,6 +45,7 @@ final as (
     inner join requests
         on calls.to_e164 = requests.phone_e164
         and (requests.brand is null or requests.brand = calls.brand)
+        and requests.requested_at <= calls.started_at
 
 )
 

@@ -60,6 +60,9 @@ examined as (
     inner join consent
         on calls.to_e164 = consent.phone_number_e164
         and calls.brand = consent.brand
+        -- rows granted after the call cannot exempt it (and a later export
+        -- must not change an earlier day's rows)
+        and consent.granted_at <= calls.started_at
 
 ),
 

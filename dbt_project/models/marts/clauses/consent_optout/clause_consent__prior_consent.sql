@@ -37,6 +37,9 @@ examined as (
     inner join consent_windows as windows
         on calls.to_e164 = windows.phone_e164
         and calls.brand = windows.brand
+        -- rows granted after the call say nothing about it (and a later
+        -- export must not change an earlier day's evidence)
+        and windows.valid_from <= calls.started_at
 
 ),
 
