@@ -156,12 +156,18 @@
     {{ return(local_md5(values | string)) }}
 {%- endmacro %}
 
+{#- A predicate on a recorded fingerprint column: it is not this run's (a
+    row recorded before the fingerprint existed has none, and differs). -#}
+{% macro vc_policy_differs(column) -%}
+    coalesce({{ column }}, '') <> '{{ vc_policy_fingerprint() }}'
+{%- endmacro %}
+
 {#- A predicate: the previous successful transform derived with other policy
     settings than this run's, or recorded none (it predates the fingerprint). -#}
 {% macro vc_policy_changed() -%}
     exists (
         select 1 from ({{ vc_previous_applied_manifest() }}) as applied
-        where coalesce(applied.policy_fingerprint, '') <> '{{ vc_policy_fingerprint() }}'
+        where {{ vc_policy_differs('applied.policy_fingerprint') }}
     )
 {%- endmacro %}
 

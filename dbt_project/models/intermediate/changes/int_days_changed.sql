@@ -168,10 +168,17 @@ dnc_internal_from as (
 
 ),
 
+registry_files as (
+
+    select file_id, registry, source_uri, effective_date
+    from {{ ref('stg_registry__files') }}
+
+),
+
 registry_from as (
 
     select source_uri as _source_file, effective_date as from_day
-    from {{ ref('stg_registry__files') }}
+    from registry_files
 
 ),
 
@@ -184,12 +191,6 @@ dated_exports as (
     select * from dnc_internal_from
     union all
     select * from registry_from
-
-),
-
-registry_files as (
-
-    select file_id, registry from {{ ref('stg_registry__files') }}
 
 ),
 
@@ -278,7 +279,7 @@ policy_changes as (
     -- none (it predates the fingerprint)
     select count(*) as files
     from previous
-    where coalesce(previous.policy_fingerprint, '') <> '{{ vc_policy_fingerprint() }}'
+    where {{ vc_policy_differs('previous.policy_fingerprint') }}
 
 ),
 
