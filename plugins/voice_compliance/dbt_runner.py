@@ -320,7 +320,21 @@ def dbt_build(
     (``tests/dbt/test_dbt_unit_tests.py``) and with ``unit_tests=True``, not
     in every pipeline run (decision 0022). Raises ``DbtCommandFailed``
     listing failing models and tests.
+
+    A whole build (no ``select``/``exclude``) is a full refresh when the
+    project changed since the warehouse was last derived, and records the
+    project's fingerprint when it succeeds (``derivation_state``, decision
+    0033): rows kept from an older project's SQL are never mixed with new ones.
     """
+    from voice_compliance import derivation_state  # duckdb: not at DAG parse time
+
+    whole = not select and not exclude
+    fingerprint = derivation_state.project_fingerprint(settings.dbt_project_dir) if whole else ""
+    if whole and not full_refresh:
+        reason = derivation_state.refresh_reason(settings, fingerprint)
+        if reason:
+            log.warning("%s", reason)
+            full_refresh = True
     command = ["build", *(["--full-refresh"] if full_refresh else [])]
     if not unit_tests:
         command += ["--exclude-resource-type", "unit_test"]
@@ -328,7 +342,10 @@ def dbt_build(
         command += ["--select", *([select] if isinstance(select, str) else select)]
     if exclude:
         command += ["--exclude", exclude]
-    return run_dbt(settings, command)
+    result = run_dbt(settings, command)
+    if whole:
+        derivation_state.record(settings, fingerprint, full_refresh=full_refresh)
+    return result
 
 
 def dbt_docs_generate(settings: Settings) -> Path:

@@ -449,3 +449,66 @@ def test_docs_generate_writes_a_static_site(built_warehouse: Settings) -> None:
     assert index == built_warehouse.data_dir / "dbt" / "target" / "static_index.html"
     assert index.stat().st_size > 100_000
     assert (index.parent / "catalog.json").is_file()
+
+
+@pytest.mark.dbt
+def test_an_upgraded_project_re_derives_the_warehouse_once(
+    built_warehouse: Settings, tmp_path: Path
+) -> None:
+    """A warehouse derived by one version of the project, then built by a
+    newer one whose incremental model has another column: a plain incremental
+    run of that model fails (``on_schema_change='fail'``), the pipeline's
+    build re-derives everything once and records the new project (decision
+    0033)."""
+    from voice_compliance import derivation_state
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        dbt_runner.DBT_PROJECT_DIR,
+        project,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "lint"),
+    )
+    shutil.copy(built_warehouse.warehouse, tmp_path / "wh.duckdb")
+    settings = built_warehouse.replace(
+        warehouse=tmp_path / "wh.duckdb", data_dir=tmp_path / "data", dbt_project_dir=project
+    )
+
+    def recorded() -> list[tuple[str, bool]]:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            return con.execute(
+                f"select project_fingerprint, full_refresh from {derivation_state.STATE_TABLE}"
+            ).fetchall()
+
+    # the same project in another folder: nothing to re-derive
+    original = derivation_state.project_fingerprint(project)
+    assert recorded() == [(original, False)]
+    dbt_runner.dbt_build(settings)
+    assert recorded() == [(original, False)]
+
+    model = project / "models" / "intermediate" / "dnc_callerid" / "int_dnc_registry_listings.sql"
+    sql = model.read_text()
+    assert "        listing_files\n    from listings" in sql
+    model.write_text(
+        sql.replace(
+            "        listing_files\n    from listings",
+            "        listing_files,\n        'v2' as upgraded_by\n    from listings",
+        )
+    )
+    with pytest.raises(DbtCommandFailed):
+        dbt_runner.run_dbt(settings, ["run", "--select", "int_dnc_registry_listings"])
+
+    dbt_runner.dbt_build(settings)
+
+    upgraded = derivation_state.project_fingerprint(project)
+    assert recorded() == [(upgraded, True)]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        columns = [
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = 'intermediate' and table_name = 'int_dnc_registry_listings'"
+            ).fetchall()
+        ]
+    assert "upgraded_by" in columns
+    dbt_runner.dbt_build(settings)
+    assert recorded() == [(upgraded, False)], "the refresh happens once"

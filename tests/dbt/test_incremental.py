@@ -14,7 +14,8 @@ call's copy (its copy in the early file, on the first day, wins again). That
 last run stops after ranking the calls, as a run does when a later model
 fails, and the next run completes it. Last, the first files of a registry
 never loaded before arrive, dated after the first call days, then an
-opt-out and a consent for a called number, dated after its calls.
+opt-out and a consent for a called number, dated after its calls, then a
+registry deletion of a listed callee, dated after its calls.
 After each step the raw layer is loaded and dbt runs incrementally on the same
 warehouse. The outputs must equal, row for row, those of a fresh warehouse
 built once from the final landing zone, and those of a full refresh. An
@@ -162,6 +163,28 @@ def _replace_optouts(landing: Path) -> None:
         path.write_text("".join(lines[:1] + lines[2:]))
 
 
+def _land_a_deletion_after_the_calls(settings: Settings, landing: Path) -> None:
+    """A us_national change list dated after the last call that deletes a
+    callee listed at one of its calls: the calls stay listed (the deletion
+    is later), and nothing about them changes."""
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        row = con.execute(
+            "select membership.e164,"
+            " (select max(call_date) from intermediate.int_calls_enriched)"
+            " from intermediate.int_dnc_registry_membership as membership"
+            " semi join intermediate.int_dnc_registry_listings as listings"
+            " using (registry, e164)"
+            " where membership.registry = 'us_national' and membership.listed_to is null"
+            " order by membership.e164 limit 1"
+        ).fetchone()
+    assert row is not None, "the generated zone lists some callees on us_national"
+    number, last_call_day = row
+    effective = (last_call_day + timedelta(days=2)).isoformat()
+    folder = landing / "dnc" / "us_national" / "changes" / effective
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "late_deletion.txt").write_text(f"{number[2:5]},{number[5:]},D\n")
+
+
 def _land_records_dated_after_the_calls(settings: Settings, landing: Path) -> None:
     """An opt-out and an express-written consent for the most called number
     and brand, both dated after its last call: they say nothing about those
@@ -262,6 +285,8 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     _land(source, landing, late_registry_keys)
     _derive(incremental)
     _land_records_dated_after_the_calls(incremental, landing)
+    _derive(incremental)
+    _land_a_deletion_after_the_calls(incremental, landing)
     _derive(incremental)
     after_incremental = _tables(incremental)
 

@@ -38,8 +38,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     # The policy file; outbound text made safe.
     ("rules", ("policy", "sanitize")),
-    # Where data lives: the warehouse, the landing zone, the docs sites' files, Assets.
-    ("storage", ("assets", "docs_site", "landing", "warehouse")),
+    # Where data lives: the warehouse (and which dbt project derived it), the
+    # landing zone, the docs sites' files, Assets.
+    ("storage", ("assets", "derivation_state", "docs_site", "landing", "warehouse")),
     # What moves data: loaders, the Twilio puller, dbt, Airflow in a child
     # process, Slack delivery.
     ("engines", ("airflow_runner", "dbt_runner", "loading", "notify", "twilio")),

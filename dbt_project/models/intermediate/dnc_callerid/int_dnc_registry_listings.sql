@@ -7,6 +7,10 @@
     date. listing_files names the registry file(s) that put the number on
     the list on listed_from (int_dnc_registry_membership: only files whose
     rows list the number, never a same-day file that does not name it).
+    The interval's end is not carried: a later deletion or snapshot moves it
+    for earlier calls, which an incremental run does not derive again, so it
+    would say one thing after a day-by-day run and another after a full one
+    (decision 0012). Whether the callee was listed at the call never changes.
 -#}
 
 with
@@ -40,7 +44,6 @@ listings as (
         membership.e164,
         calls.call_date,
         membership.listed_from,
-        membership.listed_to,
         membership.listing_files
     from calls
     inner join country_registries
@@ -61,7 +64,6 @@ final as (
         e164,
         call_date,
         listed_from,
-        listed_to,
         listing_files
     from listings
 

@@ -53,7 +53,6 @@ listings_per_call as (
         {{ vc_json_agg(vc_json_object([
             ('registry', 'registry'),
             ('listed_from', dbt.cast('listed_from', dbt.type_string())),
-            ('listed_to', dbt.cast('listed_to', dbt.type_string())),
             ('files', 'listing_files'),
         ]), 'registry') }} as listings
     from listings
