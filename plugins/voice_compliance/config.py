@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+from platformdirs import user_cache_dir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -119,7 +120,9 @@ class PathSettings(_Section):
     """Where the pipeline reads and writes. ``landing`` is a local folder or an
     ``s3://bucket/prefix`` URI with the layout of ``contract.md``; ``warehouse``
     is the DuckDB file every job writes to. ``policy_file`` ``None`` means
-    ``dbt_project/policy.yml``."""
+    ``dbt_project/policy.yml``. ``cache_dir`` holds what any warehouse of the
+    machine can reuse (the phone metadata tables), by default the user's
+    cache folder (``~/.cache/voice-compliance``)."""
 
     data_dir: Annotated[Path, Env("VC_DATA_DIR")]
     landing: Annotated[str, Env("VC_LANDING")]
@@ -128,6 +131,9 @@ class PathSettings(_Section):
     policy_file: Annotated[Path | None, Env("VC_POLICY_FILE")] = None
     dbt_project_dir: Annotated[Path, Env("VC_DBT_PROJECT_DIR")] = REPO_ROOT / "dbt_project"
     expectations_dir: Annotated[Path, Env("VC_EXPECTATIONS_DIR")] = REPO_ROOT / "expectations"
+    cache_dir: Annotated[Path, Env("VC_CACHE_DIR")] = Field(
+        default_factory=lambda: Path(user_cache_dir("voice-compliance"))
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -142,7 +148,7 @@ class PathSettings(_Section):
         values.setdefault("warehouse", data_dir / "warehouse.duckdb")
         return values
 
-    @field_validator("dbt_project_dir")
+    @field_validator("dbt_project_dir", "cache_dir")
     @classmethod
     def _resolved(cls, value: Path) -> Path:
         return value.expanduser().resolve()

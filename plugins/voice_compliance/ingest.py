@@ -59,7 +59,7 @@ def ingest_source(settings: Settings, source: str) -> SourceLoadSummary:
             batch_bytes=settings.load_batch_bytes,
             batch_files=settings.load_batch_files,
         )
-        phone_dimension.update(con, spec, settings.default_region)
+        phone_dimension.update(con, spec, settings.default_region, settings.paths.cache_dir)
     loaded = [r for r in results if not r.skipped]
     return SourceLoadSummary(
         source=source,

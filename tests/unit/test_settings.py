@@ -71,6 +71,7 @@ def test_defaults_make_the_embedded_demo_work(tmp_path: Path) -> None:
         ("VC_POLICY_FILE", "/p/policy.yml", "paths", "policy_file", Path("/p/policy.yml")),
         ("VC_DBT_PROJECT_DIR", "/dbt", "paths", "dbt_project_dir", Path("/dbt")),
         ("VC_EXPECTATIONS_DIR", "/ex", "paths", "expectations_dir", Path("/ex")),
+        ("VC_CACHE_DIR", "/cache", "paths", "cache_dir", Path("/cache")),
         ("VC_S3_ENDPOINT_URL", "http://minio:9000", "s3", "endpoint_url", "http://minio:9000"),
         ("AWS_ENDPOINT_URL_S3", "http://s3:1", "s3", "endpoint_url", "http://s3:1"),
         ("AWS_ENDPOINT_URL", "http://aws:1", "s3", "endpoint_url", "http://aws:1"),

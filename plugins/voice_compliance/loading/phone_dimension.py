@@ -11,6 +11,8 @@ phone columns to this table.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from voice_compliance.loading.sources import Source
@@ -32,10 +34,16 @@ create table if not exists ref.phone_number_scans (
 """
 
 
-def update(con: duckdb.DuckDBPyConnection, source: Source, default_region: str) -> int:
+def update(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    default_region: str,
+    cache_dir: Path | None = None,
+) -> int:
     """Normalize the phone values of ``source`` not yet in the dimension.
 
-    Returns how many new distinct values were added.
+    Returns how many new distinct values were added. ``cache_dir``: the
+    machine's cache of the phone metadata tables (``phones.cache``).
     """
     if not source.phone_columns:
         return 0
@@ -64,7 +72,7 @@ def update(con: duckdb.DuckDBPyConnection, source: Source, default_region: str) 
     pending = con.execute(f"select count(*) from ({new_values})").fetchone()
     added = 0
     if pending and pending[0]:
-        added = _normalize_new(con, new_values, default_region)
+        added = _normalize_new(con, new_values, default_region, cache_dir)
     con.execute(
         "insert or replace into ref.phone_number_scans values (?, ?, ?)",
         [source.table, region, newest[0]],
@@ -72,9 +80,13 @@ def update(con: duckdb.DuckDBPyConnection, source: Source, default_region: str) 
     return added
 
 
-def _normalize_new(con: duckdb.DuckDBPyConnection, new_values: str, default_region: str) -> int:
+def _normalize_new(
+    con: duckdb.DuckDBPyConnection, new_values: str, default_region: str, cache_dir: Path | None
+) -> int:
     # Installs the phone metadata tables on first use (and after upgrades).
-    vectorized.normalize_relation(con, new_values, "_phone_new", default_region)
+    vectorized.normalize_relation(
+        con, new_values, "_phone_new", default_region, cache_dir=cache_dir
+    )
     row = con.execute(
         """
         insert into ref.phone_numbers

@@ -4,17 +4,19 @@
 (phonenumbers version and table layout) it returns at once; otherwise it
 creates or replaces every table. The first install in a process spends a
 few seconds deriving the decision levels (see ``typetrie``); later ones
-reuse them. The SQL generator reads only these tables.
+reuse them, and with a cache folder later processes copy the finished
+tables from disk (``cache``). The SQL generator reads only these tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from voice_compliance.phones import derived, metadata, typetrie
+from voice_compliance.phones import cache, derived, metadata, typetrie
 
 TABLES: tuple[str, ...] = (
     "phone_regions",
@@ -280,7 +282,12 @@ def _load_derived(con: duckdb.DuckDBPyConnection, schema: str) -> int:
     return width
 
 
-def install(con: duckdb.DuckDBPyConnection, schema: str = "ref", force: bool = False) -> None:
+def install(
+    con: duckdb.DuckDBPyConnection,
+    schema: str = "ref",
+    force: bool = False,
+    cache_dir: Path | None = None,
+) -> None:
     """Create (or replace) the phone metadata tables in ``schema``.
 
     Tables: regions (prefix rules, transform rules, leading digits), number
@@ -290,12 +297,19 @@ def install(con: duckdb.DuckDBPyConnection, schema: str = "ref", force: bool = F
     the region/type/zone decision levels and their per-length answers, and
     a stamp. Idempotent: nothing is rewritten when the tables already carry
     the current stamp, unless ``force`` is set.
+
+    With ``cache_dir``, the tables are copied from the machine's cache of
+    them when it holds this derivation, and written there after deriving
+    them (``cache``); ``force`` always derives them.
     """
     if not force and installed_version(con, schema) == stamp():
         return
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
     # Dropped first so that an interrupted install never looks complete.
     con.execute(f"DROP TABLE IF EXISTS {qualified(schema, 'phone_metadata_stamp')}")
+    cached = cache.folder(cache_dir, stamp()) if cache_dir is not None else None
+    if cached is not None and not force and cache.load(con, schema, TABLES, cached):
+        return
     _load_metadata(con, schema)
     width = _load_derived(con, schema)
     con.execute(
@@ -303,6 +317,8 @@ def install(con: duckdb.DuckDBPyConnection, schema: str = "ref", force: bool = F
         "SELECT ?::VARCHAR AS stamp, ?::INTEGER AS type_levels, now() AS installed_at",
         [stamp(), width],
     )
+    if cached is not None:
+        cache.save(con, schema, TABLES, cached)
 
 
 def installed_version(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> str | None:
@@ -326,6 +342,8 @@ def type_levels(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> int:
     return int(row[0])
 
 
-def ensure_installed(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> None:
+def ensure_installed(
+    con: duckdb.DuckDBPyConnection, schema: str = "ref", cache_dir: Path | None = None
+) -> None:
     """Install the tables unless they exist with the current stamp."""
-    install(con, schema)
+    install(con, schema, cache_dir=cache_dir)

@@ -24,6 +24,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 
@@ -49,10 +50,14 @@ _log = logging.getLogger(__name__)
 
 @contextmanager
 def _staged(
-    con: duckdb.DuckDBPyConnection, source_sql: str, default_region: str | None, schema: str
+    con: duckdb.DuckDBPyConnection,
+    source_sql: str,
+    default_region: str | None,
+    schema: str,
+    cache_dir: Path | None = None,
 ) -> Iterator[tuple[str, Plan]]:
     """Stage and route the distinct pairs, plan the SQL; drops the temp table on exit."""
-    ensure_installed(con, schema)
+    ensure_installed(con, schema, cache_dir)
     catalog = load_catalog(con, schema)
     staged = f"_vc_phones_in_{uuid.uuid4().hex[:12]}"
     try:
@@ -68,6 +73,7 @@ def normalize_relation(
     target_table: str,
     default_region: str,
     schema: str = "ref",
+    cache_dir: Path | None = None,
 ) -> None:
     """Normalize every distinct ``(raw, region)`` of ``source_sql`` into ``target_table``.
 
@@ -78,9 +84,9 @@ def normalize_relation(
     number_type, time_zones -- each what ``reference.normalize(raw,
     coalesce(region, default_region))`` returns (time_zones as a list, empty
     when unparseable). Installs the metadata tables in ``schema`` if they
-    are missing or stale.
+    are missing or stale (from the cache in ``cache_dir``, if given).
     """
-    with _staged(con, source_sql, default_region, schema) as (staged, plan):
+    with _staged(con, source_sql, default_region, schema, cache_dir) as (staged, plan):
         slow = f"{staged}_fb"
         try:
             count = fallback.materialize(
