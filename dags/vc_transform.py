@@ -102,7 +102,12 @@ def dbt_build(params: dict[str, Any] | None = None, ti: Any = None) -> dict[str,
     """
     from airflow.sdk.exceptions import AirflowFailException
 
+    from voice_compliance.validation import gx_project
+
     settings = settings_from_params(params)
+    # Validation runs next in this process when the embedded runner runs
+    # the pipeline: GX's import overlaps dbt's child process (decision 0035).
+    gx_project.import_gx_in_background()
     try:
         full_refresh = bool((params or {}).get("full_refresh"))
         result = dbt_runner.dbt_build(settings, full_refresh=full_refresh)

@@ -11,7 +11,8 @@ differs, the build is a full refresh, once (decision 0033).
 
 The fingerprint covers what decides the derived rows: ``dbt_project.yml``,
 the models, macros, seeds and snapshots (SQL, YAML, CSV), and the versions
-of dbt-core and dbt-duckdb. Not the policy file: an edited policy is
+of dbt-core, dbt-duckdb and DuckDB (whose time-zone rules and JSON and text
+formatting reach the derived rows). Not the policy file: an edited policy is
 re-derived incrementally by the project itself (``vc_policy_fingerprint``).
 Nor documentation (``.md``), which changes no row.
 
@@ -37,7 +38,7 @@ FINGERPRINTED_FOLDERS = ("models", "macros", "seeds", "snapshots")
 FINGERPRINTED_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".csv"})
 DERIVED_MARKER = ("intermediate", "int_days_changed")
 """A relation every incremental build writes: present = the warehouse holds derived rows."""
-_VERSIONED_DISTRIBUTIONS = ("dbt-core", "dbt-duckdb")
+_VERSIONED_DISTRIBUTIONS = ("dbt-core", "dbt-duckdb", "duckdb")
 
 
 def project_files(project_dir: Path) -> list[Path]:

@@ -417,3 +417,29 @@ def test_results_older_than_the_history_setting_leave_the_store_and_the_data_doc
 def _no_gx_analytics(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("GX_ANALYTICS_ENABLED", "False")
     yield
+
+
+def test_gx_can_be_imported_in_the_background_and_stays_quiet() -> None:
+    """What vc_transform's build task starts while dbt runs (decision 0035),
+    in a fresh interpreter: GX is not imported before, the import finishes
+    in its thread, and GX's INFO bookkeeping stays out of the task log."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, sys\n"
+        "from voice_compliance.validation import gx_project\n"
+        "assert 'great_expectations' not in sys.modules\n"
+        "thread = gx_project.import_gx_in_background()\n"
+        "thread.join(timeout=120)\n"
+        "assert not thread.is_alive()\n"
+        "assert 'great_expectations' in sys.modules\n"
+        "assert logging.getLogger(gx_project.GX_LOGGER).level == logging.WARNING\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("ok")
