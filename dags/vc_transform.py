@@ -215,7 +215,9 @@ def vc_transform() -> None:
 
     **Incremental**: call-level models re-derive only the call days that new
     or changed landing files touched (decision 0012); the param
-    `full_refresh` re-derives everything, with identical results.
+    `full_refresh` re-derives everything, with identical results. After an
+    upgrade or an edit of the dbt project (or of dbt or DuckDB), the build
+    re-derives everything once by itself (decision 0033).
 
     **Params**: `warehouse` (DuckDB file); empty means `VC_WAREHOUSE` or the
     embedded default. `full_refresh` (default false).
