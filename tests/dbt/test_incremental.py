@@ -13,7 +13,8 @@ has one copy fewer), and last the new file re-exported without the second
 call's copy (its copy in the early file, on the first day, wins again). That
 last run stops after ranking the calls, as a run does when a later model
 fails, and the next run completes it. Last, the first files of a registry
-never loaded before arrive, dated after the first call days, then an
+never loaded before arrive (only a zero-byte full snapshot of it came with
+the first exports), dated after the first call days, then an
 opt-out and a consent for a called number, dated after its calls, then a
 registry deletion of a listed callee, dated after its calls.
 After each step the raw layer is loaded and dbt runs incrementally on the same
@@ -237,6 +238,12 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     landing = root / "landing"
     incremental = _settings(root / "incremental", landing)
     _land(source, landing, export_keys)
+    # ... and before every call, a zero-byte full snapshot of that registry:
+    # a broken download, which neither lists nor covers anything, so the
+    # late registry's first real file must still re-derive every day
+    broken = landing / "dnc" / LATE_REGISTRY / "full" / "2020-01-01" / "empty.txt"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"")
     chunk = -(-len(call_days) // CALL_STEPS)
     changed_days: list[int] = []
     for step in range(CALL_STEPS):

@@ -3,6 +3,10 @@
 -- Files that could not be read or were not recognized list nothing. The
 -- list kind and date are what the loader read from the landing path
 -- (partition_info), as raw.registry_entries has them, not parsed again.
+-- counts_as_list is false for a full snapshot that loaded no number (a
+-- zero-byte export, or every line blank or quarantined): far more likely a
+-- broken download than an empty registry, so membership, freshness and
+-- coverage all read it as if it had not arrived (decision 0003).
 with
 
 load_manifest as (
@@ -25,7 +29,21 @@ registry_files as (
     where
         source like 'registry%'
         and status not in ('unreadable', 'unrecognized')
+),
+
+final as (
+    select
+        file_id,
+        registry,
+        list_kind,
+        effective_date,
+        landing_key,
+        source_uri,
+        rows_loaded,
+        coalesce(list_kind != 'full' or rows_loaded > 0, true) as counts_as_list,
+        loaded_at
+    from registry_files
+    where effective_date is not null
 )
 
-select * from registry_files
-where effective_date is not null
+select * from final

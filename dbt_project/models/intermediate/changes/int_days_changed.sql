@@ -170,7 +170,7 @@ dnc_internal_from as (
 
 registry_files as (
 
-    select file_id, registry, source_uri, effective_date
+    select file_id, registry, source_uri, effective_date, counts_as_list
     from {{ ref('stg_registry__files') }}
 
 ),
@@ -196,11 +196,12 @@ dated_exports as (
 
 registries_loaded_before as (
 
-    -- registries with a loaded file this run did not bring
+    -- registries with a loaded file this run did not bring (a full snapshot
+    -- that listed nothing does not count: int_dnc_registry_coverage)
     select distinct registry_files.registry
     from registry_files
     left join changed_files on registry_files.file_id = changed_files.file_id
-    where changed_files.file_id is null
+    where changed_files.file_id is null and registry_files.counts_as_list
 
 ),
 

@@ -2,7 +2,9 @@
     Per country of dnc_registries_by_country: the registries expected, those
     with at least one file ever loaded, and those never loaded. A registry
     never loaded leaves its country without coverage (a data-quality failure,
-    never "clean").
+    never "clean"). A full snapshot that listed no number is not a loaded
+    file (stg_registry__files.counts_as_list): a registry with nothing else
+    has no list to check calls against.
 -#}
 {%- set by_registry = 'order by registry' -%}
 
@@ -16,7 +18,9 @@ country_registries as (
 
 files as (
 
+    -- a full snapshot that listed nothing does not count (decision 0003)
     select registry, effective_date from {{ ref('stg_registry__files') }}
+    where counts_as_list
 
 ),
 

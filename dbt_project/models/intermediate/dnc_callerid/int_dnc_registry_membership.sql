@@ -59,7 +59,7 @@ country_registries as (
 
 files as (
 
-    select registry, list_kind, effective_date, file_id, landing_key, rows_loaded
+    select registry, list_kind, effective_date, file_id, landing_key, counts_as_list
     from {{ ref('stg_registry__files') }}
 
 ),
@@ -87,7 +87,7 @@ snapshot_dates as (
     -- dates on which a full snapshot listed at least one number
     select distinct registry, effective_date
     from files
-    where list_kind = 'full' and rows_loaded > 0
+    where list_kind = 'full' and counts_as_list
 
 ),
 

@@ -4,7 +4,10 @@
     country. Age = the day minus the date of the newest file (snapshot or
     change list) effective on or before it; a violation when age >
     dnc_registry_max_age_days or when no file is effective on or before the
-    day (even if later files exist, or none was ever loaded). Computed from
+    day (even if later files exist, or none was ever loaded). A full
+    snapshot that listed no number does not count (stg_registry__files.
+    counts_as_list): membership keeps the earlier list, so the registry is
+    as old as that list. Computed from
     registry.files (the same definition as registry.load_history, which stops
     at the load date) so days after the last load are judged too.
 -#}
@@ -28,7 +31,10 @@ country_registries as (
 
 files as (
 
-    select registry, effective_date, list_kind, landing_key from {{ ref('stg_registry__files') }}
+    -- a full snapshot that listed nothing is not counted (decision 0003)
+    select registry, effective_date, list_kind, landing_key
+    from {{ ref('stg_registry__files') }}
+    where counts_as_list
 
 ),
 
