@@ -107,7 +107,7 @@ def dbt_build(params: dict[str, Any] | None = None, ti: Any = None) -> dict[str,
     settings = settings_from_params(params)
     # Validation runs next in this process when the embedded runner runs
     # the pipeline: GX's import overlaps dbt's child process (decision 0035).
-    gx_project.import_gx_in_background()
+    importer = gx_project.import_gx_in_background()
     try:
         full_refresh = bool((params or {}).get("full_refresh"))
         result = dbt_runner.dbt_build(settings, full_refresh=full_refresh)
@@ -117,6 +117,10 @@ def dbt_build(params: dict[str, Any] | None = None, ti: Any = None) -> dict[str,
             ti.xcom_push(key=OUTCOMES_XCOM_KEY, value=outcomes)
             raise AirflowFailException(str(failed)) from failed
         raise
+    finally:
+        # a task process that ends now (dbt failed at once) must not exit
+        # in the middle of an import
+        importer.join(timeout=gx_project.BACKGROUND_IMPORT_WAIT_S)
     ti.xcom_push(key=OUTCOMES_XCOM_KEY, value=dbt_runner.build_outcomes(settings, CLAUSE_IDS))
     log.info("%s", result)
     return dict(result.statuses)

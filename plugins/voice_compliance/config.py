@@ -5,7 +5,7 @@
 =============  ==============================================================
 ``paths``      ``VC_DATA_DIR``, ``VC_LANDING``, ``VC_WAREHOUSE``,
                ``VC_AIRFLOW_HOME`` (else ``AIRFLOW_HOME``), ``VC_POLICY_FILE``,
-               ``VC_DBT_PROJECT_DIR``, ``VC_EXPECTATIONS_DIR``
+               ``VC_DBT_PROJECT_DIR``, ``VC_EXPECTATIONS_DIR``, ``VC_CACHE_DIR``
 ``s3``         ``VC_S3_ENDPOINT_URL`` (else ``AWS_ENDPOINT_URL_S3``,
                ``AWS_ENDPOINT_URL``), ``VC_S3_REGION`` (else ``AWS_REGION``,
                ``AWS_DEFAULT_REGION``), ``VC_AWS_CONN_ID``
@@ -122,7 +122,8 @@ class PathSettings(_Section):
     is the DuckDB file every job writes to. ``policy_file`` ``None`` means
     ``dbt_project/policy.yml``. ``cache_dir`` holds what any warehouse of the
     machine can reuse (the phone metadata tables), by default the user's
-    cache folder (``~/.cache/voice-compliance``)."""
+    cache folder as ``platformdirs`` gives it (``$XDG_CACHE_HOME`` or
+    ``~/.cache`` on Linux, then ``voice-compliance``)."""
 
     data_dir: Annotated[Path, Env("VC_DATA_DIR")]
     landing: Annotated[str, Env("VC_LANDING")]

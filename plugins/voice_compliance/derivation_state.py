@@ -23,22 +23,39 @@ it describes: a copied or restored warehouse carries its own.
 from __future__ import annotations
 
 import hashlib
+import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import duckdb
 
 from voice_compliance import warehouse
 
 if TYPE_CHECKING:
     from voice_compliance.config import Settings
 
-STATE_TABLE = "compliance.derivation_state"
+log = logging.getLogger(__name__)
+
+STATE_TABLE = ("compliance", "derivation_state")
 FINGERPRINTED_FOLDERS = ("models", "macros", "seeds", "snapshots")
 FINGERPRINTED_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".csv"})
-DERIVED_MARKER = ("intermediate", "int_days_changed")
-"""A relation every incremental build writes: present = the warehouse holds derived rows."""
+DERIVED_MARKERS = (("intermediate", "int_days_changed"), ("staging", "stg_twilio__calls"))
+"""Incremental relations a build writes: any of them = the warehouse holds derived rows
+(a selected build may have written the second without the first)."""
 _VERSIONED_DISTRIBUTIONS = ("dbt-core", "dbt-duckdb", "duckdb")
+_STATE = ".".join(STATE_TABLE)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the last successful whole build recorded."""
+
+    project_fingerprint: str
+    derived_at: datetime
+    full_refresh: bool
 
 
 def project_files(project_dir: Path) -> list[Path]:
@@ -54,22 +71,39 @@ def project_files(project_dir: Path) -> list[Path]:
                 and path.suffix in FINGERPRINTED_SUFFIXES
                 and not path.name.startswith(".")
             )
-    return files
+    return [path for path in files if path.is_file()]
+
+
+def versions() -> dict[str, str]:
+    """The installed versions of what runs the derivation (``absent`` if not installed)."""
+    found = {}
+    for distribution in _VERSIONED_DISTRIBUTIONS:
+        try:
+            found[distribution] = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            found[distribution] = "absent"
+    return found
 
 
 def project_fingerprint(project_dir: Path) -> str:
     """A digest of what decides the derived rows (module docstring)."""
     digest = hashlib.sha256()
-    for distribution in _VERSIONED_DISTRIBUTIONS:
-        try:
-            version = metadata.version(distribution)
-        except metadata.PackageNotFoundError:
-            version = "absent"
+    for distribution, version in versions().items():
         digest.update(f"{distribution}=={version}\n".encode())
     for path in project_files(project_dir):
         digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def recorded(con: duckdb.DuckDBPyConnection) -> Recorded | None:
+    """The record in the open warehouse, if any."""
+    if not warehouse.table_exists(con, *STATE_TABLE):
+        return None
+    row = con.execute(
+        f"select project_fingerprint, derived_at, full_refresh from {_STATE}"
+    ).fetchone()
+    return Recorded(str(row[0]), row[1], bool(row[2])) if row else None
 
 
 def refresh_reason(settings: Settings, fingerprint: str) -> str | None:
@@ -82,44 +116,47 @@ def refresh_reason(settings: Settings, fingerprint: str) -> str | None:
     if not settings.warehouse.exists():
         return None
     with warehouse.open_warehouse(settings, read_only=True) as con:
-        if not warehouse.table_exists(con, *DERIVED_MARKER):
+        if not any(warehouse.table_exists(con, *marker) for marker in DERIVED_MARKERS):
             return None
-        schema, table = STATE_TABLE.split(".")
-        recorded = (
-            con.execute(f"select project_fingerprint from {STATE_TABLE}").fetchone()
-            if warehouse.table_exists(con, schema, table)
-            else None
-        )
-    if recorded is None:
+        last = recorded(con)
+    if last is None:
         return (
             "the warehouse was derived before the dbt project's fingerprint was recorded:"
             " re-deriving everything once (--full-refresh)"
         )
-    if recorded[0] != fingerprint:
+    if last.project_fingerprint != fingerprint:
         return (
             f"the dbt project changed since the warehouse was last derived"
-            f" ({recorded[0][:12]} -> {fingerprint[:12]}): re-deriving everything"
-            " once (--full-refresh)"
+            f" ({last.project_fingerprint[:12]} -> {fingerprint[:12]}): re-deriving"
+            " everything once (--full-refresh)"
         )
     return None
 
 
-def record(settings: Settings, fingerprint: str, *, full_refresh: bool) -> None:
-    """Remember that the warehouse's derived rows are now ``fingerprint``'s."""
+def record(settings: Settings, fingerprint: str, *, full_refresh: bool) -> bool:
+    """Remember that the warehouse's derived rows are now ``fingerprint``'s.
+
+    Returns False, with a warning, when the warehouse cannot be written now
+    (another process holds it): the build itself succeeded, and the next
+    whole build only re-derives everything once more than it needed to.
+    """
     if not settings.warehouse.exists():
-        return
-    with warehouse.open_warehouse(settings) as con:
-        con.execute("create schema if not exists compliance")
-        con.execute(
-            f"create table if not exists {STATE_TABLE} ("
-            " project_fingerprint varchar not null,"
-            " derived_at timestamptz not null,"
-            " full_refresh boolean not null)"
+        return False
+    try:
+        with warehouse.open_warehouse(settings) as con:
+            con.execute(
+                f"create or replace table {_STATE} as select"
+                " cast(? as varchar) as project_fingerprint,"
+                " cast(? as timestamptz) as derived_at,"
+                " cast(? as boolean) as full_refresh",
+                [fingerprint, datetime.now(UTC), full_refresh],
+            )
+    except (warehouse.WarehouseError, duckdb.Error) as exc:
+        log.warning(
+            "could not record which dbt project derived %s (%s): the next build"
+            " will re-derive everything once",
+            settings.warehouse,
+            exc,
         )
-        con.execute("begin transaction")
-        con.execute(f"delete from {STATE_TABLE}")
-        con.execute(
-            f"insert into {STATE_TABLE} values (?, ?, ?)",
-            [fingerprint, datetime.now(UTC), full_refresh],
-        )
-        con.execute("commit")
+        return False
+    return True

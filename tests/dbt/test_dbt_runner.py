@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from voice_compliance import dbt_runner
+from voice_compliance import dbt_runner, derivation_state
 from voice_compliance.config import Settings
 from voice_compliance.dbt_runner import DbtCommandFailed
 from voice_compliance.policy import policy_vars
@@ -275,6 +275,53 @@ def test_full_refresh_reaches_dbt(settings: Settings, fake_dbt: dict[str, Path])
     assert "--full-refresh" not in incremental
 
 
+def _stale_warehouse(settings: Settings) -> None:
+    """A warehouse with derived rows, recorded as built by another project."""
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("create schema intermediate")
+        con.execute("create table intermediate.int_days_changed (call_date date)")
+    derivation_state.record(settings, "an older project", full_refresh=False)
+
+
+@pytest.mark.quick
+def test_a_changed_project_refreshes_whole_builds_only(
+    settings: Settings, fake_dbt: dict[str, Path]
+) -> None:
+    """Decision 0033: a selected build neither refreshes nor records; the
+    whole build does both, once."""
+    fake_results(fake_dbt["results"], ("model.voice_compliance.a", "success", ""))
+    _stale_warehouse(settings)
+
+    dbt_runner.dbt_build(settings, select="staging")
+    dbt_runner.dbt_build(settings, exclude="marts")
+    assert "--full-refresh" not in fake_dbt["log"].read_text().splitlines()
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert derivation_state.recorded(con).project_fingerprint == "an older project"  # type: ignore[union-attr]
+
+    dbt_runner.dbt_build(settings)
+    assert fake_dbt["log"].read_text().splitlines()[:2] == ["build", "--full-refresh"]
+    dbt_runner.dbt_build(settings)
+    assert "--full-refresh" not in fake_dbt["log"].read_text().splitlines()
+
+
+@pytest.mark.quick
+def test_a_failed_build_records_nothing(
+    settings: Settings, fake_dbt: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full refresh that failed part-way may have left models old: the next
+    whole build refreshes again."""
+    fake_results(fake_dbt["results"], ("model.voice_compliance.a", "error", "boom"))
+    monkeypatch.setenv("FAKE_DBT_EXIT", "1")
+    _stale_warehouse(settings)
+
+    with pytest.raises(DbtCommandFailed):
+        dbt_runner.dbt_build(settings)
+
+    assert fake_dbt["log"].read_text().splitlines()[:2] == ["build", "--full-refresh"]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert derivation_state.recorded(con).project_fingerprint == "an older project"  # type: ignore[union-attr]
+
+
 @pytest.mark.quick
 def test_failure_names_the_failing_nodes(
     settings: Settings, fake_dbt: dict[str, Path], monkeypatch: pytest.MonkeyPatch
@@ -460,8 +507,6 @@ def test_an_upgraded_project_re_derives_the_warehouse_once(
     run of that model fails (``on_schema_change='fail'``), the pipeline's
     build re-derives everything once and records the new project (decision
     0033)."""
-    from voice_compliance import derivation_state
-
     project = tmp_path / "dbt_project"
     shutil.copytree(
         dbt_runner.DBT_PROJECT_DIR,
@@ -475,9 +520,8 @@ def test_an_upgraded_project_re_derives_the_warehouse_once(
 
     def recorded() -> list[tuple[str, bool]]:
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-            return con.execute(
-                f"select project_fingerprint, full_refresh from {derivation_state.STATE_TABLE}"
-            ).fetchall()
+            last = derivation_state.recorded(con)
+        return [(last.project_fingerprint, last.full_refresh)] if last else []
 
     # the same project in another folder: nothing to re-derive
     original = derivation_state.project_fingerprint(project)

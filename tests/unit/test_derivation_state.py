@@ -9,7 +9,10 @@ incremental run fails.
 
 from __future__ import annotations
 
+import logging
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -43,12 +46,18 @@ def settings(tmp_path: Path, project: Path) -> Settings:
     )
 
 
-def _derive_something(settings: Settings) -> None:
-    """What a first build leaves: the relation that marks derived rows."""
-    schema, table = derivation_state.DERIVED_MARKER
+def _derive_something(settings: Settings, marker: int = 0) -> None:
+    """What a build leaves: a relation that marks derived rows."""
+    schema, table = derivation_state.DERIVED_MARKERS[marker]
     with duckdb.connect(str(settings.warehouse)) as con:
-        con.execute(f"create schema {schema}")
+        con.execute(f"create schema if not exists {schema}")
         con.execute(f"create table {schema}.{table} (call_date date)")
+
+
+def _recorded(settings: Settings) -> tuple[str, bool] | None:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        last = derivation_state.recorded(con)
+    return (last.project_fingerprint, last.full_refresh) if last else None
 
 
 def test_the_fingerprint_follows_what_decides_the_rows(project: Path) -> None:
@@ -112,7 +121,56 @@ def test_a_warehouse_derived_by_another_project_is_refreshed_once(settings: Sett
     derivation_state.record(settings, new, full_refresh=False)
     assert derivation_state.refresh_reason(settings, new) is None
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        rows = con.execute(
-            f"select project_fingerprint, full_refresh from {derivation_state.STATE_TABLE}"
-        ).fetchall()
-    assert rows == [(new, False)], "one row: the latest build's"
+        rows = con.execute("select count(*) from compliance.derivation_state").fetchall()
+    assert rows == [(1,)], "one row: the latest build's"
+    assert _recorded(settings) == (new, False)
+
+
+def test_a_selected_build_alone_also_counts_as_derived(settings: Settings) -> None:
+    """A warehouse that only ever had `dbt build --select ...` (no changed-days
+    model) still holds incremental rows an upgrade must not keep."""
+    _derive_something(settings, marker=1)
+    fingerprint = derivation_state.project_fingerprint(settings.dbt_project_dir)
+    assert derivation_state.refresh_reason(settings, fingerprint) is not None
+
+
+def test_the_fingerprint_follows_dbt_and_duckdb_versions(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = derivation_state.project_fingerprint(project)
+    installed = derivation_state.versions()
+    assert set(installed) == {"dbt-core", "dbt-duckdb", "duckdb"}
+    assert "absent" not in installed.values()
+
+    monkeypatch.setattr(derivation_state, "versions", lambda: {**installed, "duckdb": "9.9.9"})
+    assert derivation_state.project_fingerprint(project) != before
+
+
+def test_a_busy_warehouse_only_costs_a_warning(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The build succeeded; another process holding the warehouse when it
+    ends must not fail the task (the record is only skipped)."""
+    _derive_something(settings)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"con = duckdb.connect({str(settings.warehouse)!r})\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        busy = settings.replace(warehouse_open_timeout=0)
+        with caplog.at_level(logging.WARNING, logger=derivation_state.__name__):
+            assert derivation_state.record(busy, "f" * 64, full_refresh=False) is False
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "could not record" in caplog.text
+    assert "locked by another process" in caplog.text

@@ -102,7 +102,7 @@ def test_another_version_never_reads_the_cache(
     install(con, cache_dir=tmp_path / "cache")
 
     assert tables.installed_version(con) == tables.stamp()
-    assert new.is_dir() and not old.exists(), "the new derivation replaces the old one"
+    assert new.is_dir() and old.is_dir(), "each derivation in its own folder"
 
 
 def test_force_derives_even_when_the_cache_holds_the_tables(
@@ -121,3 +121,57 @@ def test_force_derives_even_when_the_cache_holds_the_tables(
     assert calls == []
     install(duckdb.connect(), force=True, cache_dir=tmp_path / "cache")
     assert calls == ["ref"]
+
+
+def test_the_key_follows_the_deriving_code_and_the_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even when nobody bumps LAYOUT_VERSION: another derivation, Python or
+    DuckDB is another folder."""
+    base = cache.folder(tmp_path, tables.stamp())
+    package = tmp_path / "phones"
+    package.mkdir()
+    for name in cache.DERIVING_MODULES:
+        source = Path(cache.__file__).with_name(f"{name}.py")
+        (package / f"{name}.py").write_bytes(source.read_bytes())
+    monkeypatch.setattr(cache, "_PACKAGE_DIR", package)
+    assert cache.folder(tmp_path, tables.stamp()) == base, "same sources, same folder"
+
+    typetrie_copy = package / "typetrie.py"
+    typetrie_copy.write_text(typetrie_copy.read_text() + "\n# changed\n")
+    assert cache.folder(tmp_path, tables.stamp()) != base
+
+    monkeypatch.setattr(cache, "_PACKAGE_DIR", Path(cache.__file__).parent)
+    monkeypatch.setattr(duckdb, "__version__", "0.0.0")
+    assert cache.folder(tmp_path, tables.stamp()) != base
+
+
+def test_an_incomplete_cache_is_written_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    install(duckdb.connect(), cache_dir=tmp_path / "cache")
+    folder = cache.folder(tmp_path / "cache", tables.stamp())
+    (folder / "phone_regions.parquet").unlink()
+
+    with caplog.at_level(logging.WARNING, logger=cache.__name__):
+        install(duckdb.connect(), cache_dir=tmp_path / "cache")
+
+    assert "incomplete" in caplog.text
+    assert (folder / "phone_regions.parquet").is_file(), "the derivation filled it again"
+
+
+def test_a_cache_that_cannot_be_written_only_costs_the_derivation(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cache folder that is not a folder (here a file: as root, permissions
+    would not stop us) is a warning, never a failed load."""
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file")
+    con = duckdb.connect()
+
+    with caplog.at_level(logging.WARNING, logger=cache.__name__):
+        install(con, cache_dir=not_a_folder)
+        install(duckdb.connect(), cache_dir=not_a_folder)
+
+    assert tables.installed_version(con) == tables.stamp()
+    assert "could not write" in caplog.text

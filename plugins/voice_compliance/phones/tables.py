@@ -308,7 +308,9 @@ def install(
     # Dropped first so that an interrupted install never looks complete.
     con.execute(f"DROP TABLE IF EXISTS {qualified(schema, 'phone_metadata_stamp')}")
     cached = cache.folder(cache_dir, stamp()) if cache_dir is not None else None
-    if cached is not None and not force and cache.load(con, schema, TABLES, cached):
+    targets = [(table, qualified(schema, table)) for table in TABLES]
+    if cached is not None and not force and cache.load(con, targets, cached):
+        con.execute(f"UPDATE {qualified(schema, 'phone_metadata_stamp')} SET installed_at = now()")
         return
     _load_metadata(con, schema)
     width = _load_derived(con, schema)
@@ -318,7 +320,7 @@ def install(
         [stamp(), width],
     )
     if cached is not None:
-        cache.save(con, schema, TABLES, cached)
+        cache.save(con, targets, cached)
 
 
 def installed_version(con: duckdb.DuckDBPyConnection, schema: str = "ref") -> str | None:

@@ -123,6 +123,7 @@ def describe_routes(
     source_sql: str,
     default_region: str,
     schema: str = "ref",
+    cache_dir: Path | None = None,
 ) -> dict[str, int]:
     """How normalize_relation would route the distinct pairs of ``source_sql``.
 
@@ -132,7 +133,7 @@ def describe_routes(
     (phonenumbers once per distinct pair). For monitoring the fallback
     share; normalizes nothing.
     """
-    with _staged(con, source_sql, default_region, schema) as (staged, _):
+    with _staged(con, source_sql, default_region, schema, cache_dir) as (staged, _):
         rows = con.execute(
             f"""
             SELECT CASE WHEN route = {NULL_RESULT} THEN 'empty'

@@ -12,9 +12,11 @@
     - consent: every day from the earliest granted_at / revoked_at of its
       rows; opt-outs and the internal list: from the earliest request;
       a registry file: from its effective date, or every day when it is
-      the first loaded file of its registry (calls before that date become
-      subjects of dnc.registry, and every call's registries_checked
-      changes: int_dnc_registry_coverage);
+      the first file of its registry that lists numbers (calls before that
+      date become subjects of dnc.registry, and every call's
+      registries_checked changes: int_dnc_registry_coverage; a full
+      snapshot that listed nothing does not count, stg_registry__files.
+      counts_as_list);
     - call metadata and disclosures: the days of the calls they name;
     - complaints: no call day (they count per month, in tables rebuilt
       every run);
@@ -207,13 +209,14 @@ registries_loaded_before as (
 
 first_registry_files as (
 
-    -- changed registry files whose registry had no other loaded file
+    -- changed registry files that list numbers, whose registry had no
+    -- other such file
     select registry_files.file_id
     from registry_files
     inner join changed_files on registry_files.file_id = changed_files.file_id
     left join registries_loaded_before
         on registry_files.registry = registries_loaded_before.registry
-    where registries_loaded_before.registry is null
+    where registries_loaded_before.registry is null and registry_files.counts_as_list
 
 ),
 
