@@ -60,7 +60,7 @@ class Recorded:
 
 def project_files(project_dir: Path) -> list[Path]:
     """The project files the fingerprint reads, in a stable order."""
-    files = [project_dir / "dbt_project.yml"]
+    files = [path for path in [project_dir / "dbt_project.yml"] if path.is_file()]
     for folder in FINGERPRINTED_FOLDERS:
         root = project_dir / folder
         if root.is_dir():
@@ -71,7 +71,7 @@ def project_files(project_dir: Path) -> list[Path]:
                 and path.suffix in FINGERPRINTED_SUFFIXES
                 and not path.name.startswith(".")
             )
-    return [path for path in files if path.is_file()]
+    return files
 
 
 def versions() -> dict[str, str]:

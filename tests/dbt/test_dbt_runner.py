@@ -277,9 +277,10 @@ def test_full_refresh_reaches_dbt(settings: Settings, fake_dbt: dict[str, Path])
 
 def _stale_warehouse(settings: Settings) -> None:
     """A warehouse with derived rows, recorded as built by another project."""
+    schema, table = derivation_state.DERIVED_MARKERS[0]
     with duckdb.connect(str(settings.warehouse)) as con:
-        con.execute("create schema intermediate")
-        con.execute("create table intermediate.int_days_changed (call_date date)")
+        con.execute(f"create schema {schema}")
+        con.execute(f"create table {schema}.{table} (call_date date)")
     derivation_state.record(settings, "an older project", full_refresh=False)
 
 
