@@ -154,6 +154,21 @@ class PathSettings(_Section):
     def _resolved(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    @field_validator("data_dir", "warehouse", "airflow_home", "policy_file", "expectations_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        """Relative paths (from a variable or a keyword) are taken from the
+        current folder here, once: dbt and Airflow children run in other folders."""
+        return None if value is None else value.expanduser().absolute()
+
+    @field_validator("landing", mode="before")
+    @classmethod
+    def _landing(cls, value: Any) -> Any:
+        """A local folder made absolute (a ``Path`` accepted), an S3 URI trimmed."""
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        return _normalize_landing(value) if isinstance(value, str) else value
+
 
 class S3Settings(_Section):
     """An S3 landing zone: endpoint and region (``None``: boto's defaults), and
@@ -176,6 +191,11 @@ class DuckDBSettings(_Section):
         DEFAULT_WAREHOUSE_OPEN_TIMEOUT
     )
     dbt_threads: Annotated[int, Env("VC_DBT_THREADS"), Field(ge=1)] = DEFAULT_DBT_THREADS
+
+    @field_validator("temp_directory")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().absolute()
 
 
 class LoadSettings(_Section):
@@ -274,9 +294,6 @@ class _Flat(property):
         super().__init__(lambda settings: getattr(getattr(settings, section), name))
         self.section, self.name = section, name
         self.__doc__ = f"``{section}.{name}``."
-
-
-_ABSOLUTE_OVERRIDES = ("warehouse", "data_dir", "airflow_home", "duckdb_temp_directory")
 
 
 def _env_of(field: FieldInfo) -> Env | None:
@@ -396,15 +413,10 @@ class Settings(BaseSettings):
         """Settings from the environment, then ``overrides`` (flat names).
 
         Overrides whose value is ``None`` are ignored, so optional command
-        line flags can be passed straight through; paths among them are made
-        absolute (dbt and Airflow children run in other folders).
+        line flags can be passed straight through. Relative paths, here as
+        in the variables, are made absolute (``PathSettings``).
         """
         clean = {k: v for k, v in overrides.items() if v is not None}
-        for key in _ABSOLUTE_OVERRIDES:
-            if key in clean:
-                clean[key] = Path(str(clean[key])).expanduser().absolute()
-        if "landing" in clean:
-            clean["landing"] = _normalize_landing(str(clean["landing"]))
         return cls(**clean)
 
     @classmethod

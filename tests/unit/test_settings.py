@@ -168,6 +168,35 @@ def test_overrides_win_and_paths_become_absolute(monkeypatch: pytest.MonkeyPatch
     assert settings.landing.endswith("landing")
 
 
+def test_relative_paths_in_the_variables_become_absolute_here(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # dbt and Airflow children run in other folders: a relative VC_WAREHOUSE
+    # once landed the warehouse under the dbt project instead of here.
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "VC_WAREHOUSE": "wh/rel.duckdb",
+        "VC_DATA_DIR": "vcdata",
+        "VC_LANDING": "~/landing",
+        "VC_AIRFLOW_HOME": "afhome",
+        "VC_POLICY_FILE": "policy.yml",
+        "VC_EXPECTATIONS_DIR": "suites",
+        "VC_DUCKDB_TEMP_DIRECTORY": "spill",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    settings = Settings.from_env()
+
+    assert settings.warehouse == tmp_path / "wh" / "rel.duckdb"
+    assert settings.data_dir == tmp_path / "vcdata"
+    assert settings.landing == str(Path("~/landing").expanduser().resolve())
+    assert settings.airflow_home == tmp_path / "afhome"
+    assert settings.paths.policy_file == tmp_path / "policy.yml"
+    assert settings.paths.expectations_dir == tmp_path / "suites"
+    assert settings.duckdb_temp_dir == tmp_path / "spill"
+    assert settings.to_env()["VC_WAREHOUSE"] == str(tmp_path / "wh" / "rel.duckdb")
+
+
 def test_replace_changes_a_copy_without_reading_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
