@@ -183,6 +183,10 @@ class _Dbt:
         return "timestamp"
 
     @staticmethod
+    def type_numeric() -> str:
+        return "numeric(28, 6)"
+
+    @staticmethod
     def concat(fields: list[str]) -> str:
         return " || ".join(fields)
 

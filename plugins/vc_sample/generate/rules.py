@@ -13,6 +13,7 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from voice_compliance.policy import WEEKDAYS, Policy, load_policy
@@ -356,9 +357,11 @@ def cps_violations(policy: Policy, world: World, outbound: list[Call]) -> list[s
             if c.account_sid == acct.sid:
                 counts[(c.region, c.start // bucket_s)] += 1
         hot_regions: dict[int, int] = defaultdict(int)
+        hot_share = Fraction(str(policy.cps_hot_share_of_allotted))
         for (region, bucket), n in counts.items():
             cps = acct.regions.get(region)
-            if cps is not None and n / bucket_s > policy.cps_hot_share_of_allotted * cps:
+            # Exact, as the model is: a region at exactly the share is not hot.
+            if cps is not None and Fraction(n, bucket_s) > hot_share * cps:
                 hot_regions[bucket] += 1
         hot = sorted(b for b, k in hot_regions.items() if k >= policy.cps_min_hot_regions)
         if not hot:

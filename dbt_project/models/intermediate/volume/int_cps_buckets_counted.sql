@@ -4,6 +4,9 @@
     account's CPS allotment for that region and its number of home regions. A region is hot in a bucket when
     attempts / bucket length > cps_hot_share_of_allotted * cps_allotted, i.e.
     attempts > hot_threshold_attempts. A region without allotment is never hot.
+    The threshold is exact decimal arithmetic: the allotment is loaded as a
+    double, and 0.5 * 60 * 4.1 in doubles is 122.99999999999999, which would
+    make a region at exactly half its allotment hot against the strict rule.
 -#}
 {%- set bucket_s = var('cps_bucket_seconds') | int -%}
 {%- set epoch = "cast('1970-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
@@ -19,7 +22,13 @@ calls as (
 
 allotments as (
 
-    select account_sid, home_region, cps_allotted from {{ ref('stg_exports__accounts') }}
+    select
+        account_sid,
+        home_region,
+        cps_allotted,
+        {{ var('cps_hot_share_of_allotted') }} * {{ bucket_s }}
+        * cast(cps_allotted as {{ dbt.type_numeric() }}) as hot_threshold_attempts
+    from {{ ref('stg_exports__accounts') }}
 
 ),
 
@@ -61,13 +70,8 @@ final as (
         counted.attempts,
         coalesce(home_regions.account_home_regions, 0) as account_home_regions,
         allotments.cps_allotted,
-        {{ var('cps_hot_share_of_allotted') }} * {{ bucket_s }} * allotments.cps_allotted
-            as hot_threshold_attempts,
-        coalesce(
-            counted.attempts
-            > {{ var('cps_hot_share_of_allotted') }} * {{ bucket_s }} * allotments.cps_allotted,
-            false
-        ) as is_hot
+        allotments.hot_threshold_attempts,
+        coalesce(counted.attempts > allotments.hot_threshold_attempts, false) as is_hot
     from counted
     left join allotments
         on counted.account_sid = allotments.account_sid
