@@ -257,6 +257,13 @@ _CASES: tuple[Case, ...] = (
         _consent(consent_row(brand="Acme 東京 🚀")),
         Expect(C, "loaded", 1),
     ),
+    _case(
+        "page-bom",
+        "encoding",
+        "calls/region=us1/bom-page.json",
+        "\ufeff" + json.dumps({"calls": [_call(40), _call(41)]}),
+        Expect("calls/region=us1/bom-page.json", "loaded", 2),
+    ),
     # -- line endings ------------------------------------------------------
     _case("crlf", "line endings", C, _consent(GOOD, GOOD, newline="\r\n"), Expect(C, "loaded", 2)),
     _case(
@@ -273,7 +280,7 @@ _CASES: tuple[Case, ...] = (
         f"{CONSENT_HEADER}\r\n{GOOD}\n{GOOD}\r\n",
         Expect(C, "loaded", 2),
     ),
-    _case("cr-only", "line endings", C, _consent(GOOD, GOOD, newline="\r"), Expect(C)),
+    _case("cr-only", "line endings", C, _consent(GOOD, GOOD, newline="\r"), Expect(C, "loaded", 2)),
     _case(
         "jsonl-crlf",
         "line endings",
@@ -703,6 +710,20 @@ _CASES: tuple[Case, ...] = (
         json.dumps(_call(30, duration="99999999999999999999999")) + "\n",
         Expect("calls/region=ie1/overflow.jsonl", None, 0, {1: ""}),
     ),
+    _case(
+        "fractional-duration",
+        "values",
+        "calls/region=ie1/fraction.jsonl",
+        "".join(json.dumps(_call(n, duration=d)) + "\n" for n, d in ((42, "0.4"), (43, "45.0"))),
+        Expect("calls/region=ie1/fraction.jsonl", "partial", 1, {1: "0.4"}, "unparseable duration"),
+    ),
+    _case(
+        "cps-nan",
+        "values",
+        "accounts/nan.csv",
+        f"account_sid,region,cps_allotted\n{account(3)},ie1,NaN\n{account(3)},au1,2.5\n",
+        Expect("accounts/nan.csv", "partial", 1, {2: "NaN"}, "unparseable cps_allotted"),
+    ),
     # -- duplicates and changes ----------------------------------------------
     _case(
         "copy-of-base",
@@ -797,6 +818,27 @@ _CASES: tuple[Case, ...] = (
         "calls/region=us1/nul.jsonl",
         json.dumps(_call(33)) + "\n" + json.dumps(_call(34, caller_name="a\u0000b")) + "\n",
         Expect("calls/region=us1/nul.jsonl", "partial", 1, {2: ""}, "NUL"),
+    ),
+    _case(
+        "x01-registry",
+        "control",
+        "dnc/us_national/full/2026-09-08/x01.txt",
+        "4155550101\n4155550102\x01not a number\n",
+        Expect("dnc/us_national/full/2026-09-08/x01.txt", "partial", 1, {2: "not a number"}),
+    ),
+    _case(
+        "x01-jsonl",
+        "control",
+        "calls/region=us1/x01.jsonl",
+        json.dumps(_call(44)) + "\n" + json.dumps(_call(45)) + '\x01{"garbage": true}\n',
+        Expect("calls/region=us1/x01.jsonl", "partial", 1, {2: "garbage"}),
+    ),
+    _case(
+        "x01-csv",
+        "control",
+        C,
+        _consent(GOOD, consent_row(brand="Ac\x01me"), GOOD),
+        Expect(C),
     ),
 )
 

@@ -41,6 +41,7 @@ from voice_compliance.loading.staging import (
     registry_line_fields,
     registry_number,
     unique_names,
+    without_bom,
     without_cr,
 )
 from voice_compliance.loading.validate import has_nul
@@ -437,7 +438,7 @@ def stage_json_pages(
             case when json_valid(content) then json_type(content, '$.calls') = 'ARRAY' end,
             false) as ok
         from (
-            select f._fid, try(decode(b.content)) as content
+            select f._fid, {without_bom("try(decode(b.content))")} as content
             from read_blob({_path_list(files)}) as b join _bfiles as f on f._path = b.filename
         )
         """

@@ -82,6 +82,10 @@ def _text(column: Column) -> str:
     return f"nullif(trim(s.{_q(column.name)}), '')"
 
 
+_INTEGER = r"[+-]?[0-9]+"
+_DECIMAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+
+
 def typed_expr(column: Column) -> str:
     """The SQL that turns a staged VARCHAR into the column's type (NULL when
     it does not parse)."""
@@ -89,13 +93,20 @@ def typed_expr(column: Column) -> str:
     if column.kind == "timestamp":
         return f"coalesce(try_strptime({v}, '{RFC2822}'), try_cast({v} as timestamptz))"
     if column.kind == "integer":
+        # Digits, or a decimal number with a whole value ("45.0", "1e3"). Not
+        # DuckDB's own cast alone: it rounds "45.7" to 46 and reads hex.
         return (
-            f"coalesce(try_cast({v} as bigint), case when try_cast({v} as double)"
-            f" = floor(try_cast({v} as double)) then try_cast(try_cast({v} as double) as bigint)"
-            " end)"
+            f"case when regexp_full_match({v}, '{_INTEGER}') then try_cast({v} as bigint)"
+            f" when regexp_full_match({v}, '{_DECIMAL}')"
+            f" and try_cast({v} as double) = floor(try_cast({v} as double))"
+            f" then try_cast(try_cast({v} as double) as bigint) end"
         )
     if column.kind == "number":
-        return f"try_cast({v} as double)"
+        # A finite decimal number: not "nan", "inf" or hex.
+        return (
+            f"case when regexp_full_match({v}, '{_DECIMAL}')"
+            f" and isfinite(try_cast({v} as double)) then try_cast({v} as double) end"
+        )
     if column.kind == "boolean":
         return (
             f"case when lower({v}) in ('true', 't', '1', 'yes', 'y') then true"

@@ -7,6 +7,7 @@
     The threshold is exact decimal arithmetic: the allotment is loaded as a
     double, and 0.5 * 60 * 4.1 in doubles is 122.99999999999999, which would
     make a region at exactly half its allotment hot against the strict rule.
+    An allotment beyond the decimal's range gets no threshold (never hot).
 -#}
 {%- set bucket_s = var('cps_bucket_seconds') | int -%}
 {%- set epoch = "cast('1970-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
@@ -27,7 +28,7 @@ allotments as (
         home_region,
         cps_allotted,
         {{ var('cps_hot_share_of_allotted') }} * {{ bucket_s }}
-        * cast(cps_allotted as {{ dbt.type_numeric() }}) as hot_threshold_attempts
+        * {{ dbt.safe_cast('cps_allotted', dbt.type_numeric()) }} as hot_threshold_attempts
     from {{ ref('stg_exports__accounts') }}
 
 ),
