@@ -242,6 +242,45 @@ def test_incremental_runs_follow_the_watermark(fake_twilio: FakeTwilio, tmp_path
     assert state["next_day"] == (END + timedelta(days=1)).isoformat()
 
 
+def test_a_backfill_past_today_stops_at_yesterday_and_the_daily_runs_take_the_rest(
+    fake_twilio: FakeTwilio, tmp_path: Path, baseline: dict[str, bytes]
+) -> None:
+    settings = settings_for(tmp_path)
+    config = config_for(fake_twilio, **SMALL_PAGES)
+    today = FIRST + timedelta(days=2)
+
+    early = pull(settings, config, start=FIRST, end=END + timedelta(days=10), today=today)
+
+    assert {d.day for d in early.days} == {FIRST, FIRST + timedelta(days=1)}
+    state = tmp_path / "landing/_twilio/state" / f"{fake_twilio.main_account}_us1.json"
+    assert json.loads(state.read_text())["next_day"] == today.isoformat()
+    # The daily runs after it: nothing between the backfill and them is skipped.
+    for day in range(3, (END - FIRST).days + 1):
+        pull(settings, config, today=FIRST + timedelta(days=day))
+    # (their look-back also reaches before FIRST: those days are not the baseline's)
+    landed = day_files(tmp_path / "landing")
+    assert {key: data for key, data in landed.items() if key in baseline} == baseline
+
+
+def test_a_first_run_failing_on_its_first_day_resumes_there(
+    fake_twilio: FakeTwilio, tmp_path: Path, baseline: dict[str, bytes]
+) -> None:
+    settings = settings_for(tmp_path)
+    config = config_for(fake_twilio, **SMALL_PAGES, lookback_days=0, initial_days=2)
+    main = fake_twilio.main_account
+    fake_twilio.inject("500", match=f"Accounts/{main}/Calls.json", times=10_000)
+
+    # (us1 serves this account's days from BulkExport: ie1 and au1 fail)
+    with pytest.raises(PullFailed, match=rf"ie1 {main} {FIRST}: not all pages arrived"):
+        pull(settings, config, today=FIRST + timedelta(days=2))
+    fake_twilio.clear_faults()
+    pull(settings, config, today=FIRST + timedelta(days=3))
+
+    landed = day_files(tmp_path / "landing")
+    first_day = f"calls/region=ie1/twilio_{main}_{FIRST}.jsonl.gz"
+    assert first_day in baseline and landed[first_day] == baseline[first_day]
+
+
 def test_regions_use_their_own_hosts_and_credentials(
     fake_twilio: FakeTwilio, tmp_path: Path
 ) -> None:

@@ -115,8 +115,14 @@ def days_to_pull(
     end: date | None,
     today: date,
 ) -> list[date]:
-    """The UTC days one account-region pulls now (see the module docstring)."""
-    last = end or today
+    """The UTC days one account-region pulls now (see the module docstring).
+
+    Never ``today`` or later, even for a backfill whose ``end`` lies ahead: a
+    day is pulled once it has ended, so the watermark never passes a day
+    whose calls are still coming (a watermark in the future made the next
+    runs skip the days up to it, without a failure).
+    """
+    last = min(end or today, today)
     if start is not None:
         first = start
     elif mark.next_day is not None:
@@ -180,6 +186,14 @@ class _RegionPull:
     def pull_account(self, account: str, start: date | None, end: date | None, today: date) -> None:
         mark = Watermark.load(self.writer, account, self.region)
         days = days_to_pull(mark, self.config, start=start, end=end, today=today)
+        if end is not None and end > today:
+            log.warning(
+                "%s %s: end %s is not over yet; pulling up to %s (the next runs take the rest)",
+                self.region,
+                account,
+                end,
+                today - timedelta(days=1),
+            )
         if not days:
             return
         log.info(
@@ -213,6 +227,11 @@ class _RegionPull:
                 # The watermark moves only over days pulled without a gap.
                 if mark.next_day is None or days[0] <= mark.next_day:
                     mark.next_day = max(mark.next_day or reached, reached)
+            elif mark.next_day is None and start is None:
+                # A first incremental run that pulled no day: the next run
+                # starts from this window's first day, not from a window
+                # that has moved on without it.
+                mark.next_day = days[0]
             mark.save(self.writer)
 
     def pull_day(self, account: str, day: date) -> tuple[DayResult, str | None]:
