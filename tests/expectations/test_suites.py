@@ -251,6 +251,63 @@ def test_a_data_quality_finding_opens_a_ticket_that_a_clean_run_resolves(
     assert second["tickets"]["resolved"] == 1 and second["tickets"]["open_total"] == 0
 
 
+def test_a_whole_warehouse_finding_keeps_its_ticket_across_months_until_fixed(
+    make_settings: Callable[[str], Settings],
+) -> None:
+    """A check over the whole warehouse has no data month: its finding keeps
+    the ticket it opened when a run falls in the next month (no second ticket
+    for one finding), and that ticket resolves once the check passes."""
+    from voice_compliance.alerting import raise_tickets
+
+    settings = make_settings("dq_months")
+    build_warehouse(settings.warehouse, clean_outcomes(POLICY), data_test_warned=True)
+
+    def run(run_id: str, days_later: int) -> dict[str, int]:
+        validate(settings, run_id=run_id, months=[MONTH])
+        with warehouse.connect(settings.warehouse) as con:  # as if validated days later
+            con.execute(
+                "update compliance.validation_results"
+                " set validated_at = validated_at + to_days(?) where run_id = ?",
+                [days_later, run_id],
+            )
+        now = datetime.now(UTC) + timedelta(days=days_later)
+        return raise_tickets(settings, run_id=run_id, now=now)["tickets"]
+
+    assert run("r1", 0)["opened"] == 1
+    later = run("r2", 40)  # the same finding, next month
+    assert (later["opened"], later["resolved"], later["open_total"]) == (0, 0, 1)
+    with warehouse.connect(settings.warehouse) as con:  # the export is fixed
+        con.execute("update compliance.data_test_results set status = 'pass', failures = 0")
+    fixed = run("r3", 41)
+    assert (fixed["resolved"], fixed["open_total"]) == (1, 0)
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        assert con.execute("select count(*) from compliance.tickets").fetchone() == (1,)
+
+
+def test_a_ticket_of_a_month_whose_data_are_gone_resolves(
+    make_settings: Callable[[str], Settings],
+) -> None:
+    """Corrected exports empty a month that held a violation: the next run still
+    validates that month (its ticket is open), finds nothing and resolves it."""
+    from voice_compliance.alerting import raise_tickets
+
+    settings = make_settings("gone")
+    build_warehouse(
+        settings.warehouse, [*clean_outcomes(POLICY), breaking("consent.prior_consent", POLICY)]
+    )
+    validate(settings, run_id="r1")
+    assert raise_tickets(settings, run_id="r1", now=datetime.now(UTC))["tickets"]["opened"] == 1
+    with warehouse.connect(settings.warehouse) as con:
+        con.execute("delete from compliance.clause_outcomes")
+        con.execute("delete from metrics.metric_clause_facts")
+
+    summary = validate(settings, run_id="r2")
+    second = raise_tickets(settings, run_id="r2", now=datetime.now(UTC))["tickets"]
+
+    assert list(summary.months) == [MONTH]
+    assert (second["resolved"], second["open_total"]) == (1, 0)
+
+
 def test_frames_are_aggregates_not_raw_rows(make_settings: Callable[[str], Settings]) -> None:
     """Many violating calls of one account and month are one frame row, one ticket key."""
     settings = make_settings("many")

@@ -36,13 +36,16 @@ def sql_literal(value: str | None) -> str:
 def evidence_query(clause_id: str, account_sid: str | None, month: str) -> str:
     """SQL that selects exactly this ticket's evidence: its rows of
     ``compliance.policy_violations``, or for a data-quality check its failing
-    results (newest first; ``unexpected_keys`` names the rows to fix)."""
+    results (newest first; ``unexpected_keys`` names the rows to fix): those
+    of the ticket's month, or for a check over the whole warehouse, whose
+    ticket stays open across months, those since its month."""
     if is_data_quality(clause_id):
         return (
             f"select * from {VALIDATION_RESULTS}\n"
             f"where check_id = {sql_literal(clause_id)} and not success\n"
-            "  and coalesce(month, strftime(validated_at at time zone 'UTC', '%Y-%m'))"
-            f" = {sql_literal(month)}\n"
+            f"  and (month = {sql_literal(month)} or (month is null\n"
+            "    and strftime(validated_at at time zone 'UTC', '%Y-%m')"
+            f" >= {sql_literal(month)}))\n"
             "order by validated_at desc"
         )
     return (
@@ -126,11 +129,12 @@ def _failing_rows(
             f"""
             select unexpected_keys, observed_value from {VALIDATION_RESULTS}
             where check_id = ? and not success
-              and coalesce(month, strftime(validated_at at time zone 'UTC', '%Y-%m')) = ?
+              and (month = ? or (month is null
+                  and strftime(validated_at at time zone 'UTC', '%Y-%m') >= ?))
             order by validated_at desc, expectation_id
             limit 1
             """,
-            [check_id, month],
+            [check_id, month, month],
         ).fetchone()
         if row is None:
             continue

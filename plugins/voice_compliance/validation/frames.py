@@ -43,6 +43,26 @@ def months_in_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [row[0] for row in rows]
 
 
+def months_to_validate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The months in the marts, and the months of open tickets.
+
+    A month whose data are gone (a corrected export emptied it) is still
+    validated while a ticket of it is open: its frames are empty, its checks
+    pass, and the ticket resolves instead of staying open for ever.
+    """
+    months = set(months_in_marts(con))
+    row = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = 'compliance' and table_name = 'tickets'"
+    ).fetchone()
+    if row and row[0]:
+        rows = con.execute(
+            "select distinct month from compliance.tickets where status = 'open'"
+        ).fetchall()
+        months |= {m for (m,) in rows if isinstance(m, str) and _MONTH.match(m)}
+    return sorted(months)
+
+
 def compute_frame(
     con: duckdb.DuckDBPyConnection, suite: SuiteSpec, policy: Policy, month: str | None
 ) -> pd.DataFrame:

@@ -218,18 +218,50 @@ def failing_keys(con: duckdb.DuckDBPyConnection, run_id: str) -> list[FailingGro
     ]
 
 
-_CHECK_MONTH = "coalesce(month, strftime(validated_at at time zone 'UTC', '%Y-%m'))"
-"""The month a data-quality result stands for: its frame's month, or (for a
-check over the whole warehouse) the month it was validated in."""
+_CHECK_MONTH = "coalesce(r.month, o.month, strftime(r.validated_at at time zone 'UTC', '%Y-%m'))"
+"""The month a data-quality result stands for: its frame's month; for a check
+over the whole warehouse, the month of the check's open ticket (a finding that
+persists keeps its ticket across the turn of a month), else the month it was
+validated in."""
+
+
+def _open_check_tickets(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL of ``(clause_id, month)``: every open data-quality ticket."""
+    row = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = 'compliance' and table_name = 'tickets'"
+    ).fetchone()
+    if not (row and row[0]):
+        return "select null::varchar as clause_id, null::varchar as month where false"
+    return """select clause_id, month from compliance.tickets
+        where status = 'open' and account_sid is null and clause_id like 'dq.%'"""
+
+
+def _with_open_checks(con: duckdb.DuckDBPyConnection) -> str:
+    """The ``open_tickets`` and ``open_checks`` (oldest open month per check) CTEs."""
+    return f"""with open_tickets as ({_open_check_tickets(con)}),
+        open_checks as (select clause_id, min(month) as month from open_tickets group by 1)"""
 
 
 def validated_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str]]:
-    """``(check_id, month)`` of the data-quality checks that ran without error in ``run_id``."""
+    """``(check_id, month)`` of the data-quality checks that ran without error in ``run_id``.
+
+    A check over the whole warehouse also validates every month of its open
+    tickets, so a ticket of an earlier month resolves once the check passes.
+    """
     rows = con.execute(
         f"""
-        select distinct check_id, {_CHECK_MONTH} from compliance.validation_results
-        where run_id = ? and suite_kind = 'data_quality' and check_id is not null
-          and exception is null
+        {_with_open_checks(con)},
+        ran as (
+            select distinct check_id, month, validated_at from compliance.validation_results
+            where run_id = ? and suite_kind = 'data_quality' and check_id is not null
+              and exception is null
+        )
+        select check_id, coalesce(month, strftime(validated_at at time zone 'UTC', '%Y-%m'))
+        from ran
+        union
+        select t.clause_id, t.month from open_tickets as t
+        semi join ran as r on r.month is null and r.check_id = t.clause_id
         order by all
         """,
         [run_id],
@@ -246,12 +278,14 @@ def failing_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> list[FailingG
     """
     rows = con.execute(
         f"""
-        select check_id, {_CHECK_MONTH} as month,
-            sum(greatest(coalesce(unexpected_count, 0), 1)) as violations,
-            min(severity), min(owner), min(suite), string_agg(distinct expectation_id, ', ')
-        from compliance.validation_results
-        where run_id = ? and suite_kind = 'data_quality' and check_id is not null
-          and not success and exception is null
+        {_with_open_checks(con)}
+        select r.check_id, {_CHECK_MONTH} as month,
+            sum(greatest(coalesce(r.unexpected_count, 0), 1)) as violations,
+            min(r.severity), min(r.owner), min(r.suite), string_agg(distinct r.expectation_id, ', ')
+        from compliance.validation_results as r
+        left join open_checks as o on r.month is null and o.clause_id = r.check_id
+        where r.run_id = ? and r.suite_kind = 'data_quality' and r.check_id is not null
+          and not r.success and r.exception is null
         group by 1, 2
         order by 1, 2
         """,

@@ -87,7 +87,8 @@ def validate(
     policy: Policy | None = None,
     suites: Sequence[SuiteSpec] | None = None,
 ) -> ValidationSummary:
-    """Run every suite on ``months`` (default: every month in the marts) and store the results."""
+    """Run every suite on ``months`` (default: every month in the marts or of an
+    open ticket) and store the results."""
     started = time.monotonic()
     policy = policy or load_policy()
     suites = list(suites) if suites is not None else load_suites(policy, settings.expectations_dir)
@@ -100,7 +101,7 @@ def validate(
             raise ValidationError(
                 f"no compliance.clause_outcomes in {settings.warehouse}: run the transform first"
             )
-        chosen = sorted(set(months)) if months else frames.months_in_marts(con)
+        chosen = sorted(set(months)) if months else frames.months_to_validate(con)
         for month in chosen:
             frames.month_bounds(month)  # validates the form
         project = gx_project.GxProject(gx_root(settings))
