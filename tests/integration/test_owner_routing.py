@@ -271,7 +271,8 @@ def test_an_owner_without_a_connection_waits_without_holding_back_the_others(
 
 
 class FakeJira:
-    """A minimal Jira REST v2 ``POST /rest/api/2/issue`` recording the fields."""
+    """A minimal Jira REST v2: ``POST /rest/api/2/issue`` recording the fields, and
+    a search (the create's look-up of its label) that finds nothing."""
 
     def __init__(self) -> None:
         self.issues: list[dict[str, Any]] = []
@@ -283,6 +284,14 @@ class FakeJira:
                 jira.issues.append(body["fields"])
                 data = json.dumps({"id": "1", "key": f"VC-{len(jira.issues)}"}).encode()
                 self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                data = json.dumps({"issues": []}).encode()
+                self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import duckdb
 import pytest
@@ -74,32 +75,58 @@ class FakeServer:
     retry_after: str | None = None  # the Retry-After header of those failures
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     port: int = 0
+    create_delay_s: float = 0.0  # the create's answer comes this late (the issue exists at once)
+    search_paths: tuple[str, ...] = ("/rest/api/2/search/jql", "/rest/api/2/search")
 
-    def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def handle(self, method: str, url: str, body: Any) -> tuple[int, Any]:
         if self.fail_next:
             return self.fail_next.pop(0), {"errorMessages": ["injected failure"]}
+        path, _, query = url.partition("?")
         if path == "/hooks/tickets" and method == "POST":
             return 200, {"ok": True}
         if path == "/rest/api/2/issue" and method == "POST":
             key = f"VC-{len(self.issues) + 1}"
             self.issues[key] = {"fields": body["fields"], "status": "To Do", "comments": []}
+            time.sleep(self.create_delay_s)
             return 201, {"id": str(10000 + len(self.issues)), "key": key}
-        match = re.fullmatch(r"/rest/api/2/issue/([A-Z]+-\d+)/(transitions|comment)", path)
+        if path in self.search_paths and method == "GET":
+            label = re.fullmatch(r'labels = "([^"]+)"', parse_qs(query)["jql"][0])
+            assert label, query
+            found = [k for k, i in self.issues.items() if label.group(1) in i["fields"]["labels"]]
+            return 200, {"issues": [{"id": "1", "key": k} for k in found[:1]]}
+        match = re.fullmatch(r"/rest/api/2/issue/([A-Z]+-\d+)(?:/(transitions|comment))?", path)
         if match and match.group(1) in self.issues:
             issue = self.issues[match.group(1)]
+            done = issue["status"] == "Done"
+            if match.group(2) is None and method == "GET":
+                category = "done" if done else "new"
+                return 200, {
+                    "fields": {
+                        "status": {"name": issue["status"], "statusCategory": {"key": category}}
+                    }
+                }
             if match.group(2) == "comment" and method == "POST":
                 issue["comments"].append(body["body"])
                 return 201, {"id": "1"}
+            # Like a Jira workflow: a closed issue can only be reopened.
+            available = [t for t in TRANSITIONS if (t["name"] == "Reopen") == done]
             if method == "GET":
-                return 200, {"transitions": TRANSITIONS}
+                return 200, {"transitions": available}
             if method == "POST":
-                names = {t["id"]: t["name"] for t in TRANSITIONS}
+                names = {t["id"]: t["name"] for t in available}
+                if body["transition"]["id"] not in names:
+                    return 400, {"errorMessages": ["transition not available"]}
                 issue["status"] = names[body["transition"]["id"]]
                 return 204, None
         return 404, {"errorMessages": [f"no route {method} {path}"]}
 
+    def sent(self) -> list[Recorded]:
+        """Every request but the searches (a create looks its label up first)."""
+        return [r for r in self.requests if r.path.partition("?")[0] not in self.search_paths]
+
     def calls(self) -> list[tuple[str, str]]:
-        return [(r.method, r.path) for r in self.requests]
+        """Method and path (no query) of every request, searches left out."""
+        return [(r.method, r.path.partition("?")[0]) for r in self.sent()]
 
 
 def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
@@ -259,17 +286,17 @@ def test_jira_issue_is_created_commented_resolved_and_reopened(
         ("GET", "/rest/api/2/issue/VC-1/transitions"),
         ("POST", "/rest/api/2/issue/VC-1/transitions"),
     ]
-    created = fake.requests[0].body["fields"]
+    created = fake.sent()[0].body["fields"]
     assert created["project"] == {"key": "VC"}
     assert created["issuetype"] == {"name": "Task"}
     assert created["summary"] == f"{CLAUSE}: 2 violations, account {ACCOUNT}, {MONTH}"
-    assert created["labels"] == ["consent-prior_consent", "voice-compliance"]
+    assert created["labels"] == ["consent-prior_consent", "voice-compliance", FP]
     assert "***0123/2026-10" in created["description"]
     assert "compliance.policy_violations" in created["description"]
     assert "#!/model/model.voice_compliance.policy_violations" in created["description"]
-    assert "5 violations" in fake.requests[1].body["body"]
-    assert fake.requests[3].body == {"transition": {"id": "31"}}
-    assert fake.requests[5].body == {"transition": {"id": "41"}}
+    assert "5 violations" in fake.sent()[1].body["body"]
+    assert fake.sent()[3].body == {"transition": {"id": "31"}}
+    assert fake.sent()[5].body == {"transition": {"id": "41"}}
     assert fake.issues["VC-1"]["status"] == "Reopen"
     assert len(fake.issues) == 1
     key = con.execute("select external_key from compliance.tickets where fingerprint = ?", [FP])
@@ -380,6 +407,61 @@ def test_one_failing_ticket_does_not_hold_back_the_others(
 
 
 @pytest.mark.quick
+def test_an_issue_closed_by_hand_in_jira_takes_the_resolve_and_still_reopens(
+    fake: FakeServer, con: duckdb.DuckDBPyConnection
+) -> None:
+    settings = _settings("jira", fake.port, project_key="VC")
+    _sync(con, 1, 2, "jira")
+    deliver_pending(con, settings, now=T0)
+    fake.issues["VC-1"]["status"] = "Done"  # someone closed it in Jira
+
+    _sync(con, 2, None, "jira")  # the clause passes: resolve finds no "Done" transition
+    resolved = deliver_pending(con, settings, now=T0)
+    _sync(con, 3, 2, "jira")  # it fails again
+    reopened = deliver_pending(con, settings, now=T0)
+
+    assert (resolved.delivered, resolved.failed) == (1, 0)
+    assert (reopened.delivered, reopened.failed) == (1, 0)
+    assert fake.issues["VC-1"]["status"] == "Reopen"
+    assert {status for _, status, _, _ in _deliveries(con)} == {"delivered"}
+
+
+@pytest.mark.parametrize("search", ["search/jql", "search"])
+def test_a_create_whose_answer_is_lost_makes_one_issue(
+    fake: FakeServer, con: duckdb.DuckDBPyConnection, search: str
+) -> None:
+    """Jira creates the issue but answers after the client gave up: the retry
+    finds the issue by its fingerprint label (Jira Cloud's search/jql, or the
+    older search of Jira Server) instead of creating a second one."""
+    fake.search_paths = (f"/rest/api/2/{search}",)
+    fake.create_delay_s = 2.5  # beyond the settings' 2 s timeout
+    settings = _settings("jira", fake.port, project_key="VC")
+    _sync(con, 1, 2, "jira")
+
+    report = deliver_pending(con, settings, now=T0)
+
+    assert (report.delivered, report.failed) == (1, 0)
+    assert list(fake.issues) == ["VC-1"]
+    key = con.execute("select external_key from compliance.tickets where fingerprint = ?", [FP])
+    assert key.fetchone() == ("VC-1",)
+
+
+def test_open_tickets_reach_a_sink_configured_after_they_opened(
+    fake: FakeServer, con: duckdb.DuckDBPyConnection
+) -> None:
+    _sync(con, 1, 2, "table")  # no tracker yet
+    _sync(con, 2, 2, "jira")  # the same finding, Jira configured now: no ticket event
+    settings = _settings("jira", fake.port, project_key="VC")
+
+    report = deliver_pending(con, settings, now=T0)
+    _sync(con, 3, 2, "jira")
+    again = deliver_pending(con, settings, now=T0)
+
+    assert (report.delivered, report.failed) == (1, 0)
+    assert list(fake.issues) == ["VC-1"] and fake.calls() == [("POST", "/rest/api/2/issue")]
+    assert again.delivered == 0  # announced once
+
+
 def test_jira_without_project_key_records_the_error(
     con: duckdb.DuckDBPyConnection, fake: FakeServer
 ) -> None:
@@ -509,7 +591,7 @@ def test_a_formula_call_sid_reaches_jira_neutralised(
 
     # Assert
     assert report.delivered == 1
-    created, comment = fake.requests[0].body, fake.requests[1].body
+    created, comment = fake.sent()[0].body, fake.sent()[1].body
     assert "* '" + FORMULA_SID in created["fields"]["description"]
     assert "'" + FORMULA_SID in comment["body"]
     for request in fake.requests:
@@ -578,7 +660,7 @@ def test_slack_and_ticket_sink_down_for_a_whole_run_then_back_lose_and_repeat_no
     # Act 2: both are back; the next run delivers what waits
     down = False
     fake.fail_next = []
-    slack_seen, sink_seen = len(receiver.bodies), len(fake.requests)
+    slack_seen, sink_seen = len(receiver.bodies), len(fake.sent())
     tickets_back = deliver_pending(con, settings, now=T0)
     slack_back = flush_outbox(slack)
 
@@ -586,7 +668,7 @@ def test_slack_and_ticket_sink_down_for_a_whole_run_then_back_lose_and_repeat_no
     assert tickets_back.counts() == {"delivered": 3, "failed": 0, "waiting": 0, "other_sink": 0}
     assert (slack_back.delivered, slack_back.pending, slack_back.reason) == (3, 0, "ok")
     assert [b["text"] for b in receiver.bodies[slack_seen:]] == [m["text"] for _, m in messages]
-    delivered = [(r.method, r.path) for r in fake.requests[sink_seen:]]
+    delivered = [(r.method, r.path) for r in fake.sent()[sink_seen:]]
     if sink == "jira":
         # The comment (run 2's new count) goes to the account's issue, after it exists.
         key = con.execute("select external_key from compliance.tickets where fingerprint = ?", [FP])
@@ -599,7 +681,7 @@ def test_slack_and_ticket_sink_down_for_a_whole_run_then_back_lose_and_repeat_no
         assert len(fake.issues) == 2
     else:
         assert delivered == [("POST", "/hooks/tickets")] * 3
-        events = [r.body["event"] for r in fake.requests[sink_seen:]]
+        events = [r.body["event"] for r in fake.sent()[sink_seen:]]
         assert events == ["opened", "opened", "updated"]
     assert [row[1] for row in _deliveries(con)] == ["delivered"] * 3
 

@@ -10,7 +10,9 @@ data-quality check is a ticket too, with its ``check_id`` (``dq.*``) as
   only when its violation count changed;
 * an open ticket whose ``(clause_id, month)`` was validated in this run but
   did not fail is resolved; a ticket whose month was not validated is left
-  alone, because no evidence about it was looked at.
+  alone, because no evidence about it was looked at;
+* with an HTTP sink, an open ticket that sink never received (opened before
+  it was configured) is queued for it as ``opened``.
 
 Everything happens in one transaction, and events are unique per
 ``(fingerprint, run_id, event)``, so a retried run applies nothing twice.
@@ -280,3 +282,34 @@ def _apply(
             {"status": "resolved", "resolved_at": now, "last_run_id": run_id, "updated_at": now},
         )
         emit(fp, "resolved", 0, changes.resolved)
+
+    if sink != "table":
+        _announce_to_new_sink(con, sink=sink, run_id=run_id, now=now)
+
+
+def _announce_to_new_sink(
+    con: duckdb.DuckDBPyConnection, *, sink: str, run_id: str, now: datetime
+) -> None:
+    """Queue an ``opened`` delivery for every open ticket ``sink`` never received.
+
+    Deliveries are queued on events, so tickets opened while another sink (or
+    none) was configured would reach a newly configured tracker only once
+    their count changed; a steady finding never would.
+    """
+    unseen = con.execute(
+        f"""
+        select fingerprint from compliance.tickets as t
+        where status = 'open' and not exists (
+            select 1 from {deliveries.DELIVERIES} as d
+            where d.fingerprint = t.fingerprint and d.sink = ?)
+        order by fingerprint
+        """,
+        [sink],
+    ).fetchall()
+    loaded = store.load_tickets(con, [fp for (fp,) in unseen])
+    for (fp,) in unseen:
+        ticket = store.public_ticket(loaded[fp])
+        payload = {"event": "opened", "ticket": ticket, "run_id": run_id}
+        deliveries.enqueue_delivery(
+            con, fp, run_id=run_id, event="opened", sink=sink, payload=payload, at=now
+        )

@@ -11,9 +11,10 @@ run retries them and no ticket is lost.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 import requests
@@ -41,10 +42,16 @@ log = logging.getLogger(__name__)
 # Beyond is_transient_status (429 and 5xx): request timeout, too early.
 _RETRYABLE_STATUS = frozenset({408, 425})
 _ERROR_BODY_CHARS = 300
+_T = TypeVar("_T")
 
 
 class DeliveryError(Exception):
     """One delivery failed (after its retries); the message is safe to store once masked."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        """The HTTP status of a client error, when it was one."""
 
 
 @dataclass
@@ -83,7 +90,9 @@ class _Http:
     def close(self) -> None:
         self.session.close()
 
-    def request(self, method: str, path: str, body: Any = None) -> requests.Response:
+    def request(
+        self, method: str, path: str, body: Any = None, *, params: dict[str, str] | None = None
+    ) -> requests.Response:
         """Send ``body`` (made outbound: masked, formulas neutralised) with retries.
 
         A network error, 408, 425, 429 or 5xx is retried with exponential
@@ -93,40 +102,47 @@ class _Http:
         Every ticket a tracker receives leaves through here, so this is where
         its text is made safe, whichever sender built it.
         """
-        body = outbound(body)
-        url = self.connection.url(path)
-        headers = {"Accept": "application/json", **self.connection.headers}
+        return self.retried(lambda: self.once(method, path, body, params=params))
 
-        def once() -> requests.Response:
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    json=body,
-                    headers=headers,
-                    auth=self.connection.auth,
-                    timeout=self.settings.timeout_s,
-                )
-            except requests.RequestException as exc:
-                raise TransientError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
-            if response.status_code < 400:
-                return response
-            status = response.status_code
-            error = f"{method} {url}: HTTP {status} {response.text[:_ERROR_BODY_CHARS]}"
-            if is_transient_status(status) or status in _RETRYABLE_STATUS:
-                raise TransientError(error, parse_retry_after(response.headers.get("Retry-After")))
-            # Other client errors (bad project key, no permission) will not heal by retrying.
-            raise DeliveryError(error)
-
+    def retried(self, call: Callable[[], _T]) -> _T:
+        """``call`` retried on :class:`TransientError` as ``request`` is."""
         retry = retrying(
             retry_on=TransientError,
             attempts=self.settings.retries + 1,
             wait=backoff(self.settings.backoff_s),
         )
         try:
-            return retry(once)
+            return retry(call)
         except TransientError as exc:
             raise DeliveryError(exc.reason) from exc
+
+    def once(
+        self, method: str, path: str, body: Any = None, *, params: dict[str, str] | None = None
+    ) -> requests.Response:
+        """One attempt: a response below 400, else :class:`TransientError` (worth
+        retrying) or :class:`DeliveryError` (a client error that will not heal)."""
+        url = self.connection.url(path)
+        headers = {"Accept": "application/json", **self.connection.headers}
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=outbound(body),
+                headers=headers,
+                auth=self.connection.auth,
+                timeout=self.settings.timeout_s,
+            )
+        except requests.RequestException as exc:
+            raise TransientError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code < 400:
+            return response
+        status = response.status_code
+        error = f"{method} {url}: HTTP {status} {response.text[:_ERROR_BODY_CHARS]}"
+        if is_transient_status(status) or status in _RETRYABLE_STATUS:
+            raise TransientError(error, parse_retry_after(response.headers.get("Retry-After")))
+        # Other client errors (bad project key, no permission) will not heal by retrying.
+        raise DeliveryError(error, status)
 
 
 class _WebhookSender:
@@ -170,7 +186,7 @@ class _JiraSender:
             # later events while it fails; reaching here without a key means the
             # ticket was opened before Jira was configured, so create it now
             # (with the current counts) rather than lose it.
-            key = self._create(ticket)
+            key = self._create(ticket, fingerprint)
             store.set_external_key(con, fingerprint, key, now)
             if event in ("opened", "updated", "reopened"):
                 return
@@ -181,21 +197,29 @@ class _JiraSender:
                 "POST", self._path(f"issue/{key}/comment"), {"body": _comment(delivery)}
             )
         elif event == "resolved":
-            self._transition(key, self.resolve_transition)
+            self._transition(key, self.resolve_transition, done=True)
         elif event == "reopened":
-            self._transition(key, self.reopen_transition)
+            self._transition(key, self.reopen_transition, done=False)
         else:
             raise DeliveryError(f"unknown ticket event {event!r}")
 
-    def _create(self, ticket: dict[str, Any]) -> str:
+    def _create(self, ticket: dict[str, Any], fingerprint: str) -> str:
+        """Create the ticket's issue, labelled with its fingerprint, exactly once.
+
+        A create is not idempotent: when its answer is lost (a timeout after
+        Jira created the issue), posting again would make a second issue
+        that nothing ever resolves. So every attempt first looks the
+        fingerprint's label up and adopts an issue it finds.
+        """
         if not self.project_key:
             raise SinkConfigError("the Jira connection needs extra.project_key")
+        labels = [str(ticket["clause_id"]).replace(".", "-"), "voice-compliance", fingerprint]
         fields = {
             "project": {"key": str(self.project_key)},
             "summary": ticket["title"],
             "description": _description(ticket),
             "issuetype": {"name": self.issue_type},
-            "labels": [str(ticket["clause_id"]).replace(".", "-"), "voice-compliance"],
+            "labels": labels,
         }
         # The clause's owner routes the issue (policy.yml routing, decision 0016).
         route = self.settings.route(ticket.get("owner"))
@@ -203,22 +227,57 @@ class _JiraSender:
             fields["assignee"] = {self.assignee_field: route.jira_assignee}
         if route.jira_component:
             fields["components"] = [{"name": route.jira_component}]
-        response = self.http.request("POST", self._path("issue"), {"fields": fields})
-        try:
-            key = response.json()["key"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DeliveryError(
-                f"Jira create returned no issue key: {response.text[:200]}"
-            ) from exc
-        return str(key)
 
-    def _transition(self, key: str, name: str) -> None:
+        def attempt() -> str:
+            found = self._find(fingerprint)
+            if found is not None:
+                log.info("Jira issue %s already holds ticket %s", found, fingerprint)
+                return found
+            response = self.http.once("POST", self._path("issue"), {"fields": fields})
+            try:
+                return str(response.json()["key"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DeliveryError(
+                    f"Jira create returned no issue key: {response.text[:200]}"
+                ) from exc
+
+        return self.http.retried(attempt)
+
+    def _find(self, fingerprint: str) -> str | None:
+        """The issue labelled ``fingerprint``: Jira Cloud's ``search/jql``, else (404,
+        Jira Server and Data Center) ``search``; ``None`` when there is none or
+        neither search exists."""
+        params = {"jql": f'labels = "{fingerprint}"', "fields": "key", "maxResults": "1"}
+        for path in ("search/jql", "search"):
+            try:
+                response = self.http.once("GET", self._path(path), params=params)
+            except DeliveryError as exc:
+                if exc.status in (404, 405):
+                    continue
+                raise
+            issues = (response.json() or {}).get("issues") or []
+            if issues:
+                first = issues[0]
+                return str(first.get("key") or first.get("id"))
+            return None
+        return None
+
+    def _transition(self, key: str, name: str, *, done: bool) -> None:
+        """Move the issue with the transition ``name``; when it has none, an issue
+        already where the event would take it (closed or reopened by hand in
+        Jira) counts as delivered rather than blocking its ticket for ever."""
         path = self._path(f"issue/{key}/transitions")
         available = self.http.request("GET", path).json().get("transitions", [])
         for transition in available:
             if transition.get("name") == name:
                 self.http.request("POST", path, {"transition": {"id": str(transition["id"])}})
                 return
+        issue = self.http.request("GET", self._path(f"issue/{key}"), params={"fields": "status"})
+        status = ((issue.json() or {}).get("fields") or {}).get("status") or {}
+        category = (status.get("statusCategory") or {}).get("key")
+        if category is not None and (category == "done") == done:
+            log.info("Jira issue %s is %s already: nothing to move", key, status.get("name"))
+            return
         names = sorted(str(t.get("name")) for t in available)
         raise DeliveryError(f"Jira issue {key} has no transition {name!r} now (has {names})")
 
