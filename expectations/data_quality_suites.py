@@ -3,8 +3,9 @@
 Not clauses of the policy; a failing check opens a ticket of its own (its
 ``check_id``, no account), and its failures are stored with the validation
 results, shown in the Data Docs and counted in the Slack message. Each
-expectation carries a ``check_id`` (and the clause it protects, where there is one) with the severity and owner of ``data_quality`` in
-``policy.yml``, which also holds their thresholds.
+expectation carries a ``check_id`` (and the clause it protects, where there
+is one) with the severity and owner of ``data_quality`` in ``policy.yml``,
+which also holds their thresholds.
 
 Frames are aggregates computed in DuckDB: per month for the calls, per
 account and month for unclassified calls, per country for registry
