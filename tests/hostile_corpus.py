@@ -41,6 +41,7 @@ PHONES: tuple[str, ...] = (
     "+14155550101",
     "+14155550102",
     "+14155550103",
+    "+14155550104",
     "+14155550199",
     "+442079460018",
     "4155550101",
@@ -671,8 +672,33 @@ _CASES: tuple[Case, ...] = (
         "far-future-consent",
         "values",
         C,
-        _consent(consent_row(granted_at="9999-12-31T00:00:00Z")),
-        Expect(C),
+        _consent(GOOD, consent_row(granted_at="9999-12-31T00:00:00Z")),
+        Expect(C, "partial", 1, {3: "9999-12-31"}, "out of range granted_at"),
+    ),
+    _case(
+        "call-past-year-9999",
+        "values",
+        "calls/region=us1/far.jsonl",
+        "".join(
+            json.dumps(_call(n, **kw)) + "\n"
+            for n, kw in ((46, {}), (47, {"start_time": "294247-01-05T00:00:00Z"}))
+        ),
+        Expect("calls/region=us1/far.jsonl", "partial", 1, {2: "294247"}, "out of range"),
+    ),
+    _case(
+        "optout-before-1970",
+        "values",
+        "optouts/old.csv",
+        "phone_number,brand,requested_at,method,call_sid\n+14155550102,Acme,1900-01-01T00:00:00Z,web,\n",
+        Expect("optouts/old.csv", "partial", 0, {2: "1900-01-01"}, "out of range requested_at"),
+    ),
+    _case(
+        "number-open-ended",
+        "values",
+        "numbers/open.csv",
+        "phone_number,account_sid,kind,active_from,active_to,default_campaign_id\n"
+        f"+14155550104,{ACCOUNT},twilio_owned,0001-01-01T00:00:00Z,9999-12-31T23:59:59Z,\n",
+        Expect("numbers/open.csv", "loaded", 1),
     ),
     _case(
         "future-call",

@@ -167,10 +167,6 @@ class _Dbt:
         return f"cast({field} as {type_})"
 
     @staticmethod
-    def safe_cast(field: str, type_: str) -> str:
-        return f"try_cast({field} as {type_})"
-
-    @staticmethod
     def type_string() -> str:
         return "varchar"
 

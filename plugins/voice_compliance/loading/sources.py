@@ -34,6 +34,10 @@ class Column:
     column's value is loaded as NULL, with a note in ``_extra`` (``validate``)."""
     shape: str = ""
     """What ``pattern`` means, for quarantine reasons and notes."""
+    bounded: bool = True
+    """A timestamp that dates an event (a call, a consent, a complaint): it must
+    fall in ``validate.EVENT_RANGE`` or its record is quarantined. False for
+    validity bounds, where ``9999-12-31`` is a common way to write "open"."""
 
     @property
     def column(self) -> str:
@@ -151,8 +155,8 @@ EXPORTS: tuple[Source, ...] = (
             Column("phone_number", required=True, phone=True),
             account_sid(),
             Column("kind", "enum", required=True, values=("twilio_owned", "verified_caller_id")),
-            Column("active_from", "timestamp", required=True),
-            Column("active_to", "timestamp"),
+            Column("active_from", "timestamp", required=True, bounded=False),
+            Column("active_to", "timestamp", bounded=False),
             Column("default_campaign_id"),
         ),
     ),

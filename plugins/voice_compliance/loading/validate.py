@@ -82,6 +82,13 @@ def _text(column: Column) -> str:
     return f"nullif(trim(s.{_q(column.name)}), '')"
 
 
+EVENT_RANGE = ("1970-01-01", "2200-01-01")
+"""When a call, consent, opt-out or complaint can be dated: ``[first, end)``.
+DuckDB reads timestamps from 290,309 BC to 294,247 AD, and date arithmetic
+near either end (a deadline, a month's end, a local time) stops the whole dbt
+build; a year 10000 month stops validation. A date outside this range is a
+broken export, quarantined with its value."""
+
 _INTEGER = r"[+-]?[0-9]+"
 _DECIMAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 
@@ -170,6 +177,14 @@ def reason_expr(columns: tuple[Column, ...], *, precomputed: bool = False) -> st
             checks.append(
                 f"case when {v} is not null and ({typed}) is null"
                 f" then {_literal(column.name + ': ' + column.shape)} end"
+            )
+        if column.kind == "timestamp" and column.bounded:
+            first, end = EVENT_RANGE
+            checks.append(
+                f"case when ({typed}) < timestamptz '{first} 00:00:00+00'"
+                f" or ({typed}) >= timestamptz '{end} 00:00:00+00'"
+                f" then 'out of range {column.name}: ' || left({v}, 80)"
+                f" || ' (an event is dated from {first} to before {end})' end"
             )
         if column.kind in ("integer", "number") and column.name in (
             "duration",

@@ -4,9 +4,14 @@
     with at least two home regions, with its hot regions per bucket;
     concurrent-hot = at least cps_min_hot_regions regions hot. The spine runs
     from the first concurrent-hot bucket to the last one plus a window less
-    one bucket (outside, no window holds a concurrent-hot bucket). Integers
-    0..99,999 from a portable digit cross join give offsets in a window and
-    window numbers.
+    one bucket (outside, no window holds a concurrent-hot bucket), island by
+    island: concurrent-hot buckets a window or more apart share no window, so
+    the buckets between their islands are left out (two hot minutes decades
+    apart made a spine of millions of buckets). Each island ends with a
+    window less one of buckets that are not concurrent-hot, so the windows of
+    the next island (ROWS over the spine) count exactly what they would over
+    every bucket. Integers 0..99,999 from a portable digit cross join give
+    offsets in a window and window numbers.
 -#}
 {%- set window_s = var('cps_window_hours') * 3600 -%}
 {%- set window_buckets = (window_s // var('cps_bucket_seconds')) | int -%}
@@ -24,15 +29,40 @@ hot_regions as (
 
 ),
 
+gaps as (
+
+    select
+        account_sid,
+        bucket_index,
+        bucket_index
+        - lag(bucket_index) over (partition by account_sid order by bucket_index) as gap
+    from hot_regions
+    where hot_regions >= {{ var('cps_min_hot_regions') }}
+
+),
+
+islands as (
+
+    select
+        account_sid,
+        bucket_index,
+        sum(case when gap < {{ window_buckets }} then 0 else 1 end) over (
+            partition by account_sid order by bucket_index
+            rows between unbounded preceding and current row
+        ) as island
+    from gaps
+
+),
+
 ranges as (
 
     select
         account_sid,
+        island,
         min(bucket_index) as first_bucket,
         max(bucket_index) + {{ window_buckets - 1 }} as last_bucket
-    from hot_regions
-    where hot_regions >= {{ var('cps_min_hot_regions') }}
-    group by account_sid
+    from islands
+    group by account_sid, island
 
 ),
 

@@ -28,7 +28,7 @@ allotments as (
         home_region,
         cps_allotted,
         {{ var('cps_hot_share_of_allotted') }} * {{ bucket_s }}
-        * {{ dbt.safe_cast('cps_allotted', dbt.type_numeric()) }} as hot_threshold_attempts
+        * {{ vc_safe_cast('cps_allotted', dbt.type_numeric()) }} as hot_threshold_attempts
     from {{ ref('stg_exports__accounts') }}
 
 ),
