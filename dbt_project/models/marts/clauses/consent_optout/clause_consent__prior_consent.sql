@@ -4,7 +4,8 @@
     violation unless a consent row for (callee, call's brand) has a channel
     in consent_channels, a type accepted in the callee's country and
     granted_at <= call start < revoked_at (null = never revoked). The
-    evidence lists every consent row of (callee, brand) examined.
+    evidence lists every consent row of (callee, brand) examined (identical
+    rows once).
 -#}
 {%- set clause_id = 'consent.prior_consent' -%}
 {{ vc_clause_config(clause_id) }}
@@ -20,7 +21,18 @@ calls as (
 
 consent_windows as (
 
-    select * from {{ ref('int_consent_windows') }}
+    -- identical rows (the same export landed again, e.g. a daily full
+    -- export) are one row: otherwise each copy multiplies every call's evidence
+    select distinct
+        phone_e164,
+        brand,
+        consent_type,
+        channel,
+        is_voice_channel,
+        is_accepted_type,
+        valid_from,
+        valid_to
+    from {{ ref('int_consent_windows') }}
 
 ),
 
@@ -57,7 +69,7 @@ examined_per_call as (
             ('is_voice_channel', 'is_voice_channel'),
             ('is_accepted_type', 'is_accepted_type'),
             ('is_valid_at_call', 'is_valid_at_call'),
-        ]), 'valid_from, consent_id') }} as consent_rows
+        ]), 'valid_from, valid_to, consent_type, channel') }} as consent_rows
     from examined
     group by call_sid
 

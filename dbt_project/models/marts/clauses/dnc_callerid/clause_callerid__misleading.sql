@@ -5,7 +5,7 @@
     or unparseable), or is not in the call's account's inventory (kind in
     callerid_inventory_kinds, active_from <= call start < active_to, null
     active_to = still active). Every inventory row of the number (any
-    account) is examined and listed as evidence.
+    account; identical rows once) is examined and listed as evidence.
 -#}
 {%- set clause_id = 'callerid.misleading' -%}
 {{ vc_clause_config(clause_id) }}
@@ -22,7 +22,10 @@ calls as (
 
 inventory as (
 
-    select * from {{ ref('stg_exports__numbers') }}
+    -- identical rows (the same inventory landed again, e.g. a daily full
+    -- export) are one row: otherwise each copy multiplies every call's evidence
+    select distinct account_sid, phone_number_e164, kind, active_from, active_to
+    from {{ ref('stg_exports__numbers') }}
     where phone_number_e164 is not null
         and kind in ('{{ var("callerid_inventory_kinds") | join("', '") }}')  -- noqa: LT05
 
