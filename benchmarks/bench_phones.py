@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_phones.py [--n 2000000] [--sample 100000]
+    .venv/bin/python benchmarks/bench_phones.py [--n 2000000] [--sample 100000] [--check]
 
 The input is mostly distinct and mixes the shapes the pipeline sees: E.164
 numbers of a dozen countries, US national formats with punctuation, UK
@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=100_000, help="rows for phonenumbers")
     parser.add_argument("--threads", type=int, default=0, help="DuckDB threads (0: default)")
     parser.add_argument("--repeat", type=int, default=3, help="bulk runs; the best counts")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 when the 100x target is not met"
+    )
     args = parser.parse_args(argv)
 
     load = os.getloadavg()[0]
@@ -231,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         f"registry_e164_sql: {sql_rate:,.0f} lines/s vs phonenumbers parse+format "
         f"{line_rate:,.0f} lines/s -> {sql_rate / line_rate:,.1f}x"
     )
-    return 0 if ratio >= TARGET_RATIO else 1
+    # A measurement, not a gate: `make bench` reports NOT MET and succeeds
+    # (two busy cores miss the target, decision 0019); --check gates on it.
+    return 1 if args.check and ratio < TARGET_RATIO else 0
 
 
 if __name__ == "__main__":

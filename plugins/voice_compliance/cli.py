@@ -57,7 +57,7 @@ from voice_compliance.airflow_runner import (
     run_dags,
 )
 from voice_compliance.config import Settings
-from voice_compliance.dbt_runner import DbtCommandFailed, dbt_parse_project
+from voice_compliance.dbt_runner import DbtCommandFailed, dbt_parse_project, project_manifest
 from voice_compliance.masking import install_log_masking
 
 if TYPE_CHECKING:
@@ -299,6 +299,11 @@ def _run_pipeline(settings: Settings, *, full_refresh: bool = False) -> None:
     started = time.monotonic()
     _set_doing("preparing Airflow's home")
     ensure_airflow(settings)
+    if not project_manifest(settings).is_file():
+        # vc_transform is built from it; `make clean` removes it with the
+        # rest of dbt's target folder (`make setup` writes it back).
+        _set_doing("parsing the dbt project")
+        dbt_parse_project(settings)
     _progress(f"airflow ready ({time.monotonic() - started:.1f} s)")
     from voice_compliance.progress import Renderer
 
