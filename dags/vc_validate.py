@@ -29,7 +29,8 @@ MONTHS_PARAM = Param(
     [],
     type="array",
     items={"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
-    description="Months to validate (YYYY-MM). Empty: every month in the marts.",
+    description="Months to validate (YYYY-MM). Empty: every month in the marts or of an open"
+    " ticket.",
 )
 
 
@@ -89,7 +90,8 @@ def vc_validate() -> None:
     once. Tasks share the one-slot pool `duckdb_writer`.
 
     **Params**: `warehouse` (DuckDB file; empty = `VC_WAREHOUSE` or the
-    default) and `months` (`["2026-10"]`; empty = every month in the marts).
+    default) and `months` (`["2026-10"]`; empty = every month in the marts or of an
+    open ticket).
     """
 
     @task(outlets=[VALIDATION_ASSET])

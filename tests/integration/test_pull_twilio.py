@@ -262,6 +262,27 @@ def test_a_backfill_past_today_stops_at_yesterday_and_the_daily_runs_take_the_re
     assert {key: data for key, data in landed.items() if key in baseline} == baseline
 
 
+def test_a_watermark_left_in_the_future_is_read_as_today(
+    fake_twilio: FakeTwilio, tmp_path: Path, baseline: dict[str, bytes]
+) -> None:
+    """An older version moved the watermark past today after a backfill into
+    the future; the daily runs must still take the days up to it."""
+    settings = settings_for(tmp_path)
+    # the look-back from today reaches back to FIRST
+    config = config_for(fake_twilio, **SMALL_PAGES, lookback_days=(END - FIRST).days)
+    writer = open_writer(settings)
+    for region in ("us1", "ie1", "au1"):
+        for account in (fake_twilio.main_account, *fake_twilio.subaccounts):
+            mark = Watermark.load(writer, account, region)
+            mark.next_day = END + timedelta(days=20)
+            mark.save(writer)
+
+    pull(settings, config, today=END)
+
+    landed = day_files(tmp_path / "landing")
+    assert {key: data for key, data in landed.items() if key in baseline} == baseline
+
+
 def test_a_first_run_failing_on_its_first_day_resumes_there(
     fake_twilio: FakeTwilio, tmp_path: Path, baseline: dict[str, bytes]
 ) -> None:

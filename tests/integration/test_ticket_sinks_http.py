@@ -76,6 +76,7 @@ class FakeServer:
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     port: int = 0
     create_delay_s: float = 0.0  # the create's answer comes this late (the issue exists at once)
+    lose_transition_answers: int = 0  # transitions done, then answered 504 (the answer is lost)
     search_paths: tuple[str, ...] = ("/rest/api/2/search/jql", "/rest/api/2/search")
 
     def handle(self, method: str, url: str, body: Any) -> tuple[int, Any]:
@@ -117,6 +118,9 @@ class FakeServer:
                 if body["transition"]["id"] not in names:
                     return 400, {"errorMessages": ["transition not available"]}
                 issue["status"] = names[body["transition"]["id"]]
+                if self.lose_transition_answers:
+                    self.lose_transition_answers -= 1
+                    return 504, {"errorMessages": ["gateway timeout"]}
                 return 204, None
         return 404, {"errorMessages": [f"no route {method} {path}"]}
 
@@ -424,6 +428,21 @@ def test_an_issue_closed_by_hand_in_jira_takes_the_resolve_and_still_reopens(
     assert (reopened.delivered, reopened.failed) == (1, 0)
     assert fake.issues["VC-1"]["status"] == "Reopen"
     assert {status for _, status, _, _ in _deliveries(con)} == {"delivered"}
+
+
+def test_a_transition_whose_answer_is_lost_is_delivered_by_its_retry(
+    fake: FakeServer, con: duckdb.DuckDBPyConnection
+) -> None:
+    settings = _settings("jira", fake.port, project_key="VC")
+    _sync(con, 1, 2, "jira")
+    deliver_pending(con, settings, now=T0)
+    fake.lose_transition_answers = 1  # Jira moves the issue, the answer never arrives
+
+    _sync(con, 2, None, "jira")
+    report = deliver_pending(con, settings, now=T0)
+
+    assert (report.delivered, report.failed) == (1, 0)
+    assert fake.issues["VC-1"]["status"] == "Done"
 
 
 @pytest.mark.parametrize("search", ["search/jql", "search"])

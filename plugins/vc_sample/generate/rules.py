@@ -361,7 +361,7 @@ def cps_violations(policy: Policy, world: World, outbound: list[Call]) -> list[s
         for (region, bucket), n in counts.items():
             cps = acct.regions.get(region)
             # Exact, as the model is: a region at exactly the share is not hot.
-            if cps is not None and Fraction(n, bucket_s) > hot_share * cps:
+            if cps is not None and Fraction(n, bucket_s) > hot_share * Fraction(str(cps)):
                 hot_regions[bucket] += 1
         hot = sorted(b for b, k in hot_regions.items() if k >= policy.cps_min_hot_regions)
         if not hot:

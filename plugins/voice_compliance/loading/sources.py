@@ -37,7 +37,8 @@ class Column:
     bounded: bool = True
     """A timestamp that dates an event (a call, a consent, a complaint): it must
     fall in ``validate.EVENT_RANGE`` or its record is quarantined. False for
-    validity bounds, where ``9999-12-31`` is a common way to write "open"."""
+    validity bounds (``active_from``, ``active_to``, ``revoked_at``), where
+    ``9999-12-31`` is a common way to write "open"."""
 
     @property
     def column(self) -> str:
@@ -183,7 +184,7 @@ EXPORTS: tuple[Source, ...] = (
             ),
             Column("channel", "enum", required=True, values=("voice", "sms", "all")),
             Column("granted_at", "timestamp", required=True),
-            Column("revoked_at", "timestamp"),
+            Column("revoked_at", "timestamp", bounded=False),
             Column("source"),
             Column("evidence_ref"),
         ),

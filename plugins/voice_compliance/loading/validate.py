@@ -83,7 +83,7 @@ def _text(column: Column) -> str:
 
 
 EVENT_RANGE = ("1970-01-01", "2200-01-01")
-"""When a call, consent, opt-out or complaint can be dated: ``[first, end)``.
+"""When a call, a consent's grant, an opt-out or a complaint can be dated: ``[first, end)``.
 DuckDB reads timestamps from 290,309 BC to 294,247 AD, and date arithmetic
 near either end (a deadline, a month's end, a local time) stops the whole dbt
 build; a year 10000 month stops validation. A date outside this range is a

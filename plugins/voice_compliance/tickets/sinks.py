@@ -270,8 +270,14 @@ class _JiraSender:
         available = self.http.request("GET", path).json().get("transitions", [])
         for transition in available:
             if transition.get("name") == name:
-                self.http.request("POST", path, {"transition": {"id": str(transition["id"])}})
-                return
+                try:
+                    self.http.request("POST", path, {"transition": {"id": str(transition["id"])}})
+                    return
+                except DeliveryError as exc:
+                    # A retry after a lost answer finds the issue moved already.
+                    if exc.status != 400:
+                        raise
+                break
         issue = self.http.request("GET", self._path(f"issue/{key}"), params={"fields": "status"})
         status = ((issue.json() or {}).get("fields") or {}).get("status") or {}
         category = (status.get("statusCategory") or {}).get("key")

@@ -126,7 +126,9 @@ def days_to_pull(
     if start is not None:
         first = start
     elif mark.next_day is not None:
-        first = mark.next_day - timedelta(days=config.lookback_days)
+        # A watermark past today (an older version moved it there after a
+        # backfill into the future) counts as today: the look-back re-pulls.
+        first = min(mark.next_day, today) - timedelta(days=config.lookback_days)
     else:
         first = last - timedelta(days=config.initial_days)
     return [first + timedelta(days=i) for i in range((last - first).days)]

@@ -1,6 +1,6 @@
 {#-
     One row per opt-out request and per internal do-not-call entry (which
-    counts as an opt-out from its added_at), with the honour window of the
+    counts as an opt-out from its added_at; identical rows once), with the honour window of the
     number's (= callee's) country (optout_honor_window_by_country, else
     optout_honor_window_default) and the deadline date D counted from the
     UTC date d0 of the request: business days -> the N-th Monday-Friday date
@@ -64,6 +64,37 @@ requests as (
 
 ),
 
+numbered as (
+
+    select
+        *,
+        -- identical requests (the same export landed again, e.g. a daily full
+        -- internal list) are one request: the first copy by file and line
+        row_number() over (
+            partition by
+                request_source, phone_e164, brand, requested_at, request_detail, request_call_sid
+            order by request_id
+        ) as copy_number
+    from requests
+
+),
+
+distinct_requests as (
+
+    select
+        request_id,
+        request_source,
+        phone_e164,
+        phone_region_code,
+        brand,
+        requested_at,
+        request_detail,
+        request_call_sid
+    from numbered
+    where copy_number = 1
+
+),
+
 windowed as (
 
     select
@@ -72,7 +103,7 @@ windowed as (
         coalesce(by_country.window_scope, fallback.window_scope) as window_scope,
         coalesce(by_country.window_days, fallback.window_days) as window_days,
         coalesce(by_country.window_kind, fallback.window_kind) as window_kind
-    from requests
+    from distinct_requests as requests
     left join honor_windows as by_country
         on requests.phone_region_code = by_country.window_scope
     inner join honor_windows as fallback

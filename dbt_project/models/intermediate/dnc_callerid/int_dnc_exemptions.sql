@@ -2,7 +2,7 @@
 {#-
     One row per telemarketing outbound attempt to a registry-covered country
     and per consent or EBR record of its callee and the call's brand that could
-    exempt it from the registry (dnc.registry): a consent of a type in
+    exempt it from the registry (dnc.registry; identical records once): a consent of a type in
     dnc_exemption_consent_types, or an ebr_purchase / ebr_inquiry record.
     is_exempting: channel in consent_channels, granted_at <= call start <
     revoked_at (null = never revoked) and, for an EBR, call start <=
@@ -27,14 +27,35 @@ covered_countries as (
 
 ),
 
-consent as (
+consent_rows as (
 
-    select * from {{ ref('stg_exports__consent') }}
+    select
+        phone_number_e164,
+        brand,
+        consent_type,
+        channel,
+        granted_at,
+        revoked_at,
+        _source_file,
+        _source_line,
+        -- identical rows (the same export landed again, e.g. a daily full
+        -- export) are one record: the first copy by file and line
+        row_number() over (
+            partition by phone_number_e164, brand, consent_type, channel, granted_at, revoked_at
+            order by _source_file, _source_line
+        ) as copy_number
+    from {{ ref('stg_exports__consent') }}
     where phone_number_e164 is not null
         and consent_type in (
             {%- for consent_type in exemption_types %}'{{ consent_type }}', {% endfor -%}
             'ebr_purchase', 'ebr_inquiry'
         )
+
+),
+
+consent as (
+
+    select * from consent_rows where copy_number = 1
 
 ),
 

@@ -62,7 +62,7 @@ examined_per_call as (
             ('active_to', dbt.cast('active_to', dbt.type_string())),
             ('is_same_account', 'is_same_account'),
             ('is_active_at_call', 'is_active_at_call'),
-        ]), 'active_from, account_sid') }} as inventory_rows
+        ]), 'active_from, account_sid, kind, active_to') }} as inventory_rows
     from examined
     group by call_sid
 
