@@ -116,6 +116,13 @@ class _Section(BaseModel):
 _Seconds = Annotated[float, Field(ge=0)]
 
 
+def _absolute_path(value: Path | None) -> Path | None:
+    """A path setting made absolute from the current folder, once, where it is
+    read (from a variable or a keyword): dbt and Airflow children run in other
+    folders."""
+    return None if value is None else value.expanduser().absolute()
+
+
 class PathSettings(_Section):
     """Where the pipeline reads and writes. ``landing`` is a local folder or an
     ``s3://bucket/prefix`` URI with the layout of ``contract.md``; ``warehouse``
@@ -154,12 +161,9 @@ class PathSettings(_Section):
     def _resolved(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
-    @field_validator("data_dir", "warehouse", "airflow_home", "policy_file", "expectations_dir")
-    @classmethod
-    def _absolute(cls, value: Path | None) -> Path | None:
-        """Relative paths (from a variable or a keyword) are taken from the
-        current folder here, once: dbt and Airflow children run in other folders."""
-        return None if value is None else value.expanduser().absolute()
+    _absolute = field_validator(
+        "data_dir", "warehouse", "airflow_home", "policy_file", "expectations_dir"
+    )(_absolute_path)
 
     @field_validator("landing", mode="before")
     @classmethod
@@ -192,10 +196,7 @@ class DuckDBSettings(_Section):
     )
     dbt_threads: Annotated[int, Env("VC_DBT_THREADS"), Field(ge=1)] = DEFAULT_DBT_THREADS
 
-    @field_validator("temp_directory")
-    @classmethod
-    def _absolute(cls, value: Path | None) -> Path | None:
-        return None if value is None else value.expanduser().absolute()
+    _absolute = field_validator("temp_directory")(_absolute_path)
 
 
 class LoadSettings(_Section):

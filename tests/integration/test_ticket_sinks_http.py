@@ -232,6 +232,15 @@ def _sync(con: duckdb.DuckDBPyConnection, run: int, violations: int | None, sink
     )
 
 
+def _jira_with_issue_vc1(con: duckdb.DuckDBPyConnection, fake: FakeServer) -> TicketSinkSettings:
+    """Jira settings for ``fake``, after run 1 opened the ticket and created VC-1."""
+    settings = _settings("jira", fake.port, project_key="VC")
+    _sync(con, 1, 2, "jira")
+    deliver_pending(con, settings, now=T0)
+    assert list(fake.issues) == ["VC-1"]
+    return settings
+
+
 def _deliveries(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     return con.execute(
         "select event, status, attempts, last_error from compliance.ticket_deliveries "
@@ -414,9 +423,7 @@ def test_one_failing_ticket_does_not_hold_back_the_others(
 def test_an_issue_closed_by_hand_in_jira_takes_the_resolve_and_still_reopens(
     fake: FakeServer, con: duckdb.DuckDBPyConnection
 ) -> None:
-    settings = _settings("jira", fake.port, project_key="VC")
-    _sync(con, 1, 2, "jira")
-    deliver_pending(con, settings, now=T0)
+    settings = _jira_with_issue_vc1(con, fake)
     fake.issues["VC-1"]["status"] = "Done"  # someone closed it in Jira
 
     _sync(con, 2, None, "jira")  # the clause passes: resolve finds no "Done" transition
@@ -433,9 +440,7 @@ def test_an_issue_closed_by_hand_in_jira_takes_the_resolve_and_still_reopens(
 def test_a_transition_whose_answer_is_lost_is_delivered_by_its_retry(
     fake: FakeServer, con: duckdb.DuckDBPyConnection
 ) -> None:
-    settings = _settings("jira", fake.port, project_key="VC")
-    _sync(con, 1, 2, "jira")
-    deliver_pending(con, settings, now=T0)
+    settings = _jira_with_issue_vc1(con, fake)
     fake.lose_transition_answers = 1  # Jira moves the issue, the answer never arrives
 
     _sync(con, 2, None, "jira")

@@ -33,6 +33,16 @@ def sql_literal(value: str | None) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _in_ticket_month(month_sql: str) -> str:
+    """SQL: a validation result belongs to a data-quality ticket of ``month_sql``:
+    a monthly result of that month, or a whole-warehouse result since it (its
+    ticket stays open across months)."""
+    return (
+        f"(month = {month_sql} or (month is null\n"
+        f"    and strftime(validated_at at time zone 'UTC', '%Y-%m') >= {month_sql}))"
+    )
+
+
 def evidence_query(clause_id: str, account_sid: str | None, month: str) -> str:
     """SQL that selects exactly this ticket's evidence: its rows of
     ``compliance.policy_violations``, or for a data-quality check its failing
@@ -43,9 +53,7 @@ def evidence_query(clause_id: str, account_sid: str | None, month: str) -> str:
         return (
             f"select * from {VALIDATION_RESULTS}\n"
             f"where check_id = {sql_literal(clause_id)} and not success\n"
-            f"  and (month = {sql_literal(month)} or (month is null\n"
-            "    and strftime(validated_at at time zone 'UTC', '%Y-%m')"
-            f" >= {sql_literal(month)}))\n"
+            f"  and {_in_ticket_month(sql_literal(month))}\n"
             "order by validated_at desc"
         )
     return (
@@ -128,13 +136,11 @@ def _failing_rows(
         row = con.execute(
             f"""
             select unexpected_keys, observed_value from {VALIDATION_RESULTS}
-            where check_id = ? and not success
-              and (month = ? or (month is null
-                  and strftime(validated_at at time zone 'UTC', '%Y-%m') >= ?))
+            where check_id = $check_id and not success and {_in_ticket_month("$month")}
             order by validated_at desc, expectation_id
             limit 1
             """,
-            [check_id, month, month],
+            {"check_id": check_id, "month": month},
         ).fetchone()
         if row is None:
             continue

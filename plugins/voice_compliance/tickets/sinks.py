@@ -172,6 +172,9 @@ class _JiraSender:
         self.reopen_transition = str(extra.get("reopen_transition") or "Reopen")
         # Jira Server/Data Center names users ("name"); Jira Cloud wants "accountId".
         self.assignee_field = str(extra.get("assignee_field") or "name")
+        # Jira Cloud's search first, then Server's; one that answers 404 is not
+        # asked again by this sender.
+        self.searches = ["search/jql", "search"]
 
     def _path(self, path: str) -> str:
         return f"{self.prefix}/rest/api/2/{path}"
@@ -248,11 +251,12 @@ class _JiraSender:
         Jira Server and Data Center) ``search``; ``None`` when there is none or
         neither search exists."""
         params = {"jql": f'labels = "{fingerprint}"', "fields": "key", "maxResults": "1"}
-        for path in ("search/jql", "search"):
+        for path in list(self.searches):
             try:
                 response = self.http.once("GET", self._path(path), params=params)
             except DeliveryError as exc:
                 if exc.status in (404, 405):
+                    self.searches.remove(path)
                     continue
                 raise
             issues = (response.json() or {}).get("issues") or []

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from voice_compliance.policy import Policy
 from voice_compliance.validation.spec import SuiteSpec
+from voice_compliance.warehouse import table_exists
 
 if TYPE_CHECKING:
     import duckdb
@@ -53,11 +54,7 @@ def months_to_validate(con: duckdb.DuckDBPyConnection) -> list[str]:
     pass, and the ticket resolves instead of staying open for ever.
     """
     months = set(months_in_marts(con))
-    row = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'compliance' and table_name = 'tickets'"
-    ).fetchone()
-    if row and row[0]:
+    if table_exists(con, "compliance", "tickets"):
         rows = con.execute(
             "select distinct month from compliance.tickets where status = 'open'"
         ).fetchall()

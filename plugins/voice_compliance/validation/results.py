@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from voice_compliance.masking import mask_value
 from voice_compliance.validation.findings import FailingGroup
 from voice_compliance.validation.spec import NO_ACCOUNT, ExpectationSpec, SuiteSpec
+from voice_compliance.warehouse import table_exists
 
 if TYPE_CHECKING:
     import duckdb
@@ -227,11 +228,7 @@ validated in."""
 
 def _open_check_tickets(con: duckdb.DuckDBPyConnection) -> str:
     """SQL of ``(clause_id, month)``: every open data-quality ticket."""
-    row = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'compliance' and table_name = 'tickets'"
-    ).fetchone()
-    if not (row and row[0]):
+    if not table_exists(con, "compliance", "tickets"):
         return "select null::varchar as clause_id, null::varchar as month where false"
     return """select clause_id, month from compliance.tickets
         where status = 'open' and account_sid is null and clause_id like 'dq.%'"""
