@@ -77,6 +77,8 @@ class FakeServer:
     port: int = 0
     create_delay_s: float = 0.0  # the create's answer comes this late (the issue exists at once)
     lose_transition_answers: int = 0  # transitions done, then answered 504 (the answer is lost)
+    lose_comment_answers: int = 0  # comments stored, then answered 504 (the answer is lost)
+    fail_after_lost_comment: list[int] = field(default_factory=list)  # then these answers
     search_paths: tuple[str, ...] = ("/rest/api/2/search/jql", "/rest/api/2/search")
 
     def handle(self, method: str, url: str, body: Any) -> tuple[int, Any]:
@@ -108,7 +110,14 @@ class FakeServer:
                 }
             if match.group(2) == "comment" and method == "POST":
                 issue["comments"].append(body["body"])
-                return 201, {"id": "1"}
+                if self.lose_comment_answers:
+                    self.lose_comment_answers -= 1
+                    self.fail_next.extend(self.fail_after_lost_comment)
+                    return 504, {"errorMessages": ["gateway timeout"]}
+                return 201, {"id": str(len(issue["comments"]))}
+            if match.group(2) == "comment" and method == "GET":
+                newest = [{"body": text} for text in reversed(issue["comments"])]
+                return 200, {"comments": newest, "total": len(newest)}
             # Like a Jira workflow: a closed issue can only be reopened.
             available = [t for t in TRANSITIONS if (t["name"] == "Reopen") == done]
             if method == "GET":
@@ -448,6 +457,43 @@ def test_a_transition_whose_answer_is_lost_is_delivered_by_its_retry(
 
     assert (report.delivered, report.failed) == (1, 0)
     assert fake.issues["VC-1"]["status"] == "Done"
+
+
+def test_a_comment_whose_answer_is_lost_is_posted_once(
+    fake: FakeServer, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Jira stores the comment but its answer is lost: the retry finds the
+    run's comment on the issue and posts nothing more."""
+    settings = _jira_with_issue_vc1(con, fake)
+    fake.lose_comment_answers = 1
+
+    _sync(con, 2, 5, "jira")
+    report = deliver_pending(con, settings, now=T0)
+
+    assert (report.delivered, report.failed) == (1, 0)
+    assert len(fake.issues["VC-1"]["comments"]) == 1
+    assert fake.issues["VC-1"]["comments"][0].startswith("Validation run run-2: 5 violations")
+
+
+def test_a_comment_lost_in_every_retry_of_a_run_is_not_repeated_by_the_next_run(
+    fake: FakeServer, con: duckdb.DuckDBPyConnection
+) -> None:
+    settings = _jira_with_issue_vc1(con, fake)
+    fake.lose_comment_answers = 1  # stored, the answer lost,
+    fake.fail_after_lost_comment = [503]  # and the retry's look finds Jira down
+
+    _sync(con, 2, 5, "jira")
+    first = deliver_pending(con, settings, now=T0)
+    assert (first.delivered, first.failed) == (0, 1)
+    _sync(con, 3, 6, "jira")
+    second = deliver_pending(con, settings, now=T0)
+
+    assert (second.delivered, second.failed) == (2, 0)
+    assert [text.split(":")[0] for text in fake.issues["VC-1"]["comments"]] == [
+        "Validation run run-2",
+        "Validation run run-3",
+    ]
+    assert {row[1] for row in _deliveries(con)} == {"delivered"}
 
 
 @pytest.mark.parametrize("search", ["search/jql", "search"])

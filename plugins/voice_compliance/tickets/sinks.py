@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 # Beyond is_transient_status (429 and 5xx): request timeout, too early.
 _RETRYABLE_STATUS = frozenset({408, 425})
 _ERROR_BODY_CHARS = 300
+# How many of an issue's newest comments a retried comment looks through for
+# its run's (Jira's default page; older comments are older runs').
+_COMMENTS_LOOKED_AT = 50
 _T = TypeVar("_T")
 
 
@@ -196,9 +199,7 @@ class _JiraSender:
         if event == "opened":
             return  # already created (a retry after the key was stored)
         if event == "updated":
-            self.http.request(
-                "POST", self._path(f"issue/{key}/comment"), {"body": _comment(delivery)}
-            )
+            self._comment(key, delivery)
         elif event == "resolved":
             self._transition(key, self.resolve_transition, done=True)
         elif event == "reopened":
@@ -245,6 +246,40 @@ class _JiraSender:
                 ) from exc
 
         return self.http.retried(attempt)
+
+    def _comment(self, key: str, delivery: dict[str, Any]) -> None:
+        """Post the run's comment on ``key`` once.
+
+        A comment, like a create, is not idempotent: when its answer is lost
+        (a timeout after Jira stored it), posting again would repeat it on
+        the issue. So an attempt after one that failed (in this run or an
+        earlier one) first reads the issue's newest comments and posts
+        nothing when the run's comment is among them. The run id in the
+        comment's first words tells it apart (one ``updated`` event per
+        ticket and run).
+        """
+        path = self._path(f"issue/{key}/comment")
+        body = _comment(delivery)
+        marker = str(outbound(_comment_marker(delivery)))
+        tried = [int(delivery.get("attempts") or 0) > 0]
+
+        def attempt() -> None:
+            if tried[0] and self._has_comment(path, marker):
+                log.info("Jira issue %s holds this run's comment already", key)
+                return
+            tried[0] = True
+            self.http.once("POST", path, {"body": body})
+
+        self.http.retried(attempt)
+
+    def _has_comment(self, path: str, marker: str) -> bool:
+        """Whether one of the issue's newest comments starts with ``marker``."""
+        params = {"orderBy": "-created", "maxResults": str(_COMMENTS_LOOKED_AT)}
+        answer = self.http.once("GET", path, params=params).json() or {}
+        return any(
+            str(comment.get("body") or "").startswith(marker)
+            for comment in answer.get("comments") or []
+        )
 
     def _find(self, fingerprint: str) -> str | None:
         """The issue labelled ``fingerprint``: Jira Cloud's ``search/jql``, else (404,
@@ -323,11 +358,16 @@ def _description(ticket: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _comment_marker(delivery: dict[str, Any]) -> str:
+    """The first words of a run's comment: they name the run."""
+    return f"Validation run {delivery['run_id']}:"
+
+
 def _comment(delivery: dict[str, Any]) -> str:
     ticket = delivery["payload"]["ticket"]
     examples = ", ".join(ticket.get("example_subjects") or []) or "(none)"
     return (
-        f"Validation run {delivery['run_id']}: {ticket['violation_count']} violations now "
+        f"{_comment_marker(delivery)} {ticket['violation_count']} violations now "
         f"(last seen {ticket.get('last_seen_at')}). Examples: {examples}"
     )
 
