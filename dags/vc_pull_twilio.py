@@ -93,7 +93,8 @@ def vc_pull_twilio() -> None:
         config = load_config()
         log.info(
             "Twilio accounts %s in regions %s",
-            ", ".join(config.accounts),
+            ", ".join(config.accounts)
+            + (" and every subaccount" if config.discovers_subaccounts else ""),
             ", ".join(config.regions),
         )
         return list(config.regions)

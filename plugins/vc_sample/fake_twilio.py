@@ -12,6 +12,11 @@ call (greatest ``date_updated``, as staging does) and serves, on one ``http://12
   filtered by ``StartTime>`` / ``StartTime>=`` / ``StartTime<`` /
   ``StartTime`` (UTC dates), newest first, ``PageSize`` up to 1000, pages
   linked by ``next_page_uri`` (with a ``PageToken``, like Twilio);
+* ``/<region>/2010-04-01/Accounts.json``: the main account and its
+  subaccounts (paged like the Calls list; a subaccount's ``status`` from
+  :attr:`FakeTwilio.account_status`, ``active`` by default; a region in
+  :attr:`FakeTwilio.standard_key_regions` refuses it with 401, as Twilio
+  refuses a Standard API key);
 * ``/bulkexports/v1/Exports/Calls/Days`` (paged, ``meta.next_page_url``
   absolute on ``bulkexports.twilio.com`` as Twilio writes it) and
   ``/bulkexports/v1/Exports/Calls/Days/<day>``: a 307 redirect to
@@ -153,6 +158,10 @@ class FakeTwilio:
         every = sorted({a for accounts in self._calls.values() for a in accounts})
         self.main_account = main_account or (us1[0] if us1 else every[0] if every else "")
         self.subaccounts = [a for a in every if a != self.main_account]
+        self.account_status: dict[str, str] = {}
+        """A subaccount's ``status`` in the Accounts list (``active`` when absent)."""
+        self.standard_key_regions: set[str] = set()
+        """Regions whose key may not list accounts (a Standard API key)."""
         self.credentials = {r: (f"SK{r}fake{'0' * 27}", f"fake-secret-{r}") for r in REGIONS}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -417,6 +426,41 @@ def _calls_page(
     return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
+def _accounts_page(fake: FakeTwilio, region: str, query: str) -> tuple[int, dict[str, str], bytes]:
+    if region in fake.standard_key_regions:
+        return _error(401, 20003, "Authentication Error - No credentials provided")
+    params = dict(parse_qsl(query))
+    size = min(1000, max(1, int(params.get("PageSize", "50"))))
+    number = max(0, int(params.get("Page", "0")))
+    every = [fake.main_account, *fake.subaccounts]
+    chunk = every[number * size : (number + 1) * size]
+    uri = f"/{API}/Accounts.json"
+    last = (number + 1) * size >= len(every)
+    body = {
+        "accounts": [
+            {
+                "sid": sid,
+                "owner_account_sid": fake.main_account,
+                "status": "active"
+                if sid == fake.main_account
+                else fake.account_status.get(sid, "active"),
+                "type": "Full",
+                "friendly_name": f"account {sid[-4:]}",
+            }
+            for sid in chunk
+        ],
+        "first_page_uri": f"{uri}?PageSize={size}&Page=0",
+        "next_page_uri": None
+        if last
+        else f"{uri}?PageSize={size}&Page={number + 1}&PageToken=PA{(number + 1) * size}",
+        "page": number,
+        "page_size": size,
+        "uri": f"{uri}?PageSize={size}&Page={number}",
+    }
+    fake.served["accounts_page"] += 1
+    return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
 def _days_page(fake: FakeTwilio, query: str) -> tuple[int, dict[str, str], bytes]:
     params = dict(parse_qsl(query))
     size = min(1000, max(1, int(params.get("PageSize", "50"))))
@@ -484,6 +528,8 @@ def _route(
         return _error(404, 20404, "The requested resource was not found")
     if len(rest) == 4 and rest[0] == API and rest[1] == "Accounts" and rest[3] == "Calls.json":
         return _calls_page(fake, region, rest[2], query)
+    if rest == [API, "Accounts.json"]:
+        return _accounts_page(fake, region, query)
     return _error(404, 20404, "The requested resource was not found")
 
 

@@ -323,6 +323,63 @@ def test_regions_use_their_own_hosts_and_credentials(
     assert pulled == {"region=us1", "region=au1"}
 
 
+def test_subaccounts_all_pulls_every_open_subaccount_listed_at_each_pull(
+    fake_twilio: FakeTwilio, baseline: dict[str, bytes], tmp_path: Path
+) -> None:
+    """``"subaccounts": "all"`` pulls what the explicit list pulls, looked up
+    in the Accounts list at each pull: a subaccount that appears later is
+    pulled from then on, a closed one is left out."""
+    *older, newest = fake_twilio.subaccounts
+    closed = older[0]
+    fake_twilio.account_status[closed] = "closed"
+    fake_twilio.subaccounts = older  # the newest one does not exist yet
+    settings = settings_for(tmp_path)
+    config = config_for(fake_twilio, **SMALL_PAGES, subaccounts="all", lookback_days=0)
+
+    first = pull(settings, config, start=FIRST, end=END)
+
+    assert first.failures == []
+    pulled = {d.account for d in first.days}
+    assert pulled == {fake_twilio.main_account, *older} - {closed}
+    expected = {k: v for k, v in baseline.items() if closed not in k and newest not in k}
+    assert day_files(tmp_path / "landing") == expected
+    assert fake_twilio.served["accounts_page"] == len(fake_twilio.regions)
+
+    # The newest subaccount is created: the next pull finds it and takes its days.
+    fake_twilio.subaccounts = [*older, newest]
+    pull(settings, config, start=FIRST, end=END)
+
+    landed = day_files(tmp_path / "landing")
+    assert {k: v for k, v in landed.items() if newest in k} == {
+        k: v for k, v in baseline.items() if newest in k
+    }
+    assert any(newest in k for k in landed)
+    assert not any(closed in k for k in landed)
+
+
+def test_subaccounts_that_cannot_be_listed_fail_the_pull_by_name_after_the_main_account(
+    fake_twilio: FakeTwilio, baseline: dict[str, bytes], tmp_path: Path
+) -> None:
+    fake_twilio.standard_key_regions = {"ie1"}  # its key may not read the Accounts list
+    config = config_for(fake_twilio, **SMALL_PAGES, subaccounts="all")
+
+    with pytest.raises(PullFailed) as failed:
+        pull(settings_for(tmp_path), config, start=FIRST, end=END)
+
+    text = str(failed.value)
+    assert f"ie1 {fake_twilio.main_account}: the subaccounts could not be listed" in text
+    assert "HTTP 401" in text and "Main API key" in text
+    assert "us1" not in text and "au1" not in text
+    landed = day_files(tmp_path / "landing")
+    main_ie1 = {
+        k: v
+        for k, v in baseline.items()
+        if k.startswith("calls/region=ie1/") and fake_twilio.main_account in k
+    }
+    others = {k: v for k, v in baseline.items() if not k.startswith("calls/region=ie1/")}
+    assert main_ie1 and landed == {**others, **main_ie1}
+
+
 def test_logs_show_progress_and_no_phone_number_or_secret(
     fake_twilio: FakeTwilio, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

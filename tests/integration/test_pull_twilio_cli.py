@@ -109,6 +109,14 @@ def test_pull_command_fails_with_one_line_naming_the_missing_day(
             {"account_sid": ACCOUNT, "regions": {"us1": {}}, "colour": "red"},
             "colour: Extra inputs are not permitted",
         ),
+        (
+            {"account_sid": ACCOUNT, "regions": {"us1": {}}, "subaccounts": "every"},
+            'subaccounts: must be a list of account SIDs or "all"',
+        ),
+        (
+            {"account_sid": ACCOUNT, "regions": {"us1": {}}, "subaccounts": ["AC1"]},
+            "subaccounts: entry 0 must be 'AC'",
+        ),
     ],
 )
 def test_invalid_connections_give_one_line_without_secrets(

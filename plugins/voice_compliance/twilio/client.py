@@ -259,6 +259,26 @@ class RegionClient:
                 return
             url, params = self._absolute(self.api_base, str(next_uri)), None
 
+    # -- the Accounts list -----------------------------------------------
+
+    def accounts_list(self) -> list[dict[str, Any]]:
+        """Every Account resource the credentials may list (every page): the
+        main account and its subaccounts. Needs a Main API key or the auth
+        token; a Standard key is refused (HTTP 401/403)."""
+        url = f"{self.api_base}/{API_VERSION}/Accounts.json"
+        params: dict[str, str] | None = {"PageSize": "1000"}
+        found: list[dict[str, Any]] = []
+        while True:
+            body = self.get_json(url, params)
+            items = body.get("accounts")
+            if not isinstance(items, list):
+                raise TwilioRequestError(f"{self.region} {url}: the page has no 'accounts' list")
+            found.extend(item for item in items if isinstance(item, dict))
+            next_uri = body.get("next_page_uri")
+            if not next_uri:
+                return found
+            url, params = self._absolute(self.api_base, str(next_uri)), None
+
     # -- BulkExport ------------------------------------------------------
 
     def export_days(self) -> set[date]:

@@ -4,7 +4,7 @@ One Airflow connection (``vc_twilio``, or the id in ``VC_TWILIO_CONN_ID``)
 holds everything::
 
     AIRFLOW_CONN_VC_TWILIO='{"conn_type": "generic", "login": "SK...", "password": "...",
-      "extra": {"account_sid": "AC...", "subaccounts": ["AC..."], "bulk_export": true,
+      "extra": {"account_sid": "AC...", "subaccounts": ["AC..."] or "all", "bulk_export": true,
                 "regions": {"us1": {}, "ie1": {"key": "SK...", "secret": "...", "edge": "dublin"},
                             "au1": {"base_url": "http://127.0.0.1:8089/au1"}}}}'
 
@@ -22,7 +22,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -52,6 +52,13 @@ US1_BULKEXPORTS = "https://bulkexports.twilio.com"
 """BulkExport exists in US1 only (Twilio Regions: not in IE1 or AU1)."""
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+
+
+def is_account_sid(value: object) -> bool:
+    """Whether ``value`` is an account SID (``AC`` and 32 hex digits)."""
+    return isinstance(value, str) and _ACCOUNT_SID.match(value) is not None
+
+
 _REGION = re.compile(r"^[a-z]{2}[0-9]$")
 _EDGE = re.compile(r"^[a-z][a-z-]*$")
 
@@ -99,7 +106,10 @@ class TwilioConfig(BaseModel):
     login: str | None = None
     password: SecretStr | None = None
     account_sid: str
-    subaccounts: tuple[str, ...] = ()
+    subaccounts: tuple[str, ...] | Literal["all"] = ()
+    """Further accounts pulled with the same credentials, or ``"all"``: every
+    subaccount the Accounts list gives, looked up at each pull (needs a Main
+    API key or the auth token; closed subaccounts are left out)."""
     bulk_export: bool = False
     """Use the BulkExport daily files of the main account in US1 where they exist."""
     regions: dict[str, RegionConfig] = Field(min_length=1)
@@ -123,9 +133,18 @@ class TwilioConfig(BaseModel):
             raise ValueError("must be 'AC' followed by 32 hex digits")
         return value
 
+    @field_validator("subaccounts", mode="before")
+    @classmethod
+    def _all_or_a_list(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "all":
+            raise ValueError('must be a list of account SIDs or "all"')
+        return value
+
     @field_validator("subaccounts")
     @classmethod
-    def _subaccounts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _subaccounts(cls, value: tuple[str, ...] | str) -> tuple[str, ...] | str:
+        if isinstance(value, str):
+            return value
         bad = [i for i, sid in enumerate(value) if not _ACCOUNT_SID.match(sid)]
         if bad:
             raise ValueError(f"entry {bad[0]} must be 'AC' followed by 32 hex digits")
@@ -153,9 +172,16 @@ class TwilioConfig(BaseModel):
         return self
 
     @property
+    def discovers_subaccounts(self) -> bool:
+        """Whether the subaccounts are looked up at each pull (``"all"``)."""
+        return self.subaccounts == "all"
+
+    @property
     def accounts(self) -> tuple[str, ...]:
-        """The main account then the subaccounts, without repeats."""
-        return tuple(dict.fromkeys((self.account_sid, *self.subaccounts)))
+        """The main account then the listed subaccounts, without repeats (with
+        ``"all"``, the main account: the pull adds what it looks up)."""
+        listed = () if isinstance(self.subaccounts, str) else self.subaccounts
+        return tuple(dict.fromkeys((self.account_sid, *listed)))
 
     def credentials(self, region: str) -> tuple[str | None, str | None]:
         """(key SID, secret) for ``region``: its own, else the connection's."""

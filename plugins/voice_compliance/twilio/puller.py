@@ -32,7 +32,7 @@ from typing import Any
 
 from voice_compliance.config import Settings
 from voice_compliance.twilio.client import PullStats, RegionClient, TwilioRequestError
-from voice_compliance.twilio.config import TwilioConfig, load_config
+from voice_compliance.twilio.config import TwilioConfig, is_account_sid, load_config
 from voice_compliance.twilio.state import (
     Watermark,
     Writer,
@@ -180,10 +180,47 @@ class _RegionPull:
 
     def run(self, start: date | None, end: date | None, today: date) -> None:
         try:
-            for account in self.config.accounts:
+            for account in self.accounts():
                 self.pull_account(account, start, end, today)
         finally:
             self.client.close()
+
+    def accounts(self) -> tuple[str, ...]:
+        """The accounts to pull in this region: the configured ones, or with
+        ``subaccounts: "all"`` the main account and every subaccount the
+        Accounts list gives now but the closed ones (a subaccount created
+        since the last pull is pulled from its first run on). When the list
+        cannot be had, the main account is still pulled and the pull fails
+        by name, never a silent gap."""
+        if not self.config.discovers_subaccounts:
+            return self.config.accounts
+        main = self.config.account_sid
+        try:
+            listed = self.client.accounts_list()
+        except TwilioRequestError as exc:
+            message = (
+                f"{self.region} {main}: the subaccounts could not be listed ({exc}); only the "
+                "main account was pulled (listing subaccounts needs a Main API key or the "
+                "account's auth token)"
+            )
+            log.error("%s", message)
+            self.summary.failures.append(message)
+            return (main,)
+        open_: set[str] = set()
+        closed: set[str] = set()
+        for item in listed:
+            sid = item.get("sid")
+            if sid == main or not is_account_sid(sid) or item.get("owner_account_sid") != main:
+                continue
+            (closed if item.get("status") == "closed" else open_).add(str(sid))
+        log.info(
+            "%s %s: %d subaccounts listed, %d closed ones left out",
+            self.region,
+            main,
+            len(open_),
+            len(closed),
+        )
+        return (main, *sorted(open_))
 
     def pull_account(self, account: str, start: date | None, end: date | None, today: date) -> None:
         mark = Watermark.load(self.writer, account, self.region)
