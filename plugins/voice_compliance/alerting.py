@@ -10,7 +10,8 @@ GX objects, so each can be retried on its own:
   of the clause-months and checks the run validated and found clean are
   resolved. Then pending deliveries to a configured HTTP sink are sent.
 * ``notify_run``: one Slack message for the run (counts per clause, ticket
-  events of the run, data-quality failures, links), or the outbox.
+  events of the run, data-quality failures, the records the loads
+  quarantined since the previous run, links), or the outbox.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from voice_compliance.airflow_names import VALIDATION_DAG
 from voice_compliance.config import Settings
 from voice_compliance.docs_site.links import docs_links
 from voice_compliance.masking import mask_text
+from voice_compliance.quarantine_summary import quarantined_since_previous_run
 from voice_compliance.report.links import report_link, reports_base_url
 from voice_compliance.validation import results
 
@@ -105,6 +107,7 @@ def build_report(
             for row in con.execute(_CLAUSE_LINES, [run_id, months]).fetchall()
         ]
         dq_failures = [_dq_line(*row) for row in con.execute(_DQ_FAILURES, [run_id]).fetchall()]
+        quarantined = quarantined_since_previous_run(con, validated_at)
         events = dict(con.execute(_EVENTS, [run_id]).fetchall()) if _has_events(con) else {}
         by_clause: dict[str, dict[str, int]] = {}
         for clause_id, event, count in (
@@ -129,6 +132,8 @@ def build_report(
         tickets_location=f"compliance.tickets in {settings.warehouse}",
         report_url=report_link(settings, months[-1] if months else None),
         ticket_events_by_clause=by_clause,
+        quarantined=quarantined.lines,
+        quarantined_records=quarantined.records,
     )
 
 

@@ -351,3 +351,26 @@ def test_failure_callback_masks_a_number_glued_to_a_file_name(
     text = (tmp_path / "notifications" / "slack_outbox.jsonl").read_text(encoding="utf-8")
     assert "calls/export_***0199.csv (key a***0198)" in text
     assert ANY_NUMBER.search(text) is None
+
+
+def test_quarantined_records_are_told_and_routed_to_the_data_quality_owner() -> None:
+    from voice_compliance.policy import load_policy
+
+    policy = load_policy()
+    report = make_report(
+        clauses=[ClauseLine("volume.daily_cap", "medium", 40, 0, 0, 0)],
+        data_quality_failures=[],
+        quarantined=["optouts: 2 records quarantined from 1 file: unparseable requested_at 2"],
+        quarantined_records=2,
+    )
+
+    payload = build_run_message(report)
+    owners_part = report.for_owners([policy.data_quality.owner], policy)
+    others = [o for o in policy.owners if o != policy.data_quality.owner]
+    others_part = report.for_owners(others, policy)
+
+    assert "no violations, 2 records quarantined" in payload["blocks"][0]["text"]["text"]
+    assert any("unparseable requested_at 2" in t for t in all_texts(payload))
+    assert owners_part.quarantined == report.quarantined
+    assert (others_part.quarantined, others_part.quarantined_records) == ((), 0)
+    assert "all clear" in build_run_message(others_part)["blocks"][0]["text"]["text"]

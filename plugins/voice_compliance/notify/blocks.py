@@ -42,6 +42,7 @@ MAX_FALLBACK = 3000
 
 _CLAUSE_SECTIONS = 20
 _DATA_QUALITY_SECTIONS = 10
+_QUARANTINE_SECTIONS = 3
 # Room kept free in each packed section for the "… and n more" and footer lines.
 _RESERVE = 120
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
@@ -202,6 +203,12 @@ def _headline(report: RunReport) -> tuple[str, str]:
             f" in {report.period}"
         )
         return ":warning:", text
+    if report.quarantined_records:
+        text = (
+            f"{report.title}: no violations, {_count(report.quarantined_records, 'record')}"
+            f" quarantined, in {report.period}"
+        )
+        return ":warning:", text
     return ":white_check_mark:", f"{report.title}: all clear in {report.period}"
 
 
@@ -246,6 +253,16 @@ def build_run_message(report: RunReport) -> dict[str, Any]:
             title=f"*:warning: Data quality: {len(report.data_quality_failures):,} failed*",
             max_sections=_DATA_QUALITY_SECTIONS,
         )
+    if report.quarantined:
+        blocks += pack_lines(
+            [f"• {text_value(line)}" for line in report.quarantined],
+            title=(
+                f"*:inbox_tray: Not loaded since the last run:"
+                f" {_count(report.quarantined_records, 'record')} quarantined*"
+                " (in `compliance.quarantine`; no clause checks them)"
+            ),
+            max_sections=_QUARANTINE_SECTIONS,
+        )
     blocks += _link_blocks(
         [
             ("Data Docs", report.data_docs_url, "vc_data_docs"),
@@ -266,7 +283,12 @@ def build_run_message(report: RunReport) -> dict[str, Any]:
         f"{headline}. Tickets: {report.tickets_opened:,} opened,"
         f" {report.tickets_reopened:,} reopened, {report.tickets_updated:,} updated,"
         f" {report.tickets_resolved:,} resolved, {report.tickets_open_total:,} open."
-        f" Run {report.run_id}."
+        + (
+            f" {_count(report.quarantined_records, 'record')} quarantined."
+            if report.quarantined_records
+            else ""
+        )
+        + f" Run {report.run_id}."
     )
     return {"text": clip(escape(fallback), MAX_FALLBACK), "blocks": blocks[:MAX_BLOCKS]}
 

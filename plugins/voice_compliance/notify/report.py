@@ -69,6 +69,11 @@ class RunReport:
     an owner's part of the run counts."""
     audience: str | None = None
     """Whose part of the run this is (owners, comma-separated); ``None`` = the whole run."""
+    quarantined: Sequence[str] = ()
+    """Records the loads quarantined since the previous validation run, one line
+    per source (``quarantine_summary``): rows no clause could check."""
+    quarantined_records: int = 0
+    """How many records those lines count."""
 
     @property
     def title(self) -> str:
@@ -118,6 +123,11 @@ class RunReport:
             clauses=lines,
             data_quality_failures=(
                 self.data_quality_failures if policy.data_quality.owner in chosen else []
+            ),
+            # What the loads could not read is the data-quality owner's to see.
+            quarantined=self.quarantined if policy.data_quality.owner in chosen else (),
+            quarantined_records=(
+                self.quarantined_records if policy.data_quality.owner in chosen else 0
             ),
             tickets_opened=events["opened"],
             tickets_reopened=events["reopened"],
