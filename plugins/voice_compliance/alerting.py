@@ -25,6 +25,7 @@ from typing import Any
 from voice_compliance import warehouse
 from voice_compliance.airflow_names import VALIDATION_DAG
 from voice_compliance.config import Settings
+from voice_compliance.display import display_value
 from voice_compliance.docs_site.links import docs_links
 from voice_compliance.masking import mask_text
 from voice_compliance.quarantine_summary import quarantined_since_previous_run
@@ -172,8 +173,9 @@ def _dq_key(key: dict[str, Any], column: str | None) -> str:
     items += [(k, v) for k, v in key.items() if v is not None and k == column]
     if not items:
         return "-"
-    (_, first), rest = items[0], items[1:]
-    return f"{first}" + (f" ({', '.join(f'{k}={v}' for k, v in rest)})" if rest else "")
+    (name, first), rest = items[0], items[1:]
+    named = ", ".join(f"{k}={display_value(k, v)}" for k, v in rest)
+    return display_value(name, first) + (f" ({named})" if rest else "")
 
 
 def notify_run(settings: Settings, *, run_id: str, dag_id: str = VALIDATION_DAG) -> dict[str, Any]:

@@ -194,6 +194,34 @@ def test_data_quality_checks_fail_alone_and_open_no_clause_ticket(
     assert failing_keys(settings) == []
 
 
+def test_a_share_in_a_finding_reads_as_a_percentage_in_slack_and_the_ticket(
+    make_settings: Callable[[str], Settings],
+) -> None:
+    """The rule says "at most 0.0 %"; the failing row's share (a fraction,
+    stored as a float) reads as a percentage in the Slack line and in the
+    ticket's examples, not as Python's float repr."""
+    from datetime import UTC, datetime
+
+    from voice_compliance.alerting import raise_tickets
+
+    settings = make_settings("share_display")
+    build_warehouse(settings.warehouse, clean_outcomes(POLICY), unclassified=True)
+    validate(settings, run_id="test-run", months=[MONTH])
+    raise_tickets(settings, run_id="test-run", now=datetime(2026, 12, 3, tzinfo=UTC))
+
+    report = build_report(settings, run_id="test-run")
+    [line] = report.data_quality_failures
+    assert "unclassified_share=1 %" in line, line
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        [(examples,)] = con.execute(
+            "select example_subjects from compliance.tickets where clause_id = ?",
+            ["dq.unclassified_calls"],
+        ).fetchall()
+    named = json.loads(examples) if isinstance(examples, str) else examples
+    assert any("unclassified_share=1 %" in example for example in named), named
+    assert "0.01" not in line + str(named)
+
+
 def test_a_warned_dbt_data_test_is_a_finding_named_in_the_slack_report(
     make_settings: Callable[[str], Settings],
 ) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import duckdb
 
+from voice_compliance.display import display_pairs
 from voice_compliance.sanitize import outbound_text
 from voice_compliance.tickets.store import TicketKey, is_data_quality
 from voice_compliance.warehouse import table_exists
@@ -146,7 +147,7 @@ def _failing_rows(
             continue
         failing = json.loads(row[0] or "[]") if isinstance(row[0], str) else (row[0] or [])
         lines = [
-            ", ".join(f"{k}={v}" for k, v in item.items()) if isinstance(item, dict) else str(item)
+            ", ".join(display_pairs(item)) if isinstance(item, dict) else str(item)
             for item in failing[:limit]
         ]
         if not lines and row[1] is not None:

@@ -1,0 +1,42 @@
+"""Values as a person reads them in a message or a ticket.
+
+A data-quality finding names its failing rows by their columns; stored as
+JSON they carry floats at full precision (``unclassified_share=
+0.003348588012054917``) next to a rule written in percent ("at most 0.0 %").
+So a share (a column named ``*_share``, a fraction of 1) reads as a
+percentage, and any other fractional number to three significant digits.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+SIGNIFICANT = 3
+
+
+def display_value(column: str, value: object) -> str:
+    """``value`` of ``column`` for a reader: ``0.335 %`` for a share of
+    0.0033486, ``12.3`` for 12.345, integers and text unchanged."""
+    if isinstance(value, bool) or not isinstance(value, float | Decimal):
+        return str(value)
+    number = float(value)
+    if column.endswith("_share") and 0.0 <= number <= 1.0:
+        return f"{_number(number * 100)} %"
+    return _number(number)
+
+
+def _number(number: float) -> str:
+    if not math.isfinite(number) or number == 0:
+        return "0" if number == 0 else str(number)
+    if number.is_integer() or abs(number) >= 10**SIGNIFICANT:
+        return f"{number:,.0f}"
+    decimals = max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(number))))
+    return f"{number:.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def display_pairs(row: dict[str, object], *, last: str | None = None) -> list[str]:
+    """``column=value`` for each non-null value of ``row`` (``last``'s at the end)."""
+    items = [(k, v) for k, v in row.items() if v is not None and k != last]
+    items += [(k, v) for k, v in row.items() if v is not None and k == last]
+    return [f"{k}={display_value(k, v)}" for k, v in items]
