@@ -532,6 +532,36 @@ def test_open_tickets_reach_a_sink_configured_after_they_opened(
     assert again.delivered == 0  # announced once
 
 
+def test_jira_says_whom_a_ticket_without_an_account_is_about(
+    fake: FakeServer, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Never "all accounts": a clause's subjects no account owns (a registry's
+    days, a number in no account's inventory), or a data-quality check."""
+    check = "dq.unclassified_calls"
+    sync_tickets(
+        con,
+        run_id="run-1",
+        now=T0,
+        validated=[(CLAUSE, MONTH), (check, MONTH)],
+        failing=[
+            FailingGroup(CLAUSE, None, MONTH, 1, "critical", "ops", "suite", "exp"),
+            FailingGroup(check, None, MONTH, 1, "high", "data", "dq.suite", "exp"),
+        ],
+        links=LINKS,
+        sink="jira",
+    )
+
+    report = deliver_pending(con, _settings("jira", fake.port, project_key="VC"), now=T0)
+
+    assert report.delivered == 2
+    firsts = sorted(i["fields"]["description"].splitlines()[0] for i in fake.issues.values())
+    assert firsts == [
+        f"Clause *{CLAUSE}* failed in {MONTH}, for no account (a registry's days, or numbers"
+        " in no account's inventory).",
+        f"Data-quality check *{check}* failed in {MONTH}, for the failing rows below.",
+    ]
+
+
 def test_jira_without_project_key_records_the_error(
     con: duckdb.DuckDBPyConnection, fake: FakeServer
 ) -> None:

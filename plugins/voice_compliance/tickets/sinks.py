@@ -333,10 +333,12 @@ def _description(ticket: dict[str, Any]) -> str:
     The ticket's values are outbound already (``store.public_ticket``), and
     the request makes the whole body outbound again as it leaves.
     """
-    account = ticket.get("account_sid") or "all accounts"
+    clause_id = str(ticket["clause_id"])
+    what = "Data-quality check" if store.is_data_quality(clause_id) else "Clause"
+    scope = store.ticket_scope(clause_id, ticket.get("account_sid"))
     examples = ticket.get("example_subjects") or []
     lines = [
-        f"Clause *{ticket['clause_id']}* failed for {account} in {ticket['month']}.",
+        f"{what} *{clause_id}* failed in {ticket['month']}, for {scope}.",
         "",
         f"*Violations:* {ticket['violation_count']}",
         f"*Severity:* {ticket.get('severity')}  *Owner:* {ticket.get('owner')}",
