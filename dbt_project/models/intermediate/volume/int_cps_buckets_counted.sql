@@ -7,7 +7,10 @@
     The threshold is exact decimal arithmetic: the allotment is loaded as a
     double, and 0.5 * 60 * 4.1 in doubles is 122.99999999999999, which would
     make a region at exactly half its allotment hot against the strict rule.
-    An allotment beyond the decimal's range gets no threshold (never hot).
+    The double goes to the decimal through its shortest text (4.1 is '4.1'),
+    so every digit the export wrote counts (0.0999999999 is not 0.1) and none
+    it did not write appears. An allotment beyond the decimal's range (20
+    integer digits) gets no threshold (never hot).
 -#}
 {%- set bucket_s = var('cps_bucket_seconds') | int -%}
 {%- set epoch = "cast('1970-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
@@ -28,7 +31,8 @@ allotments as (
         home_region,
         cps_allotted,
         {{ var('cps_hot_share_of_allotted') }} * {{ bucket_s }}
-        * {{ vc_safe_cast('cps_allotted', dbt.type_numeric()) }} as hot_threshold_attempts
+        * {{ vc_safe_cast(dbt.cast('cps_allotted', dbt.type_string()), 'decimal(38, 18)') }}
+            as hot_threshold_attempts
     from {{ ref('stg_exports__accounts') }}
 
 ),
