@@ -344,6 +344,33 @@ def test_export_sources_type_good_rows_and_quarantine_bad_ones(
     assert _query(settings, f"select {columns} from raw.{source}") == [tuple(typed.values())]
 
 
+ISO_FORMS = {
+    "2026-09-01T12:00:00Z": dt.datetime(2026, 9, 1, 12, tzinfo=UTC),
+    "2026-09-01T12:00Z": dt.datetime(2026, 9, 1, 12, tzinfo=UTC),  # no seconds
+    "2026-09-01T14:00+02:00": dt.datetime(2026, 9, 1, 12, tzinfo=UTC),
+    "2026-09-01t12:00:00z": dt.datetime(2026, 9, 1, 12, tzinfo=UTC),  # RFC 3339 lower case
+    "20260901T120000Z": dt.datetime(2026, 9, 1, 12, tzinfo=UTC),  # ISO 8601 basic format
+    "20260901t1400+0200": dt.datetime(2026, 9, 1, 12, tzinfo=UTC),
+    "20260901T120000.5Z": dt.datetime(2026, 9, 1, 12, 0, 0, 500000, tzinfo=UTC),
+    "Tue, 01 Sep 2026 12:00:00 +0000": dt.datetime(2026, 9, 1, 12, tzinfo=UTC),  # RFC 2822
+}
+
+
+def test_every_iso_8601_form_of_a_timestamp_loads(zone):
+    """The contract's timestamps are ISO 8601 with an offset or Z: its basic
+    format, minutes without seconds and RFC 3339's lower case are ISO too. An
+    opt-out quarantined for its form is one no result honours."""
+    landing, settings = zone
+    rows = "".join(f'+1415555{n:04d},,"{form}",web,\n' for n, form in enumerate(ISO_FORMS))
+    _write(landing, "optouts/o.csv", "phone_number,brand,requested_at,method,call_sid\n" + rows)
+
+    [summary] = _load(settings, "optouts")
+
+    assert summary.rows_quarantined == 0, _reasons(settings, "optouts/o.csv")
+    loaded = _query(settings, "select requested_at from raw.optouts order by _source_line")
+    assert [at for (at,) in loaded] == list(ISO_FORMS.values())
+
+
 def test_csv_header_order_case_bom_and_quoted_newlines(zone):
     landing, settings = zone
     content = (

@@ -89,6 +89,15 @@ near either end (a deadline, a month's end, a local time) stops the whole dbt
 build; a year 10000 month stops validation. A date outside this range is a
 broken export, quarantined with its value."""
 
+_ISO_OTHER_FORMS = ", ".join(
+    f"'{form}'"
+    for form in ("%Y-%m-%dT%H:%M%z", "%Y%m%dT%H%M%S%z", "%Y%m%dT%H%M%S.%f%z", "%Y%m%dT%H%M%z")
+)
+"""ISO 8601 forms DuckDB's cast does not read (after upper-casing, with ``Z`` as
+``+0000``): minutes without seconds, and the basic format. The contract's
+timestamps are ISO 8601 with an offset or ``Z``; its lower case (RFC 3339)
+is read by the cast of the upper-cased text."""
+
 _INTEGER = r"[+-]?[0-9]+"
 _DECIMAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 
@@ -98,7 +107,14 @@ def typed_expr(column: Column) -> str:
     it does not parse)."""
     v = _text(column)
     if column.kind == "timestamp":
-        return f"coalesce(try_strptime({v}, '{RFC2822}'), try_cast({v} as timestamptz))"
+        # Each form is tried only on the values the ones before it left null
+        # (DuckDB's coalesce), so the common forms cost nothing more.
+        upper = f"upper({v})"
+        return (
+            f"coalesce(try_strptime({v}, '{RFC2822}'), try_cast({v} as timestamptz),"
+            f" try_cast({upper} as timestamptz),"
+            f" try_strptime(regexp_replace({upper}, 'Z$', '+0000'), [{_ISO_OTHER_FORMS}]))"
+        )
     if column.kind == "integer":
         # Digits, or a decimal number with a whole value ("45.0", "1e3"). Not
         # DuckDB's own cast alone: it rounds "45.7" to 46 and reads hex.
