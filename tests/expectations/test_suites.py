@@ -429,6 +429,29 @@ def test_a_validation_run_renders_its_own_data_docs_pages_and_keeps_earlier_ones
     assert all(p.is_file() for p in pages)  # their pages stay
 
 
+def test_data_docs_pages_carry_no_promotion_no_dead_favicon_and_no_empty_asset(
+    make_settings: Callable[[str], Settings],
+) -> None:
+    """What a reader of the Data Docs saw besides the results: GX's "how to"
+    buttons floating over the index's results table, a newsletter link out of
+    an offline site, "Data asset: None" on every result page, and a favicon
+    link one folder short (a 404 in the console of every result page)."""
+    settings = make_settings("docs-clean")
+    build_warehouse(settings.warehouse, clean_outcomes(POLICY))
+    validate(settings, run_id="run-1", months=[MONTH])
+    site = data_docs_index(settings).parent
+    results = sorted((site / "validations").rglob("*.html"))
+    assert results
+
+    for page in [site / "index.html", *results]:
+        html = page.read_text(encoding="utf-8")
+        assert "newsletter" not in html.lower(), page
+        assert "How to Validate Data" not in html, page
+        assert "Data asset: None" not in html, page
+        icons = re.findall(r'<link[^>]*href="([^"]*favicon[^"]*)"', html)
+        assert all((page.parent / icon).resolve().is_file() for icon in icons), (page, icons)
+
+
 def test_a_later_validation_run_leaves_the_gx_project_file_alone(
     make_settings: Callable[[str], Settings],
 ) -> None:

@@ -142,6 +142,19 @@ def _classify(url: str) -> _Asset | None:
     return None
 
 
+FAVICON = "static/images/favicon.ico"
+_FAVICON = re.compile(r"""(<link\b[^>]*\bhref=")(?:\.\.?/)*static/images/favicon\.ico(")""")
+"""GX writes a validation page's favicon link one folder short (a 404 in the
+console of every result page): it is pointed at the site's own file."""
+_NEWSLETTER = re.compile(
+    r"[ \t]*<footer>\s*<p>[^<]*newsletter\s*<a\b[^>]*>[^<]*</a>\s*</p>\s*</footer>[ \t]*\r?\n?",
+    re.IGNORECASE,
+)
+"""GX's "Subscribe to our newsletter" footer: a tracked link out of an offline compliance site."""
+_NO_DATA_ASSET = re.compile(r"\s*Data asset: None<br>")
+"""A result page's "Data asset: None" (the frames are validated in memory): no information."""
+
+
 class _Page:
     """Rewrites one page's external resource URLs to paths relative to it."""
 
@@ -158,7 +171,10 @@ class _Page:
     def rewrite(self, html: str) -> str:
         html = _EMPTY_SCRIPT.sub(self._drop_script, html)
         html = _OPEN_TAG.sub(self._tag, html)
-        return _CSS_URL.sub(self._css_url, html)
+        html = _CSS_URL.sub(self._css_url, html)
+        html = _FAVICON.sub(lambda m: f"{m.group(1)}{self.relative(FAVICON)}{m.group(2)}", html)
+        html = _NEWSLETTER.sub("", html)
+        return _NO_DATA_ASSET.sub("", html)
 
     def _drop_script(self, match: re.Match[str]) -> str:
         url = _value(_SRC, match.group(0))

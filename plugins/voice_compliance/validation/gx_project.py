@@ -151,16 +151,22 @@ class GxProject:
         return self.context.data_sources.add_or_update_pandas(DATASOURCE)
 
     def _limit_index(self) -> None:
-        """The Data Docs index lists the newest ``INDEX_RESULTS_LIMIT`` results (saved once)."""
+        """The Data Docs index lists the newest ``INDEX_RESULTS_LIMIT`` results, and
+        no page shows GX's "how to" buttons, which covered rows of the index's
+        results table (saved once)."""
         sites = dict(self.context.variables.data_docs_sites or {})
         site = dict(sites.get(SITE_NAME) or {})
         if not site:
             return
         builder = dict(site.get("site_index_builder") or {"class_name": "DefaultSiteIndexBuilder"})
-        if builder.get("validation_results_limit") == INDEX_RESULTS_LIMIT:
+        if (
+            builder.get("validation_results_limit") == INDEX_RESULTS_LIMIT
+            and site.get("show_how_to_buttons") is False
+        ):
             return
         builder["validation_results_limit"] = INDEX_RESULTS_LIMIT
-        sites[SITE_NAME] = {**site, "site_index_builder": builder}
+        # The site passes it to its index and page builders.
+        sites[SITE_NAME] = {**site, "show_how_to_buttons": False, "site_index_builder": builder}
         self.context.variables.data_docs_sites = sites
         self.context.variables.save()
 
