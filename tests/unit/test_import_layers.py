@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "airflow_names",
             "atomic_files",
             "config",
+            "display",
             "masking",
             "phones",
             "progress",
@@ -47,8 +48,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Great Expectations suites and their results.
     ("validation", ("validation",)),
     # What people read: the docs sites' links (they ask dbt_runner and
-    # validation where the sites are) and the monthly report.
-    ("publishing", ("docs_site.links", "report")),
+    # validation where the sites are), the monthly report, what the loads
+    # quarantined.
+    ("publishing", ("docs_site.links", "quarantine_summary", "report")),
     # Tickets link to the report and act on validation's findings.
     ("tickets", ("tickets",)),
     # Jobs the DAGs and the CLI run.
