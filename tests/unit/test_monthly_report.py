@@ -13,7 +13,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from marts_fixture import ACCOUNT, MONTH, POLICY, breaking, build_warehouse, clean_outcomes
+from marts_fixture import (
+    ACCOUNT,
+    MONTH,
+    POLICY,
+    Outcome,
+    breaking,
+    build_warehouse,
+    clean_outcomes,
+)
 from pipeline_fixture import child_env
 from voice_compliance.config import REPO_ROOT, Settings
 from voice_compliance.policy import CLAUSE_IDS
@@ -59,6 +67,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str,
         for clause_id, account, status in (
             ("complaints.rate", ACCOUNT, "open"),
             ("dq.valid_callee_share", None, "resolved"),
+            # Tickets without an account: a number in no account's inventory, a registry.
+            ("complaints.rate", None, "open"),
+            ("dnc.registry_freshness", None, "open"),
         ):
             store.insert_ticket(
                 con,
@@ -162,8 +173,8 @@ def test_top_numbers_and_accounts_are_masked(built: tuple[Settings, dict[str, st
 def test_tickets_open_resolved_and_data_quality(built: tuple[Settings, dict[str, str]]) -> None:
     page = built[1][MONTH]
     rows = re.findall(r'<tr data-status="(\w+)" data-kind="([\w ]+)">', page)
-    assert sorted(rows) == [("open", "clause"), ("resolved", "data quality")]
-    assert 'data-figure="tickets-open">1<' in page
+    assert sorted(rows) == [("open", "clause")] * 3 + [("resolved", "data quality")]
+    assert 'data-figure="tickets-open">3<' in page
     assert 'data-figure="tickets-resolved">1<' in page
     assert "file:///docs/gx/expectations/dq/valid_callee_share.html" in page
 
@@ -246,3 +257,217 @@ def test_report_command_writes_the_latest_month(
     written = Path(completed.stdout.strip())
     assert written == tmp_path / "data" / "reports" / "compliance-2026-10.html"
     assert "Voice compliance report — 2026-10" in written.read_text()
+
+
+def _svg(page: str, chart: str) -> str:
+    found = re.search(rf'data-chart="{re.escape(chart)}">(<svg.*?</svg>)', page, re.S)
+    assert found, chart
+    return found.group(1)
+
+
+def _section(page: str, section: str) -> str:
+    found = re.search(rf'<section id="{section}">.*?</section>', page, re.S)
+    assert found, section
+    return found.group(0)
+
+
+def test_tickets_without_an_account_say_what_they_concern(
+    built: tuple[Settings, dict[str, str]],
+) -> None:
+    tickets = _section(built[1][MONTH], "tickets")
+    labels = {}
+    for row in re.findall(r"<tr data-status=.*?</tr>", tickets, re.S):
+        clause = re.search(r'<code class="id">(.*?)</code>', row)
+        account = re.search(r"data-no-account[^>]*>([^<]+)<", row)
+        if clause and account:
+            labels[clause.group(1).replace("<wbr>", "")] = account.group(1)
+    assert labels == {
+        "complaints.rate": "no account",
+        "dnc.registry_freshness": "registry-wide",
+        "dq.valid_callee_share": "whole warehouse",
+    }
+    assert ">none<" not in tickets
+
+
+def test_clause_texts_bold_empty_settings_and_plurals(
+    built: tuple[Settings, dict[str, str]],
+) -> None:
+    clauses = _section(built[1][MONTH], "clauses")
+    assert "**" not in clauses
+    cps = re.search(r'id="clause-cps-multi-region".*?</p>', clauses, re.S)
+    assert cps and "<strong>hot</strong>" in cps.group(0)
+    consent = re.search(r'id="clause-consent-prior-consent".*?</table>', clauses, re.S)
+    assert consent
+    assert "1 violation of" in consent.group(0) and "1 violations" not in clauses
+    assert "<code>consent_accepted_types_by_country</code></td><td>none</td>" in consent.group(0)
+    assert "{}" not in clauses
+
+
+def test_inline_markup_is_escaped_before_it_is_converted() -> None:
+    from voice_compliance.report.build import _inline_code
+
+    html = str(_inline_code("a **<b>hot</b>** region, `**kept**` and 2 ** 3, call +14155550199"))
+    assert html == (
+        "a <strong>&lt;b&gt;hot&lt;/b&gt;</strong> region, <code>**kept**</code>"
+        " and 2 ** 3, call ***0199"
+    )
+
+
+def test_heatmap_has_no_grid_and_white_figures_on_dark_cells(
+    built: tuple[Settings, dict[str, str]],
+) -> None:
+    svg = _svg(built[1][MONTH], "clause-heatmap")
+    assert "role-axis-grid" not in svg
+    texts = re.findall(r'<text aria-label="[^"]*"[^>]*fill="([^"]+)"[^>]*>(\d+)</text>', svg)
+    assert texts, "cell figures"
+    top = max(int(n) for _, n in texts)
+    assert {fill for fill, n in texts if int(n) == top} == {"#ffffff"}
+    assert {fill for fill, n in texts if int(n) == 0} == {"#616e7c"}
+
+
+def test_first_month_bar_chart_says_no_previous_null(
+    built: tuple[Settings, dict[str, str]],
+) -> None:
+    first, second = (_svg(built[1][m], "clause-bars") for m in (PREVIOUS, MONTH))
+    assert "previous" not in first and "null" not in first
+    assert "previous: " in second
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """October's report where the charts' line alone would mislead: a compliant
+    number right of the complaints line (under complaints_min_count), a violator
+    with complaints and no attempts (no rate), and an unanswered.volume violator
+    exactly at the ratio, flagged by unanswered_max_count. Figures from the policy."""
+    p = POLICY
+    settings = settings_in(tmp_path_factory.mktemp("gated_report"))
+
+    def number(
+        clause: str, n: str, violation: bool, account: str | None = ACCOUNT, **facts: object
+    ) -> Outcome:
+        return Outcome(
+            clause,
+            f"+1415555{n}/{MONTH}",
+            violation,
+            account,
+            {"number": f"+1415555{n}", "month": MONTH, **facts},
+            "number_month",
+        )
+
+    few = p.complaints_min_count - 1
+    at_ratio_attempts = int(p.unanswered_max_count / p.unanswered_max_ratio)
+    outcomes = [
+        *clean_outcomes(p),
+        breaking("complaints.rate", p),
+        breaking("unanswered.volume", p),
+        number(
+            "complaints.rate",
+            "0111",
+            False,
+            complaints=few,
+            attempts=100,
+            complaints_per_1000=few * 1000 / 100,
+        ),
+        number(
+            "complaints.rate",
+            "0122",
+            True,
+            None,
+            complaints=p.complaints_min_count,
+            attempts=0,
+            complaints_per_1000=None,
+        ),
+        number(
+            "unanswered.volume",
+            "0133",
+            True,
+            attempts=at_ratio_attempts,
+            unanswered=p.unanswered_max_count,
+            unanswered_ratio=p.unanswered_max_ratio,
+        ),
+    ]
+    build_warehouse(settings.warehouse, outcomes)
+    (path,) = build_reports(settings, [MONTH], now=NOW, links=LINKS)
+    return path.read_text()
+
+
+def _bars(svg: str) -> list[dict[str, str]]:
+    """The histogram's bars: ``{"outcome", "from", "to"}`` from their aria-labels."""
+    labels = re.findall(
+        r'<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="bar"', svg
+    )
+    bars = []
+    for label in labels:
+        fields = dict(part.split(": ", 1) for part in label.split("; ") if ": " in part)
+        bars.append(
+            {"outcome": fields["Outcome"], "from": fields["from (exclusive)"], "to": fields["to"]}
+        )
+    return bars
+
+
+def test_distributions_tell_violators_from_compliant_numbers(gated: str) -> None:
+    p = POLICY
+    section = _section(gated, "distributions")
+    assert "Over the threshold" not in section and "minimum volume" not in section
+    complaints = re.search(
+        r'<div data-distribution="complaints.rate">.*?</div>\s*</div>', section, re.S
+    )
+    unanswered = re.search(
+        r'<div data-distribution="unanswered.volume">.*?</div>\s*</div>', section, re.S
+    )
+    assert complaints and unanswered
+
+    # Judged = the clause's outcomes (the clause table's "Checked"), plotted or not.
+    rows = dict(
+        re.findall(r'<tr data-clause="([^"]+)">(?:.*?<td class="num">){1}([\d,]+)<', gated, re.S)
+    )
+    assert rows["complaints.rate"] == "4" and rows["unanswered.volume"] == "3"
+    assert 'data-figure="judged">4<' in complaints.group(0)
+    assert 'data-figure="violations">2<' in complaints.group(0)
+    assert 'data-figure="judged">3<' in unanswered.group(0)
+    assert 'data-figure="violations">2<' in unanswered.group(0)
+    # The violator without a rate is said, not silently dropped.
+    unplotted = re.search(r'<tr data-unplotted="1">(.*?)</tr>', complaints.group(0), re.S)
+    assert unplotted and "1 number with complaints and no attempts" in unplotted.group(1)
+    assert "1 violation<" in unplotted.group(1)
+
+    # Each caption states the clause's gates with the policy's values.
+    assert (
+        f"at least {p.complaints_min_count} complaints (complaints_min_count)"
+        in complaints.group(0)
+    )
+    assert f"more than {p.complaints_max_per_1000:g} per 1,000" in complaints.group(0)
+    assert f"at least {p.unanswered_min_attempts:,} outbound attempts" in unanswered.group(0)
+    assert f"exceeds {p.unanswered_max_ratio:g} (unanswered_max_ratio" in unanswered.group(0)
+    assert f"at least {p.unanswered_max_count:,} unanswered attempts" in unanswered.group(0)
+
+    # The bars are split by outcome: the compliant number under the minimum
+    # count is drawn right of the line in the compliant colour, the violator in red.
+    threshold = p.complaints_max_per_1000
+    bars = _bars(_svg(gated, "distribution-complaints.rate"))
+    right = {(b["outcome"]) for b in bars if float(b["from"]) >= threshold}
+    assert right == {"compliant", "violation"}
+    assert all(float(b["from"]) >= threshold for b in bars if b["outcome"] == "violation")
+    # unanswered.volume: the count-gate violator (exactly at the ratio) is red left
+    # of the line; the ratio violator right of it; no bin straddles the line.
+    threshold = p.unanswered_max_ratio
+    bars = _bars(_svg(gated, "distribution-unanswered.volume"))
+    violators = sorted(
+        (float(b["from"]), float(b["to"])) for b in bars if b["outcome"] == "violation"
+    )
+    assert len(violators) == 2
+    assert violators[0][1] == pytest.approx(threshold) and violators[1][0] == pytest.approx(
+        threshold
+    )
+    for b in bars:
+        assert not float(b["from"]) < threshold < float(b["to"]), b
+
+
+def test_threshold_label_stays_inside_the_chart(gated: str) -> None:
+    # unanswered.volume's threshold is near the right edge: its label ends at the line.
+    svg = _svg(gated, "distribution-unanswered.volume")
+    label = re.search(r'<text[^>]*text-anchor="(\w+)"[^>]*>threshold ([\d.]+)</text>', svg)
+    assert label and label.group(1) == "end"
+    svg = _svg(gated, "distribution-complaints.rate")
+    label = re.search(r'<text[^>]*text-anchor="(\w+)"[^>]*>threshold ([\d.]+)</text>', svg)
+    assert label and label.group(1) == "start"

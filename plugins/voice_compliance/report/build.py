@@ -94,6 +94,8 @@ def _environment() -> Any:
     env.filters["signed"] = _signed
     env.filters["setting"] = _setting
     env.filters["inline_code"] = _inline_code
+    env.filters["plural"] = _plural
+    env.filters["breakable"] = _breakable
     return env
 
 
@@ -126,7 +128,7 @@ def _setting(value: Any) -> str:
     mappings as ``key: value`` pairs (calling-hour windows condensed)."""
     if isinstance(value, dict):
         if not value:
-            return "{}"
+            return "none"
         return "; ".join(f"{k}: {_setting(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         if value and all(isinstance(v, list | tuple) and len(v) == 2 for v in value):
@@ -137,13 +139,53 @@ def _setting(value: Any) -> str:
     return _number(value)
 
 
+_CODE = re.compile(r"`([^`]+)`")
+_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
+
 def _inline_code(text: str) -> Any:
-    """Markdown's inline code (the dbt docs blocks' ```name```) as ``<code>``,
-    the rest escaped and masked."""
+    """Markdown's inline code (the dbt docs blocks' ```name```) as ``<code>``
+    and its ``**bold**`` as ``<strong>``, the rest escaped and masked.
+
+    The text is escaped first, so neither can carry markup in; what is
+    inside a code span stays as written (no bold there)."""
     from markupsafe import Markup, escape
 
     escaped = str(escape(mask_text(text)))
-    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
+    parts = []
+    last = 0
+    for match in _CODE.finditer(escaped):
+        parts.append(_STRONG.sub(r"<strong>\1</strong>", escaped[last : match.start()]))
+        parts.append(f"<code>{match.group(1)}</code>")
+        last = match.end()
+    parts.append(_STRONG.sub(r"<strong>\1</strong>", escaped[last:]))
+    return Markup("".join(parts))
+
+
+def _breakable(text: str) -> Any:
+    """An id that may wrap after its dots (``dnc.<wbr>registry``), escaped and masked."""
+    from markupsafe import Markup, escape
+
+    return Markup(".<wbr>".join(str(escape(part)) for part in mask_text(text).split(".")))
+
+
+def _plural(count: int | None, singular: str, plural: str | None = None) -> str:
+    """``1 violation``, ``2 violations`` (the count with separators)."""
+    word = singular if count == 1 else (plural or singular + "s")
+    return f"{_number(count)} {word}"
+
+
+_NO_ACCOUNT_REGISTRY = "dnc.registry_freshness"
+
+
+def account_label(clause_id: str) -> tuple[str, str]:
+    """What a ticket without an account concerns, and why, from its clause:
+    ``(label, explanation)``."""
+    if clause_id.startswith("dq."):
+        return "whole warehouse", "a data-quality check of the data every clause stands on"
+    if clause_id == _NO_ACCOUNT_REGISTRY:
+        return "registry-wide", "a do-not-call registry, used for every account"
+    return "no account", "the subject (a number) is in no account's inventory"
 
 
 def render_report(data: MonthData, links: ReportLinks) -> str:
@@ -180,6 +222,7 @@ def render_report(data: MonthData, links: ReportLinks) -> str:
             **t,
             "anchor": clause_anchor(t["clause_id"]) if t["clause_id"] in severities else None,
             "suite_url": links.suite(t["clause_id"]) if t["kind"] == "data quality" else "",
+            "no_account": None if t["account_sid"] else account_label(str(t["clause_id"])),
         }
         for t in data.tickets
     ]

@@ -72,21 +72,48 @@ class ClauseRow:
 
 @dataclass(frozen=True)
 class Distribution:
-    """A per-subject ratio of one clause against its threshold."""
+    """A per-subject ratio of one clause against its threshold: every subject
+    the clause judged that month, each with its outcome.
+
+    ``points`` holds ``(value, is_violation)`` of the judged subjects that have
+    a value; ``judged`` counts every outcome (with or without a value), so it
+    equals the clause's subjects checked. ``rule`` states the clause's gates
+    with the settings in force (``policy.yml``, as ``clause_summary`` recorded
+    them): a compliant subject may lie right of the threshold (under a
+    minimum count) and a violator left of it (over a maximum count).
+    """
 
     clause_id: str
     label: str
     threshold: float | None
     threshold_label: str
-    values: list[float]
-    over: int
+    points: list[tuple[float, bool]]
+    judged: int
+    violations: int
+    rule: str = ""
+    no_value_label: str = ""
+
+    @property
+    def values(self) -> list[float]:
+        return [value for value, _ in self.points]
 
     @property
     def checked(self) -> int:
-        return len(self.values)
+        """Subjects the clause judged (its outcomes), plotted or not."""
+        return self.judged
+
+    @property
+    def unplotted(self) -> int:
+        """Judged subjects without a value (not in the chart)."""
+        return self.judged - len(self.points)
+
+    @property
+    def unplotted_violations(self) -> int:
+        """Violations among the judged subjects without a value."""
+        return self.violations - sum(1 for _, violation in self.points if violation)
 
     def quantile(self, q: float) -> float | None:
-        if not self.values:
+        if not self.points:
             return None
         ordered = sorted(self.values)
         return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
@@ -336,23 +363,61 @@ def _top_accounts(con: duckdb.DuckDBPyConnection, month: str) -> list[dict[str, 
     ]
 
 
+@dataclass(frozen=True)
+class _Ratio:
+    """A clause whose per-subject ratio the report draws against its threshold."""
+
+    clause_id: str
+    column: str
+    """The ratio's column of ``metrics.metric_clause_facts``."""
+    label: str
+    threshold: str
+    """The setting the ratio is compared with (the red line)."""
+    settings: tuple[str, ...]
+    """Every setting the clause's rule names, ``rule`` formats them by name."""
+    rule: str
+    no_value: str
+    """What a judged subject without a ratio is (it is not plotted)."""
+
+
 _RATIOS = (
-    # clause, column of metric_clause_facts, label, threshold setting, threshold label
-    (
+    _Ratio(
         "complaints.rate",
         "complaints_per_1000",
         "Complaints per 1,000 attempts, per originating number",
         "complaints_max_per_1000",
-        "complaints_max_per_1000",
+        ("complaints_min_count", "complaints_max_per_1000"),
+        "Every originating number with outbound attempts or complaints in the month is judged."
+        " It violates when it has at least {complaints_min_count} complaints"
+        " (complaints_min_count) and more than {complaints_max_per_1000} per 1,000 attempts"
+        " (complaints_max_per_1000): a number right of the line with fewer complaints is"
+        " compliant. With complaints and no attempts, the rate counts as exceeded.",
+        "complaints and no attempts",
     ),
-    (
+    _Ratio(
         "unanswered.volume",
         "unanswered_ratio",
         "Unanswered share of attempts, per originating number",
         "unanswered_max_ratio",
-        "unanswered_max_ratio",
+        ("unanswered_min_attempts", "unanswered_max_ratio", "unanswered_max_count"),
+        "Only originating numbers with at least {unanswered_min_attempts} outbound attempts"
+        " (unanswered_min_attempts) are judged. One violates when its unanswered share exceeds"
+        " {unanswered_max_ratio} (unanswered_max_ratio; exactly {unanswered_max_ratio} is"
+        " compliant) or, whatever the share, when it has at least {unanswered_max_count}"
+        " unanswered attempts (unanswered_max_count): such a violator may lie left of the line.",
+        "no unanswered share",
     ),
 )
+
+
+def _format_setting(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "–" if value is None else str(value).lower()
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 # The outcomes of one clause and month (parameters), each with its typed facts.
@@ -370,36 +435,47 @@ def _distributions(
     _require(con, "compliance", "clause_outcomes")
     _require(con, "metrics", "metric_clause_facts")
     result = []
-    for clause_id, column, label, setting, setting_label in _RATIOS:
+    for ratio in _RATIOS:
         rows = con.execute(
             f"""
-            select facts.{column}, outcomes.is_violation
+            select facts.{ratio.column}, outcomes.is_violation
             {_OUTCOME_FACTS}
             """,
-            [clause_id, month],
+            [ratio.clause_id, month],
         ).fetchall()
-        threshold = _threshold(con, clause_id, month, setting, document)
-        values = [float(v) for v, _ in rows if v is not None]
+        settings = {
+            name: _setting_in_force(con, ratio.clause_id, month, name, document)
+            for name in ratio.settings
+        }
+        value = settings.get(ratio.threshold)
+        threshold = float(value) if isinstance(value, int | float) else None
         result.append(
             Distribution(
-                clause_id=clause_id,
-                label=label,
+                clause_id=ratio.clause_id,
+                label=ratio.label,
                 threshold=threshold,
-                threshold_label=f"{setting_label} = {threshold:g}" if threshold is not None else "",
-                values=values,
-                over=sum(1 for _, violation in rows if violation),
+                threshold_label=(
+                    f"{ratio.threshold} = {threshold:g}" if threshold is not None else ""
+                ),
+                points=[(float(v), bool(violation)) for v, violation in rows if v is not None],
+                judged=len(rows),
+                violations=sum(1 for _, violation in rows if violation),
+                rule=ratio.rule.format(
+                    **{name: _format_setting(v) for name, v in settings.items()}
+                ),
+                no_value_label=ratio.no_value,
             )
         )
     return result
 
 
-def _threshold(
+def _setting_in_force(
     con: duckdb.DuckDBPyConnection,
     clause_id: str,
     month: str,
     setting: str,
     document: dict[str, Any],
-) -> float | None:
+) -> Any:
     """The setting in force that month (``clause_summary.thresholds``), else policy.yml's."""
     if "thresholds" in _columns(con, "compliance", "clause_summary"):
         row = con.execute(
@@ -408,11 +484,10 @@ def _threshold(
             [clause_id, month],
         ).fetchone()
         if row and row[0]:
-            value = json.loads(row[0]).get(setting)
-            if isinstance(value, int | float):
-                return float(value)
-    value = document.get(setting)
-    return float(value) if isinstance(value, int | float) else None
+            recorded = json.loads(row[0])
+            if isinstance(recorded, dict) and setting in recorded:
+                return recorded[setting]
+    return document.get(setting)
 
 
 def _coverage(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
