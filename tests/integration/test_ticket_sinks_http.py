@@ -315,7 +315,7 @@ def test_jira_issue_is_created_commented_resolved_and_reopened(
     assert created["labels"] == ["consent-prior_consent", "voice-compliance", FP]
     assert "***0123/2026-10" in created["description"]
     assert "compliance.policy_violations" in created["description"]
-    assert "#!/model/model.voice_compliance.policy_violations" in created["description"]
+    assert "#!/model/model.voice_compliance.clause_consent__prior_consent" in created["description"]
     assert "5 violations" in fake.sent()[1].body["body"]
     assert fake.sent()[3].body == {"transition": {"id": "31"}}
     assert fake.sent()[5].body == {"transition": {"id": "41"}}

@@ -185,10 +185,13 @@ def test_first_failure_opens_one_ticket_with_masked_examples_and_evidence(
         "***0999/2026-10",
         "***0123/2026-10",
     ]
+    # The clause's mart in the dbt docs, the ticket's suite in the Data Docs.
     assert ticket["dbt_docs_url"] == (
-        "file:///docs/dbt/index.html#!/model/model.voice_compliance.policy_violations"
+        "file:///docs/dbt/index.html#!/model/model.voice_compliance.clause_consent__prior_consent"
     )
-    assert ticket["data_docs_url"] == "file:///docs/gx/index.html"
+    assert (
+        ticket["data_docs_url"] == "file:///docs/gx/expectations/clause__consent/prior_consent.html"
+    )
     assert ticket["suite"] == f"clause__{CONSENT}"
     # The evidence query selects exactly this ticket's four rows.
     evidence = con.execute(ticket["evidence_query"]).fetchall()

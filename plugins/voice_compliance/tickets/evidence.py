@@ -16,6 +16,9 @@ from collections.abc import Iterable
 import duckdb
 
 from voice_compliance.display import display_pairs
+from voice_compliance.docs_site.data_docs import suite_url
+from voice_compliance.docs_site.dbt_docs import model_url
+from voice_compliance.report.clauses import model_name
 from voice_compliance.sanitize import outbound_text
 from voice_compliance.tickets.store import TicketKey, is_data_quality
 from voice_compliance.warehouse import table_exists
@@ -23,8 +26,6 @@ from voice_compliance.warehouse import table_exists
 VIOLATIONS = "compliance.policy_violations"
 VALIDATION_RESULTS = "compliance.validation_results"
 
-DBT_DOCS_FRAGMENT = "#!/model/model.voice_compliance.policy_violations"
-"""Where the dbt docs site shows the model the evidence comes from."""
 
 
 def sql_literal(value: str | None) -> str:
@@ -66,11 +67,23 @@ def evidence_query(clause_id: str, account_sid: str | None, month: str) -> str:
     )
 
 
-def dbt_docs_url(base: str) -> str | None:
-    """``base`` (the dbt docs site) pointing at the ``policy_violations`` model."""
+def dbt_docs_url(base: str, clause_id: str) -> str | None:
+    """Where in the dbt docs site ``base`` a ticket's reader starts: its clause's
+    mart (the rule, its columns and lineage back to the landed files); for a
+    data-quality check, the site's front page (the clause map)."""
     if not base:
         return None
-    return base.split("#", 1)[0] + DBT_DOCS_FRAGMENT
+    if is_data_quality(clause_id):
+        return base.split("#", 1)[0]
+    return model_url(base, model_name(clause_id))
+
+
+def data_docs_url(base: str, suite: str | None) -> str | None:
+    """The page of the ticket's expectation suite in the Data Docs site ``base``
+    (its rules, with the links to its validation results), else the site."""
+    if not base:
+        return None
+    return suite_url(base, suite) if suite else base
 
 
 def example_subjects(
