@@ -471,3 +471,68 @@ def test_threshold_label_stays_inside_the_chart(gated: str) -> None:
     svg = _svg(gated, "distribution-complaints.rate")
     label = re.search(r'<text[^>]*text-anchor="(\w+)"[^>]*>threshold ([\d.]+)</text>', svg)
     assert label and label.group(1) == "start"
+
+
+def test_each_clause_links_its_result_page_for_the_month(tmp_path: Path) -> None:
+    """The month's validation result page of each clause's suite, from the newest
+    run that validated it (``compliance.validation_results``), found in the Data
+    Docs folder as GX lays it out (``validations/<suite path>/<run id> <month>/
+    <run time>/<batch>.html``, quoted as GX links it); none when the page is gone."""
+    from urllib.parse import quote
+
+    from voice_compliance.validation import results
+
+    settings = settings_in(tmp_path)
+    build_warehouse(settings.warehouse, [*clean_outcomes(POLICY), breaking("dnc.registry", POLICY)])
+    older, newer = "scheduled__2026-11-01T06:00:00+00:00", "manual__2026-11-02T05:59:00.5+00:00"
+    with duckdb.connect(str(settings.warehouse)) as con:
+        results.ensure_tables(con)
+        for run_id, at, suite in (
+            (older, "2026-11-01 06:00:00+00", "clause.complaints.rate"),
+            (newer, "2026-11-02 05:59:00+00", "clause.complaints.rate"),
+            (newer, "2026-11-02 05:59:00+00", "clause.dnc.registry"),
+            (newer, "2026-11-02 05:59:00+00", "clause.unanswered.volume"),  # another month
+        ):
+            month = PREVIOUS if suite == "clause.unanswered.volume" else MONTH
+            con.execute(
+                "insert into compliance.validation_results (run_id, dag_id, validated_at, month,"
+                " suite, suite_kind, expectation_id, expectation_type, ticketing, success)"
+                " values (?, 'vc_validate', ?, ?, ?, 'clause', 'e', 'E', true, true)",
+                [run_id, at, month, suite],
+            )
+    site = tmp_path / "gx" / "local_site"
+    batch = "voice_compliance-clause.complaints.rate.html"
+    folder = site / "validations" / "clause" / "complaints" / "rate"
+    for run_name, run_time in (
+        (f"{older} {MONTH}", "20261101T060001.000001Z"),
+        (f"{newer} {MONTH}", "20261102T055901.000001Z"),
+        (f"{newer} {MONTH}", "20261102T055902.000001Z"),  # a retry within the run
+    ):
+        (folder / run_name / run_time).mkdir(parents=True)
+        (folder / run_name / run_time / batch).write_text("<html></html>")
+    for suite in ("unanswered/volume", "dnc/registry"):  # no page for this month's run
+        (site / "validations" / "clause" / suite).mkdir(parents=True)
+    links = ReportLinks(
+        dbt_docs=LINKS.dbt_docs, data_docs=(site / "index.html").as_uri(), data_docs_dir=site
+    )
+    (path,) = build_reports(settings, [MONTH], now=NOW, links=links)
+    page = path.read_text()
+
+    found = {}
+    for anchor, body in re.findall(
+        r'<div class="clause" id="clause-([\w-]+)"(.*?)(?=<div class="clause"|</section>)',
+        page,
+        re.S,
+    ):
+        for url in re.findall(r'<a href="([^"]+)" data-result>', body):
+            found[anchor] = url
+    expected = (
+        site.as_uri()
+        + "/validations/clause/complaints/rate/"
+        + quote(f"{newer} {MONTH}", safe="")
+        + f"/20261102T055902.000001Z/{batch}"
+    )
+    assert found == {"complaints-rate": expected}
+    assert "%3A00%202026-10/20261102T055902.000001Z/" in expected
+    section = re.search(r'id="clause-complaints-rate".*?</p>\s*</div>', page, re.S)
+    assert section and f"its results for {MONTH}" in section.group(0)

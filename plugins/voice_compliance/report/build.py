@@ -29,7 +29,12 @@ from voice_compliance.report.data import (
     months_in_marts,
     read_month,
 )
-from voice_compliance.report.links import clause_anchor, report_file_name, report_path
+from voice_compliance.report.links import (
+    clause_anchor,
+    report_file_name,
+    report_path,
+    validation_result_page,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +56,16 @@ class ReportError(Exception):
 
 @dataclass(frozen=True)
 class ReportLinks:
-    """Where the report points: the dbt docs site and the Data Docs index."""
+    """Where the report points: the dbt docs site and the Data Docs index.
+
+    ``data_docs_dir``: the Data Docs site's folder on this machine (the one
+    ``data_docs`` publishes or is), where a month's validation result pages
+    are looked up; ``None``: the report links the suites' pages only.
+    """
 
     dbt_docs: str
     data_docs: str
+    data_docs_dir: Path | None = None
 
     def dbt_model(self, model: str) -> str:
         return model_url(self.dbt_docs, model)
@@ -62,12 +73,27 @@ class ReportLinks:
     def suite(self, suite: str) -> str:
         return suite_url(self.data_docs, suite)
 
+    def result(self, suite: str, run_id: str | None, month: str) -> str:
+        """The page of ``suite``'s result for ``month`` in validation run ``run_id``
+        (``""`` when the site does not hold it)."""
+        if not run_id or not self.data_docs or self.data_docs_dir is None:
+            return ""
+        # The validation run names each GX run "<run_id> <month>" (validation.run).
+        page = validation_result_page(self.data_docs_dir, suite, f"{run_id} {month}")
+        if page is None:
+            return ""
+        base = self.data_docs.split("#", 1)[0]
+        base = base[: base.rfind("/") + 1] if base.endswith(".html") else base.rstrip("/") + "/"
+        return base + page
+
     @classmethod
     def for_settings(cls, settings: Settings) -> ReportLinks:
-        from voice_compliance.docs_site.links import docs_links
+        from voice_compliance.docs_site.links import docs_links, docs_paths
 
         dbt_docs, data_docs = docs_links(settings)
-        return cls(dbt_docs=dbt_docs, data_docs=data_docs)
+        return cls(
+            dbt_docs=dbt_docs, data_docs=data_docs, data_docs_dir=docs_paths(settings)[1].parent
+        )
 
 
 def _environment() -> Any:
@@ -188,6 +214,21 @@ def account_label(clause_id: str) -> tuple[str, str]:
     return "no account", "the subject (a number) is in no account's inventory"
 
 
+def _result_url(links: ReportLinks, suite: str, data: MonthData) -> Any:
+    """The link to ``suite``'s result page for the month, as markup: the template
+    masks every string it prints, and the page's path holds GX's run time
+    (``20261206T133018.756583Z``), a digit run the masking would take for a
+    phone number. The run id is the one free text in it: a run id that holds
+    a number gets no link."""
+    from markupsafe import Markup, escape
+
+    run_id = data.validation_runs.get(suite)
+    if not run_id or mask_text(run_id) != run_id:
+        return ""
+    url = links.result(suite, run_id, data.month)
+    return Markup(escape(url)) if url else ""
+
+
 def render_report(data: MonthData, links: ReportLinks) -> str:
     """The HTML of one month's report."""
     from markupsafe import Markup
@@ -214,6 +255,7 @@ def render_report(data: MonthData, links: ReportLinks) -> str:
             "dbt_url": links.dbt_model(model_name(c.clause_id)),
             "suite": f"clause.{c.clause_id}",
             "suite_url": links.suite(f"clause.{c.clause_id}"),
+            "result_url": _result_url(links, f"clause.{c.clause_id}", data),
         }
         for c in data.clauses
     ]

@@ -135,6 +135,8 @@ class MonthData:
     freshness: list[dict[str, Any]]
     tickets: list[dict[str, Any]]
     ticket_totals: dict[str, int] = field(default_factory=dict)
+    validation_runs: dict[str, str] = field(default_factory=dict)
+    """``{suite: run_id}``: the newest validation run that validated the suite for the month."""
 
     @property
     def previous_month(self) -> str | None:
@@ -235,6 +237,7 @@ def read_month(
         freshness=_freshness(con, month, document),
         tickets=tickets,
         ticket_totals=_ticket_totals(con),
+        validation_runs=_validation_runs(con, month),
     )
 
 
@@ -584,6 +587,19 @@ def _tickets(con: duckdb.DuckDBPyConnection, month: str) -> list[dict[str, Any]]
         ticket["account_sid"] = mask_text(ticket["account_sid"]) if ticket["account_sid"] else None
         result.append(ticket)
     return result
+
+
+def _validation_runs(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, str]:
+    """``{suite: run_id}`` of the newest run that validated each suite for ``month``
+    (``compliance.validation_results``; empty before the first validation)."""
+    if not warehouse.table_exists(con, "compliance", "validation_results"):
+        return {}
+    rows = con.execute(
+        "select suite, arg_max(run_id, validated_at) from compliance.validation_results"
+        " where month = ? group by suite",
+        [month],
+    ).fetchall()
+    return {str(suite): str(run_id) for suite, run_id in rows}
 
 
 def _ticket_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -7,6 +7,7 @@ and Slack links from here on every validation run.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from voice_compliance.config import Settings
 
@@ -65,3 +66,22 @@ def report_link(settings: Settings, month: str | None, clause_id: str | None = N
 def clause_anchor(clause_id: str) -> str:
     """The HTML id of a clause's section: ``dnc.registry`` -> ``dnc-registry``."""
     return clause_id.replace(".", "-").replace("_", "-")
+
+
+def validation_result_page(data_docs_dir: Path, suite: str, run_name: str) -> str | None:
+    """The Data Docs page of ``suite``'s newest result in GX run ``run_name``,
+    relative to the site's index and quoted as GX links it
+    (``validations/clause/dnc/registry/<run name>/<run time>/<batch>.html``);
+    ``None`` when the site holds no such page (not built here, or pruned).
+
+    The run time in the path is GX's own (not stored in the warehouse), so the
+    page is looked up in the site's folder instead of being guessed.
+    """
+    folder = data_docs_dir / "validations" / Path(*suite.split(".")) / run_name
+    if not folder.is_dir():
+        return None
+    pages = sorted(folder.glob("*/*.html"), key=lambda page: (page.parent.name, page.name))
+    if not pages:
+        return None
+    relative = pages[-1].relative_to(data_docs_dir)
+    return "/".join(quote(part, safe="") for part in relative.parts)
