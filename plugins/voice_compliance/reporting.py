@@ -75,13 +75,17 @@ from metrics.metric_clause_totals order by clause_id
 
 
 def output_locations(settings: Settings) -> str:
-    """Where to look next: docs sites, tickets, Slack outbox (and whether each exists yet)."""
+    """Where to look next: the monthly reports, docs sites, tickets, Slack outbox
+    (and whether each exists yet)."""
     from voice_compliance.docs_site.links import docs_paths
     from voice_compliance.notify import NotifySettings
+    from voice_compliance.report.links import reports_dir
 
     outbox = NotifySettings.from_env(settings.data_dir).outbox
     dbt_docs, data_docs = docs_paths(settings)
+    reports = reports_dir(settings)
     places = [
+        ("monthly reports", f"{reports}/compliance-<YYYY-MM>.html", reports),
         ("dbt docs", str(dbt_docs), dbt_docs),
         ("Data Docs", str(data_docs), data_docs),
         ("tickets", f"compliance.tickets in {settings.warehouse}", settings.warehouse),
