@@ -132,6 +132,7 @@ def build_report(
         dbt_docs_url=dbt_docs,
         tickets_location=f"compliance.tickets in {settings.warehouse}",
         report_url=report_link(settings, months[-1] if months else None),
+        report_month=months[-1] if months else "",
         ticket_events_by_clause=by_clause,
         quarantined=quarantined.lines,
         quarantined_records=quarantined.records,

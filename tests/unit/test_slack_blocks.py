@@ -374,3 +374,21 @@ def test_quarantined_records_are_told_and_routed_to_the_data_quality_owner() -> 
     assert owners_part.quarantined == report.quarantined
     assert (others_part.quarantined, others_part.quarantined_records) == ((), 0)
     assert "all clear" in build_run_message(others_part)["blocks"][0]["text"]["text"]
+
+
+def test_the_report_link_says_which_month_it_opens() -> None:
+    """A run may cover several months; its report link opens the last one's."""
+    report = make_report(
+        report_url="https://reports.example.com/compliance-2026-10.html", report_month="2026-10"
+    )
+
+    buttons = [
+        e
+        for b in build_run_message(report)["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+
+    [button] = [b for b in buttons if b["action_id"] == "vc_report"]
+    assert button["text"]["text"] == "Monthly report 2026-10"
+    assert button["url"] == "https://reports.example.com/compliance-2026-10.html"

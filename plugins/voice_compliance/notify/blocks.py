@@ -268,7 +268,11 @@ def build_run_message(report: RunReport) -> dict[str, Any]:
             ("Data Docs", report.data_docs_url, "vc_data_docs"),
             ("dbt docs", report.dbt_docs_url, "vc_dbt_docs"),
             ("Tickets", report.tickets_location, "vc_tickets"),
-            ("Monthly report", report.report_url, "vc_report"),
+            (
+                f"Monthly report {report.report_month}".rstrip(),
+                report.report_url,
+                "vc_report",
+            ),
         ]
     )
     blocks.append(

@@ -82,6 +82,9 @@ class RunReport:
 
     report_url: str = ""
     """The monthly compliance report of the run's last month (``""``: none)."""
+    report_month: str = ""
+    """That month (``YYYY-MM``): the link says which month it opens, as a run
+    may cover several."""
 
     @property
     def total_violations(self) -> int:
