@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
@@ -536,3 +537,17 @@ def test_each_clause_links_its_result_page_for_the_month(tmp_path: Path) -> None
     assert "%3A00%202026-10/20261102T055902.000001Z/" in expected
     section = re.search(r'id="clause-complaints-rate".*?</p>\s*</div>', page, re.S)
     assert section and f"its results for {MONTH}" in section.group(0)
+
+
+def test_histogram_axis_labels_do_not_run_together(gated: str) -> None:
+    for chart in ("distribution-complaints.rate", "distribution-unanswered.volume"):
+        svg = _svg(gated, chart)
+        axis = re.search(r'aria-label="X-axis.*?role-axis-label[^>]*>(.*?)</g>', svg, re.S)
+        assert axis, chart
+        labels = re.findall(
+            r'transform="translate\(([\d.]+),[\d.]+\)"[^>]*>([^<]+)</text>', axis.group(1)
+        )
+        assert len(labels) >= 3, chart
+        # About 7 px a character at 11 px: neighbours' centres farther apart than their texts.
+        for (x1, a), (x2, b) in pairwise(labels):
+            assert float(x2) - float(x1) >= 3.5 * (len(a) + len(b)), (chart, a, b)
