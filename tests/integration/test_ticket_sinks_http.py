@@ -556,9 +556,10 @@ def test_jira_says_whom_a_ticket_without_an_account_is_about(
     assert report.delivered == 2
     firsts = sorted(i["fields"]["description"].splitlines()[0] for i in fake.issues.values())
     assert firsts == [
-        f"Clause *{CLAUSE}* failed in {MONTH}, for no account (a registry's days, or numbers"
-        " in no account's inventory).",
-        f"Data-quality check *{check}* failed in {MONTH}, for the failing rows below.",
+        f"Clause *{CLAUSE}* failed in {MONTH}: no account (its subject is a number in no"
+        " account's inventory).",
+        f"Data-quality check *{check}* failed in {MONTH}: whole warehouse (a data-quality check"
+        " of the data every clause stands on).",
     ]
 
 

@@ -21,7 +21,7 @@ from voice_compliance.config import Settings
 from voice_compliance.docs_site import model_url, suite_url
 from voice_compliance.masking import mask_text
 from voice_compliance.report import charts
-from voice_compliance.report.clauses import clause_texts, model_name
+from voice_compliance.report.clauses import account_label, clause_texts, model_name
 from voice_compliance.report.data import (
     MonthData,
     ReportDataError,
@@ -200,18 +200,6 @@ def _plural(count: int | None, singular: str, plural: str | None = None) -> str:
     word = singular if count == 1 else (plural or singular + "s")
     return f"{_number(count)} {word}"
 
-
-_NO_ACCOUNT_REGISTRY = "dnc.registry_freshness"
-
-
-def account_label(clause_id: str) -> tuple[str, str]:
-    """What a ticket without an account concerns, and why, from its clause:
-    ``(label, explanation)``."""
-    if clause_id.startswith("dq."):
-        return "whole warehouse", "a data-quality check of the data every clause stands on"
-    if clause_id == _NO_ACCOUNT_REGISTRY:
-        return "registry-wide", "a do-not-call registry, used for every account"
-    return "no account", "the subject (a number) is in no account's inventory"
 
 
 def _result_url(links: ReportLinks, suite: str, data: MonthData) -> Any:

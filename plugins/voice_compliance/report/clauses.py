@@ -56,3 +56,16 @@ def _one_line(text: str) -> str:
 def model_name(clause_id: str) -> str:
     """The clause's dbt mart: ``dnc.registry`` -> ``clause_dnc__registry``."""
     return "clause_" + clause_id.replace(".", "__")
+
+
+_NO_ACCOUNT_REGISTRY = "dnc.registry_freshness"
+
+
+def account_label(clause_id: str) -> tuple[str, str]:
+    """What a ticket without an account concerns, and why, from its clause:
+    ``(label, explanation)``. One wording for the report and the trackers."""
+    if clause_id.startswith("dq."):
+        return "whole warehouse", "a data-quality check of the data every clause stands on"
+    if clause_id == _NO_ACCOUNT_REGISTRY:
+        return "registry-wide", "a do-not-call registry, used for every account"
+    return "no account", "its subject is a number in no account's inventory"

@@ -338,7 +338,7 @@ def _description(ticket: dict[str, Any]) -> str:
     scope = store.ticket_scope(clause_id, ticket.get("account_sid"))
     examples = ticket.get("example_subjects") or []
     lines = [
-        f"{what} *{clause_id}* failed in {ticket['month']}, for {scope}.",
+        f"{what} *{clause_id}* failed in {ticket['month']}: {scope}.",
         "",
         f"*Violations:* {ticket['violation_count']}",
         f"*Severity:* {ticket.get('severity')}  *Owner:* {ticket.get('owner')}",

@@ -133,19 +133,16 @@ def is_data_quality(clause_id: str) -> bool:
     return clause_id.startswith(DATA_QUALITY_PREFIX)
 
 
-NO_ACCOUNT = "no account (a registry's days, or numbers in no account's inventory)"
-"""Whose a clause ticket without an account is: never "all accounts"."""
-
-
 def ticket_scope(clause_id: str, account_sid: str | None) -> str:
-    """Whom a ticket is about, for a reader: ``account AC…``, ``no account (...)``
-    for a clause's subjects no account owns, ``failing rows below`` for a
-    data-quality check (its rows name what failed, an account or none)."""
+    """Whom a ticket is about, for a reader, never "all accounts": ``account
+    AC…``, else what its clause's subjects are (the monthly report's wording),
+    e.g. ``registry-wide (a do-not-call registry, used for every account)``."""
+    from voice_compliance.report.clauses import account_label
+
     if account_sid:
         return f"account {account_sid}"
-    if is_data_quality(clause_id):
-        return "the failing rows below"
-    return NO_ACCOUNT
+    label, why = account_label(clause_id)
+    return f"{label} ({why})"
 
 
 def _records(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
