@@ -30,12 +30,14 @@ from voice_compliance.loading.staging import (
     IS_JSON_OBJECT,
     JSONL_REJECT_REASON,
     LINE_READER,
+    MALFORMED_QUOTES,
     REGISTRY_REJECT_REASON,
     csv_record_fields,
     file_order,
     has_odd_quotes,
     json_records,
     literal,
+    misquoted_record,
     quote_ident,
     registry_e164,
     registry_line_fields,
@@ -370,6 +372,16 @@ def stage_csv(
         where c._fid not in (select _fid from _bcsv_alone)
         """
     )
+    # As the per-file path does: a misquoted record the reader took is rejected.
+    misquoted = (
+        f"_fid in (select _fid from _bfiles where kind = 'csv')"
+        f" and _fid not in (select _fid from _bcsv_alone) and {misquoted_record('_raw')}"
+    )
+    con.execute(
+        f"insert into _bstage_rejects select _fid, _line, _raw, {literal(MALFORMED_QUOTES)}"
+        f" from _bstage where {misquoted}"
+    )
+    con.execute(f"delete from _bstage where {misquoted}")
     con.execute(
         """
         insert into _bstage_rejects
