@@ -189,6 +189,11 @@ Positive = _scalar(
     lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
     {"type": "integer", "exclusiveMinimum": 0},
 )
+MAX_CPS_BUCKET_SECONDS = 86_400
+MAX_HOT_SHARE = 100
+"""Bounds of ``cps_bucket_seconds`` and ``cps_hot_share_of_allotted``: their
+product fits the CPS threshold's exact decimal (``int_cps_buckets_counted``)."""
+
 Number = _scalar(
     float, "a number >= 0", lambda v: _is_number(v) and v >= 0, {"type": "number", "minimum": 0}
 )
@@ -629,6 +634,24 @@ def _relations(document: Mapping[str, Any], failed: set[Any]) -> list[InitErrorD
                     routed[name],
                 )
             )
+    # The hot threshold is share * bucket * allotment in exact decimals
+    # (int_cps_buckets_counted): bounded here, it cannot overflow.
+    if valid("cps_bucket_seconds") and document["cps_bucket_seconds"] > MAX_CPS_BUCKET_SECONDS:
+        found.append(
+            _at(
+                ("cps_bucket_seconds",),
+                f"a CPS bucket is at most a day ({MAX_CPS_BUCKET_SECONDS} s)",
+                document["cps_bucket_seconds"],
+            )
+        )
+    if valid("cps_hot_share_of_allotted") and document["cps_hot_share_of_allotted"] > MAX_HOT_SHARE:
+        found.append(
+            _at(
+                ("cps_hot_share_of_allotted",),
+                f"at most {MAX_HOT_SHARE} (a share of the allotment: 0.5 is half)",
+                document["cps_hot_share_of_allotted"],
+            )
+        )
     if valid("cps_window_hours", "cps_max_concurrent_hot_hours"):
         window, concurrent = document["cps_window_hours"], document["cps_max_concurrent_hot_hours"]
         if concurrent > window:

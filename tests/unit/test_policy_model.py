@@ -104,6 +104,19 @@ def test_checks_across_keys_wait_for_valid_keys(tmp_path: Path) -> None:
     ]
 
 
+def test_cps_bucket_and_hot_share_are_bounded(tmp_path: Path) -> None:
+    """Their product with an allotment is the hot threshold, in exact decimals:
+    bounded, it cannot overflow and stop the build."""
+    assert problems(tmp_path, cps_bucket_seconds=86_401, cps_hot_share_of_allotted=101) == [
+        "cps_bucket_seconds: a CPS bucket is at most a day (86400 s)",
+        "cps_hot_share_of_allotted: at most 100 (a share of the allotment: 0.5 is half)",
+    ]
+    document = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
+    document.update(cps_bucket_seconds=86_400, cps_hot_share_of_allotted=100)
+    (tmp_path / "bounds.yml").write_text(yaml.safe_dump(document))
+    assert load_policy(tmp_path / "bounds.yml").cps_bucket_seconds == 86_400
+
+
 def test_empty_mappings_may_be_left_blank(tmp_path: Path) -> None:
     document = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
     document.update(consent_accepted_types_by_country=None, routing=None)

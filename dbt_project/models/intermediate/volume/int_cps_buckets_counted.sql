@@ -8,9 +8,11 @@
     double, and 0.5 * 60 * 4.1 in doubles is 122.99999999999999, which would
     make a region at exactly half its allotment hot against the strict rule.
     The double goes to the decimal through its shortest text (4.1 is '4.1'),
-    so every digit the export wrote counts (0.0999999999 is not 0.1) and none
-    it did not write appears. An allotment beyond the decimal's range (20
-    integer digits) gets no threshold (never hot).
+    so the digits the export wrote count (0.0999999999 is not 0.1, ten
+    decimals are kept) and none it did not write appears. share * bucket
+    length keeps eight decimals. An allotment of 10^10 CPS or more gets no
+    threshold (never hot): with policy.yml's bounds on the share and the
+    bucket, the product cannot overflow the decimal.
 -#}
 {%- set bucket_s = var('cps_bucket_seconds') | int -%}
 {%- set epoch = "cast('1970-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
@@ -30,8 +32,8 @@ allotments as (
         account_sid,
         home_region,
         cps_allotted,
-        {{ var('cps_hot_share_of_allotted') }} * {{ bucket_s }}
-        * {{ vc_safe_cast(dbt.cast('cps_allotted', dbt.type_string()), 'decimal(38, 18)') }}
+        cast({{ var('cps_hot_share_of_allotted') }} * {{ bucket_s }} as decimal(18, 8))
+        * {{ vc_safe_cast(dbt.cast('cps_allotted', dbt.type_string()), 'decimal(20, 10)') }}
             as hot_threshold_attempts
     from {{ ref('stg_exports__accounts') }}
 
