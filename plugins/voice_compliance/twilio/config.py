@@ -109,7 +109,7 @@ class TwilioConfig(BaseModel):
     subaccounts: tuple[str, ...] | Literal["all"] = ()
     """Further accounts pulled with the same credentials, or ``"all"``: every
     subaccount the Accounts list gives, looked up at each pull (needs a Main
-    API key or the auth token; closed subaccounts are left out)."""
+    API key or the auth token)."""
     bulk_export: bool = False
     """Use the BulkExport daily files of the main account in US1 where they exist."""
     regions: dict[str, RegionConfig] = Field(min_length=1)

@@ -188,10 +188,11 @@ class _RegionPull:
     def accounts(self) -> tuple[str, ...]:
         """The accounts to pull in this region: the configured ones, or with
         ``subaccounts: "all"`` the main account and every subaccount the
-        Accounts list gives now but the closed ones (a subaccount created
-        since the last pull is pulled from its first run on). When the list
-        cannot be had, the main account is still pulled and the pull fails
-        by name, never a silent gap."""
+        Accounts list gives now (a subaccount created since the last pull is
+        pulled from its first run on; a closed one until Twilio deletes it,
+        30 days after closing, so its last days and a backfill of its active
+        period are not lost). When the list cannot be had, the main account
+        is still pulled and the pull fails by name, never a silent gap."""
         if not self.config.discovers_subaccounts:
             return self.config.accounts
         main = self.config.account_sid
@@ -206,21 +207,22 @@ class _RegionPull:
             log.error("%s", message)
             self.summary.failures.append(message)
             return (main,)
-        open_: set[str] = set()
-        closed: set[str] = set()
+        found: set[str] = set()
+        closed = 0
         for item in listed:
             sid = item.get("sid")
             if sid == main or not is_account_sid(sid) or item.get("owner_account_sid") != main:
                 continue
-            (closed if item.get("status") == "closed" else open_).add(str(sid))
+            found.add(str(sid))
+            closed += item.get("status") == "closed"
         log.info(
-            "%s %s: %d subaccounts listed, %d closed ones left out",
+            "%s %s: %d subaccounts listed (%d of them closed)",
             self.region,
             main,
-            len(open_),
-            len(closed),
+            len(found),
+            closed,
         )
-        return (main, *sorted(open_))
+        return (main, *sorted(found))
 
     def pull_account(self, account: str, start: date | None, end: date | None, today: date) -> None:
         mark = Watermark.load(self.writer, account, self.region)
