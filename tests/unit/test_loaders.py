@@ -356,6 +356,10 @@ ISO_FORMS = {
 }
 
 
+NOT_ISO = ("2026111T120000Z", "20261001T12305Z", "2026-9-01T12:00Z", "2026-09-01T12Z")
+"""Shapes ``strptime`` alone would read as some time (one-digit fields)."""
+
+
 def test_every_iso_8601_form_of_a_timestamp_loads(zone):
     """The contract's timestamps are ISO 8601 with an offset or Z: its basic
     format, minutes without seconds and RFC 3339's lower case are ISO too. An
@@ -369,6 +373,15 @@ def test_every_iso_8601_form_of_a_timestamp_loads(zone):
     assert summary.rows_quarantined == 0, _reasons(settings, "optouts/o.csv")
     loaded = _query(settings, "select requested_at from raw.optouts order by _source_line")
     assert [at for (at,) in loaded] == list(ISO_FORMS.values())
+
+    # Not ISO 8601: quarantined, never read as a wrong time.
+    rows = "".join(f"+1415556{n:04d},,{form},web,\n" for n, form in enumerate(NOT_ISO))
+    _write(landing, "optouts/p.csv", "phone_number,brand,requested_at,method,call_sid\n" + rows)
+    [again] = _load(settings, "optouts")
+    assert again.rows_quarantined == len(NOT_ISO)
+    assert set(_reasons(settings, "optouts/p.csv").values()) == {
+        f"unparseable requested_at: {form}" for form in NOT_ISO
+    }
 
 
 def test_csv_header_order_case_bom_and_quoted_newlines(zone):

@@ -93,10 +93,16 @@ _ISO_OTHER_FORMS = ", ".join(
     f"'{form}'"
     for form in ("%Y-%m-%dT%H:%M%z", "%Y%m%dT%H%M%S%z", "%Y%m%dT%H%M%S.%f%z", "%Y%m%dT%H%M%z")
 )
+_ISO_OTHER_PATTERN = (
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(Z|[+-]\d{2}(:?\d{2})?)"
+    r"|\d{8}T\d{4}(\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)"
+)
 """ISO 8601 forms DuckDB's cast does not read (after upper-casing, with ``Z`` as
 ``+0000``): minutes without seconds, and the basic format. The contract's
 timestamps are ISO 8601 with an offset or ``Z``; its lower case (RFC 3339)
-is read by the cast of the upper-cased text."""
+is read by the cast of the upper-cased text. ``strptime`` alone also takes
+one-digit fields (``2026111T120000Z`` as 1 November): only values of exactly
+these shapes are parsed."""
 
 _INTEGER = r"[+-]?[0-9]+"
 _DECIMAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
@@ -113,7 +119,8 @@ def typed_expr(column: Column) -> str:
         return (
             f"coalesce(try_strptime({v}, '{RFC2822}'), try_cast({v} as timestamptz),"
             f" try_cast({upper} as timestamptz),"
-            f" try_strptime(regexp_replace({upper}, 'Z$', '+0000'), [{_ISO_OTHER_FORMS}]))"
+            f" case when regexp_full_match({upper}, '{_ISO_OTHER_PATTERN}') then"
+            f" try_strptime(regexp_replace({upper}, 'Z$', '+0000'), [{_ISO_OTHER_FORMS}]) end)"
         )
     if column.kind == "integer":
         # Digits, or a decimal number with a whole value ("45.0", "1e3"). Not
