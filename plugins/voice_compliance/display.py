@@ -4,7 +4,10 @@ A data-quality finding names its failing rows by their columns; stored as
 JSON they carry floats at full precision (``unclassified_share=
 0.003348588012054917``) next to a rule written in percent ("at most 0.0 %").
 So a share (a column named ``*_share``, a fraction of 1) reads as a
-percentage, and any other fractional number to three significant digits.
+percentage to six significant digits (never rounded onto a threshold: 0.98951
+is 98.951 %, not 99 % next to "at least 99 %"), and any other fractional
+number to three. Large numbers are not grouped: a digit run stays one the
+phone-number masking recognises.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import math
 from decimal import Decimal
 
 SIGNIFICANT = 3
+SHARE_SIGNIFICANT = 6
 
 
 def display_value(column: str, value: object) -> str:
@@ -22,16 +26,16 @@ def display_value(column: str, value: object) -> str:
         return str(value)
     number = float(value)
     if column.endswith("_share") and 0.0 <= number <= 1.0:
-        return f"{_number(number * 100)} %"
-    return _number(number)
+        return f"{_number(number * 100, SHARE_SIGNIFICANT)} %"
+    return _number(number, SIGNIFICANT)
 
 
-def _number(number: float) -> str:
+def _number(number: float, significant: int) -> str:
     if not math.isfinite(number) or number == 0:
         return "0" if number == 0 else str(number)
-    if number.is_integer() or abs(number) >= 10**SIGNIFICANT:
-        return f"{number:,.0f}"
-    decimals = max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(number))))
+    if number.is_integer() or abs(number) >= 10**significant:
+        return f"{number:.0f}"
+    decimals = max(0, significant - 1 - math.floor(math.log10(abs(number))))
     return f"{number:.{decimals}f}".rstrip("0").rstrip(".")
 
 

@@ -14,14 +14,16 @@ pytestmark = pytest.mark.quick
 @pytest.mark.parametrize(
     ("column", "value", "shown"),
     [
-        ("unclassified_share", 0.003348588012054917, "0.335 %"),
-        ("valid_callee_share", 0.9712, "97.1 %"),
+        ("unclassified_share", 0.003348588012054917, "0.334859 %"),
+        ("valid_callee_share", 0.9712, "97.12 %"),
+        ("valid_callee_share", 0.98951, "98.951 %"),  # not 99 % next to "at least 99 %"
         ("valid_callee_share", 1.0, "100 %"),
         ("valid_callee_share", Decimal("0.5"), "50 %"),
         ("share_of_nothing", 2.5, "2.5"),  # not a share name: as a number
         ("complaints_per_1000", 12.3456, "12.3"),
         ("rate", 0.000012345, "0.0000123"),
-        ("attempts", 1234567.0, "1,234,567"),
+        ("attempts", 1234567.0, "1234567"),
+        ("caller", 14155550100.0, "14155550100"),  # a digit run the masking recognises
         ("attempts", 3, "3"),
         ("account_sid", "AC0001", "AC0001"),
         ("is_hot", True, "True"),
