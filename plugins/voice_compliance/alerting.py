@@ -28,7 +28,7 @@ from voice_compliance.config import Settings
 from voice_compliance.display import display_value
 from voice_compliance.docs_site.links import docs_links
 from voice_compliance.masking import mask_text
-from voice_compliance.quarantine_summary import quarantined_since_previous_run
+from voice_compliance.quarantine_summary import quarantined_since_previous_run, record_notice
 from voice_compliance.report.links import report_link, reports_base_url
 from voice_compliance.validation import results
 
@@ -200,6 +200,10 @@ def notify_run(settings: Settings, *, run_id: str, dag_id: str = VALIDATION_DAG)
         )
         for routed in route_run(report, load_policy(), notify_settings.conn_id)
     ]
+    # The message (sent or queued in the outbox) told what was quarantined
+    # up to this run: the next run's message starts there.
+    with warehouse.open_warehouse(settings) as con:
+        record_notice(con, run_id, report.validated_at, datetime.now(UTC))
     summary = _as_dict(results[0])
     if len(results) > 1:
         summary["routed"] = [_as_dict(result) for result in results[1:]]

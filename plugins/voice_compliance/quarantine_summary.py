@@ -4,9 +4,11 @@ A load never fails on a bad row or file: the row (or the whole file, when it
 cannot be read or is outside the layout) goes to ``compliance.quarantine``
 with its reason, and the task stays green. Those rows are not checked by any
 clause: a quarantined opt-out is an opt-out nobody honours in the results.
-So the run's Slack message says what was quarantined since the previous
-validation run, per source and reason (the reason's first words: its
-values, which may hold a phone number, stay in the table).
+So the run's Slack message says what was quarantined since the last run
+whose message was sent, per source and reason (the reason's first words:
+its values, which may hold a phone number, stay in the table). A run whose
+message never went out (its tickets failed) leaves its records to the next
+one: ``compliance.quarantine_notices`` records how far each message told.
 """
 
 from __future__ import annotations
@@ -22,7 +24,19 @@ from voice_compliance.masking import mask_text
 MAX_REASONS = 4
 """Reasons named per source (the rest are counted together)."""
 
-_SINCE = """
+NOTICES = "compliance.quarantine_notices"
+
+_NOTICES_DDL = f"""
+create table if not exists {NOTICES} (
+    run_id varchar primary key,
+    through timestamptz not null,
+    noticed_at timestamptz not null
+)
+"""
+
+_SINCE_NOTICE = f"select max(through) from {NOTICES} where through < ?"
+
+_SINCE_RUN = """
 select max(validated_at) from compliance.validation_runs where validated_at < ?
 """
 
@@ -67,8 +81,7 @@ def quarantined_since_previous_run(
     (masked)."""
     if not warehouse.table_exists(con, "compliance", "quarantine"):
         return Quarantined()
-    row = con.execute(_SINCE, [validated_at]).fetchone()
-    since = row[0] if row else None
+    since = _since(con, validated_at)
     window = [validated_at, since, since]
     reasons: dict[str, list[tuple[str, int]]] = {}
     for source, reason, records in con.execute(_BY_REASON, window).fetchall():
@@ -81,6 +94,29 @@ def quarantined_since_previous_run(
             for source, records, whole, files in sources
         ),
     )
+
+
+def _since(con: duckdb.DuckDBPyConnection, validated_at: datetime) -> datetime | None:
+    """Where the window starts: the last message sent before this run (its run's
+    validation time); before any was recorded, the previous validation run."""
+    if warehouse.table_exists(con, "compliance", "quarantine_notices"):
+        row = con.execute(_SINCE_NOTICE, [validated_at]).fetchone()
+        if row and row[0] is not None:
+            return row[0]  # type: ignore[no-any-return]
+        if con.execute(f"select count(*) from {NOTICES}").fetchone() != (0,):
+            return None  # messages were sent, none before this run: everything
+    row = con.execute(_SINCE_RUN, [validated_at]).fetchone()
+    return row[0] if row else None
+
+
+def record_notice(
+    con: duckdb.DuckDBPyConnection, run_id: str, validated_at: datetime, at: datetime
+) -> None:
+    """Record that the message of ``run_id`` told what was quarantined up to its
+    validation (idempotent: a retried message records the same)."""
+    con.execute("create schema if not exists compliance")
+    con.execute(_NOTICES_DDL)
+    con.execute(f"insert or replace into {NOTICES} values (?, ?, ?)", [run_id, validated_at, at])
 
 
 def _line(source: str, records: int, whole: int, files: int, reasons: list[tuple[str, int]]) -> str:

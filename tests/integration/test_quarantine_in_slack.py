@@ -41,8 +41,9 @@ def _land(tmp_path: Path, key: str, text: str) -> None:
     path.write_text(text)
 
 
-def _validated(settings: Settings, run_id: str) -> list[str]:
-    """Record a validation run now; the quarantine lines of its report."""
+def _validated(settings: Settings, run_id: str, *, notify: bool = True) -> list[str]:
+    """Record a validation run now and (unless not ``notify``) send its message;
+    the quarantine lines of its report."""
     with warehouse.open_warehouse(settings) as con:
         # The clause mart a report reads (no clause has subjects here).
         con.execute(
@@ -52,7 +53,10 @@ def _validated(settings: Settings, run_id: str) -> list[str]:
         at = datetime.now(UTC)
         run = results.RunRecord(run_id, "vc_validate", at, ["2026-10"], None, None, "")
         results.store(con, run, [])
-    return list(alerting.build_report(settings, run_id=run_id).quarantined)
+    lines = list(alerting.build_report(settings, run_id=run_id).quarantined)
+    if notify:
+        alerting.notify_run(settings, run_id=run_id)
+    return lines
 
 
 def test_records_quarantined_since_the_previous_run_are_in_its_message(tmp_path: Path) -> None:
@@ -101,4 +105,16 @@ def test_records_quarantined_since_the_previous_run_are_in_its_message(tmp_path:
 
     assert third == [
         "optouts: 1 record quarantined from 1 file: unparseable requested_at 1",
+    ]
+
+    # A run whose message never went out (its tickets failed): the next one tells.
+    _land(tmp_path, "optouts/2026-10-04.csv", HEADER + "+12125550106,Acme,later,sms,\n")
+    ingest.ingest_source(settings, "optouts")
+    _validated(settings, "r4", notify=False)
+    _land(tmp_path, "optouts/2026-10-05.csv", HEADER + ",Acme,2026-10-05T10:00:00Z,sms,\n")
+    ingest.ingest_source(settings, "optouts")
+
+    assert _validated(settings, "r5") == [
+        "optouts: 2 records quarantined from 2 files: missing phone_number 1,"
+        " unparseable requested_at 1",
     ]
