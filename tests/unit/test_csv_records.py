@@ -156,12 +156,10 @@ def test_a_misquoted_record_gets_one_answer_whatever_else_its_file_holds(
     head = "sid,account_sid,caller_name\n"
     misquoted = f'{S[1]},{AC1},Ac"me"'
     escaped = f'{S[2]},{AC1}, "Ac""me""" '
-    write(landing, "calls/region=us1/plain.csv", f"{head}{misquoted}\n{escaped}\n")
-    write(
-        landing,
-        "calls/region=us1/spanning.csv",
-        f'{head}{misquoted}\n{escaped}\n{S[3]},{AC1},"two\nlines"\n',
-    )
+    tabbed = f'{S[4]},{AC1},\t"Acme"\t'  # the reader keeps tabs and quotes as text
+    lines = f"{misquoted}\n{escaped}\n{tabbed}\n"
+    write(landing, "calls/region=us1/plain.csv", head + lines)
+    write(landing, "calls/region=us1/spanning.csv", f'{head}{lines}{S[3]},{AC1},"two\nlines"\n')
 
     db = _load_both(landing, tmp_path, ("calls",))
 
@@ -170,7 +168,8 @@ def test_a_misquoted_record_gets_one_answer_whatever_else_its_file_holds(
     )
     for key in ("calls/region=us1/plain.csv", "calls/region=us1/spanning.csv"):
         counts, rows = _file(db, key)
-        assert counts[2] == 1 and rows == [(2, misquoted, malformed)], key
+        assert counts[2] == 2, key
+        assert rows == [(2, misquoted, malformed), (4, tabbed, malformed)], key
         assert _loaded(db, "calls", "caller_name", key)[0] == (3, 'Ac"me"'), key
 
 

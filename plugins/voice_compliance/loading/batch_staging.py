@@ -373,15 +373,23 @@ def stage_csv(
         """
     )
     # As the per-file path does: a misquoted record the reader took is rejected.
-    misquoted = (
-        f"_fid in (select _fid from _bfiles where kind = 'csv')"
-        f" and _fid not in (select _fid from _bcsv_alone) and {misquoted_record('_raw')}"
+    con.execute(
+        f"""
+        create temp table _bcsv_misquoted as
+        select _fid, _line from _bstage
+        where _fid in (select _fid from _bfiles where kind = 'csv')
+          and _fid not in (select _fid from _bcsv_alone) and {misquoted_record("_raw")}
+        """
     )
     con.execute(
         f"insert into _bstage_rejects select _fid, _line, _raw, {literal(MALFORMED_QUOTES)}"
-        f" from _bstage where {misquoted}"
+        " from _bstage semi join _bcsv_misquoted using (_fid, _line)"
     )
-    con.execute(f"delete from _bstage where {misquoted}")
+    con.execute(
+        "delete from _bstage using _bcsv_misquoted as m"
+        " where _bstage._fid = m._fid and _bstage._line = m._line"
+    )
+    con.execute("drop table _bcsv_misquoted")
     con.execute(
         """
         insert into _bstage_rejects

@@ -314,12 +314,16 @@ def _stage_csv_by_reader(
         join _csv_numbers as n using (k)
         """
     )
-    malformed = misquoted_record("_raw")
+    con.execute(
+        f"create temp table _csv_misquoted as select _line from _stage"
+        f" where {misquoted_record('_raw')}"
+    )
     con.execute(
         f"insert into _stage_rejects select _line, _raw, {literal(MALFORMED_QUOTES)}"
-        f" from _stage where {malformed}"
+        " from _stage semi join _csv_misquoted using (_line)"
     )
-    con.execute(f"delete from _stage where {malformed}")
+    con.execute("delete from _stage where _line in (select _line from _csv_misquoted)")
+    con.execute("drop table _csv_misquoted")
     con.execute(
         """
         insert into _stage_rejects
@@ -335,9 +339,10 @@ def _stage_csv_by_reader(
     return True
 
 
-# RFC 4180 with '"' as quote and escape. A field is quoted (blanks around the
-# quotes allowed, as DuckDB's reader allows them) or holds no quote at all.
-_QUOTED_FIELD = r'[ \t]*"(?:[^"]|"")*"[ \t]*'
+# RFC 4180 with '"' as quote and escape. A field is quoted (spaces around the
+# quotes allowed, as DuckDB's reader allows them; not tabs, which it reads as
+# text of an unquoted field) or holds no quote at all.
+_QUOTED_FIELD = r' *"(?:[^"]|"")*" *'
 _FIELD = rf'{_QUOTED_FIELD}|[^,"\n]*'
 CSV_RECORD = f"(?:{_FIELD})(?:,(?:{_FIELD}))*"
 """A well-formed CSV record (a regular expression, for ``regexp_full_match``)."""
