@@ -551,3 +551,17 @@ def test_histogram_axis_labels_do_not_run_together(gated: str) -> None:
         # About 7 px a character at 11 px: neighbours' centres farther apart than their texts.
         for (x1, a), (x2, b) in pairwise(labels):
             assert float(x2) - float(x1) >= 3.5 * (len(a) + len(b)), (chart, a, b)
+
+
+def test_a_zero_threshold_draws_compliant_zeros_left_of_its_line() -> None:
+    """With a threshold of 0, a value of 0 complies ("more than" the threshold
+    violates): its bin ends at the line instead of starting there."""
+    from voice_compliance.report.charts import histogram_bins
+
+    rows, (start, end) = histogram_bins([(0.0, False), (0.0, False), (2.5, True)], 0.0)
+
+    left = [r for r in rows if r["to"] <= 0]
+    right = [r for r in rows if r["from"] >= 0]
+    assert sum(r["numbers"] for r in left) == 2 and {r["outcome"] for r in left} == {"compliant"}
+    assert sum(r["numbers"] for r in right) == 1 and {r["outcome"] for r in right} == {"violation"}
+    assert start < 0 < end

@@ -198,7 +198,8 @@ def histogram_bins(
     A bin edge falls on the threshold and bins are closed on the right, as
     the clauses' rules are ("more than"): a value equal to the threshold is
     counted left of the line, so only what exceeds it is drawn right of it.
-    With no negative value, the first bin starts at 0 at the lowest.
+    With no negative value, the first bin starts at 0 at the lowest (below
+    it only for a threshold of 0, so that 0 is left of the line).
     """
     values = [v for v, _ in points]
     low, high = min(values), max(values)
@@ -210,7 +211,9 @@ def histogram_bins(
         # The bin (anchor + (k-1) step, anchor + k step] holding value.
         return math.ceil(round((value - anchor) / step, 9))
 
-    floor = 0.0 if low >= 0 else None
+    # Bins start at 0 when no value is negative, unless the threshold is 0
+    # itself: a value of 0 is then compliant and is drawn left of the line.
+    floor = 0.0 if low >= 0 and (threshold is None or threshold > 0) else None
     first = upper(low)
     if floor is not None and anchor + first * step <= floor:
         first += 1  # a bin ending at 0 would have no width: 0 goes in the next
