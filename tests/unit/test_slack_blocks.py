@@ -257,6 +257,34 @@ def test_failure_callback_writes_masked_failure_message(
     assert FULL_NUMBER.search(text) is None
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [("VC_DUCKDB_THREADS", "abc"), ("VC_HISTORY_DAYS", "-x"), ("VC_SLACK_RETRIES", "many")],
+)
+def test_a_bad_setting_still_lets_its_failure_alert_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: tuple[str, str]
+) -> None:
+    """A bad VC_* value fails the run at check_settings; that failure's alert
+    must still be queued (the callback read every setting and gave up)."""
+    monkeypatch.setenv("VC_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VC_SLACK_CONN_ID", "vc_slack_not_defined_in_tests")
+    monkeypatch.setenv(*broken)
+    ti = SimpleNamespace(
+        dag_id="vc_transform", task_id="check_settings", try_number=1, map_index=-1, log_url=None
+    )
+    context = {
+        "ti": ti,
+        "dag_run": SimpleNamespace(run_id="manual__2026-10-02T00:00:00+00:00"),
+        "exception": RuntimeError(f"{broken[0]} is invalid"),
+    }
+
+    task_failure_callback(context)
+
+    outbox = tmp_path / "notifications" / "slack_outbox.jsonl"
+    [entry] = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
+    assert entry["key"] == "failure:vc_transform:manual__2026-10-02T00:00:00+00:00:check_settings:1"
+
+
 class _Exploding:
     @property
     def task_id(self) -> str:

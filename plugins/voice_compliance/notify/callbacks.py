@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
-from voice_compliance.config import Settings
+from voice_compliance.config import PathSettings, Settings, SettingsError, SlackSettings
 from voice_compliance.masking import mask_text
 from voice_compliance.notify.blocks import build_failure_message
 from voice_compliance.notify.slack import NotifySettings, notify
@@ -83,14 +83,16 @@ def failure_message_from_context(context: Mapping[str, Any]) -> tuple[dict[str, 
 def task_failure_callback(context: Mapping[str, Any]) -> None:
     """Airflow ``on_failure_callback``: queue (and try to send) a masked failure message.
 
-    Settings come from ``Settings.from_env().data_dir`` and the ``VC_SLACK_*``
-    variables. Never raises: a failing callback would only bury the task's
-    own error in the log.
+    Settings come from the ``paths`` and ``slack`` sections of the
+    environment alone, each falling back to its defaults when invalid: a bad
+    variable elsewhere (``VC_DUCKDB_THREADS=abc``) fails the run at
+    ``check_settings``, and that failure must still reach Slack or the
+    outbox. Never raises: a failing callback would only bury the task's own
+    error in the log.
     """
     try:
         message, key = failure_message_from_context(context)
-        settings = NotifySettings.from_env(Settings.from_env().data_dir)
-        result = notify(message, key=key, settings=settings)
+        result = notify(message, key=key, settings=_notify_settings())
         log.info(
             "Failure notification %s: queued=%s, %s (%d pending)",
             result.key,
@@ -100,3 +102,17 @@ def task_failure_callback(context: Mapping[str, Any]) -> None:
         )
     except Exception as exc:
         log.warning("Could not notify the failure: %s", mask_text(f"{type(exc).__name__}: {exc}"))
+
+
+def _notify_settings() -> NotifySettings:
+    """Where a failure message goes, whatever else the environment gets wrong."""
+    try:
+        data_dir = Settings.section_from_env("paths").data_dir
+    except SettingsError as exc:
+        log.warning("Failure alert: %s; the default data folder is used", mask_text(str(exc)))
+        data_dir = PathSettings.model_validate({}).data_dir
+    try:
+        return NotifySettings.from_env(data_dir)
+    except SettingsError as exc:
+        log.warning("Failure alert: %s; the default Slack settings are used", mask_text(str(exc)))
+        return NotifySettings.from_settings(SlackSettings(), data_dir)
