@@ -29,6 +29,7 @@ from voice_compliance.dag_support import (
     WAREHOUSE_PARAM,
     check_settings_task,
     default_args,
+    group_report,
     policy_vars_json,
     settings_from_params,
     transform_clause_ids,
@@ -132,7 +133,7 @@ def _report_task(group: str, task_id: str, doc: str) -> Any:
     @task(task_id=task_id, trigger_rule=TriggerRule.ALL_DONE, retries=0, doc_md=doc)
     def report(ti: Any = None) -> dict[str, int]:
         outcomes = ti.xcom_pull(task_ids=BUILD_TASK_ID, key=OUTCOMES_XCOM_KEY)
-        return dbt_runner.check_group(outcomes, group)
+        return group_report(outcomes, group)
 
     return report()
 
@@ -212,7 +213,9 @@ def vc_transform() -> None:
       with the list of those that failed, errored, were skipped or not run.
       **`foundation`** does the same for seeds, staging and shared models,
       **`compliance`** for the cross-clause marts. They run whatever the
-      build's outcome, so the grid shows which clause broke.
+      build's outcome, so the grid shows which clause broke; when the build
+      never ran dbt (settings or the build itself failed first) they are
+      skipped, so that failure alerts once, not once per clause.
     * **Policy**: every dbt command gets `dbt_project/policy.yml` as `--vars`.
     * **Pool**: every task runs in `duckdb_writer` (one slot): DuckDB allows
       one writer per file.

@@ -55,6 +55,27 @@ def default_args(retries: int = 2, retry_delay_s: int = 10, **extra: Any) -> dic
     }
 
 
+def group_report(outcomes: Mapping[str, Any] | None, group: str) -> dict[str, int]:
+    """What a per-clause report task of ``vc_transform`` returns: the node counts
+    of ``group`` in the build (``dbt_runner.check_group``, which fails on any
+    problem of the group).
+
+    When the build never ran dbt (``check_settings`` or the build itself
+    failed first: no outcomes), the task is skipped, not failed: that failure
+    already alerted once, and fourteen more alerts blaming every clause would
+    bury it.
+    """
+    from voice_compliance import dbt_runner
+
+    if outcomes is None:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(
+            f"{group}: dbt build reported no node results (it did not run dbt; see dbt_build)"
+        )
+    return dbt_runner.check_group(outcomes, group)
+
+
 def _path_param(description: str) -> Param:
     return Param(None, type=["null", "string"], description=description)
 
