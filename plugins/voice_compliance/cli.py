@@ -101,9 +101,12 @@ def _set_doing(what: str) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Prepare Airflow's home once (database, pool) and write the dbt manifest
-    vc_transform is built from (``dbt_runner.PROJECT_MANIFEST``)."""
+    vc_transform is built from (``dbt_runner.PROJECT_MANIFEST``);
+    ``--manifest-only``: the manifest alone (an existing Airflow's image
+    build, after every change of the dbt project)."""
     settings = Settings.from_env()
-    ensure_airflow(settings)
+    if not args.manifest_only:
+        ensure_airflow(settings)
     dbt_parse_project(settings)
     return 0
 
@@ -455,7 +458,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     report_arguments(report)
 
-    init = sub.add_parser("init", help="prepare Airflow's home (idempotent)")
+    init = sub.add_parser(
+        "init", help="prepare Airflow's home and write the dbt manifest (idempotent)"
+    )
+    init.add_argument(
+        "--manifest-only",
+        action="store_true",
+        help="only write the dbt manifest vc_transform is built from (an existing Airflow)",
+    )
     init.set_defaults(func=cmd_init)
     return parser
 
