@@ -43,13 +43,22 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
         log.exception("could not send the task-failure notification")
 
 
+TASK_TIMEOUT = timedelta(hours=6)
+"""The longest any task may run before Airflow fails it (and it alerts): a
+stuck task would otherwise hold the one-slot writer pool, and every DAG
+behind it, with no alert. The largest measured task, the national
+registry's load, takes minutes here."""
+
+
 def default_args(retries: int = 2, retry_delay_s: int = 10, **extra: Any) -> dict[str, Any]:
-    """Default task arguments: owner, retries, the writer pool, the failure alert."""
+    """Default task arguments: owner, retries, the writer pool, a timeout, the
+    failure alert."""
     return {
         "owner": OWNER,
         "retries": retries,
         "retry_delay": timedelta(seconds=retry_delay_s),
         "pool": WRITER_POOL,
+        "execution_timeout": TASK_TIMEOUT,
         "on_failure_callback": on_task_failure,
         **extra,
     }

@@ -15,7 +15,7 @@ import pytest
 from dag_probe import parse_dags_in
 from voice_compliance import assets, ingest
 from voice_compliance.airflow_runner import PIPELINE_DAGS, WRITER_POOL
-from voice_compliance.dag_support import CHECK_TASK_ID
+from voice_compliance.dag_support import CHECK_TASK_ID, TASK_TIMEOUT
 
 pytestmark = pytest.mark.quick
 
@@ -59,6 +59,7 @@ for dag_id, dag in bag.dags.items():
             t.task_id: {
                 "retries": t.retries,
                 "retry_delay_s": t.retry_delay.total_seconds(),
+                "timeout_s": t.execution_timeout.total_seconds() if t.execution_timeout else None,
                 "pool": t.pool,
                 "outlets": [outlet(o) for o in t.outlets],
                 "upstream": sorted(t.upstream_task_ids),
@@ -141,6 +142,13 @@ def test_every_task_retries(parsed: dict[str, Any]) -> None:
                 assert task["retries"] == 0, f"{dag_id}.{task_id}"
             else:
                 assert task["retries"] >= 1, f"{dag_id}.{task_id}"
+
+
+def test_every_task_has_a_timeout(parsed: dict[str, Any]) -> None:
+    """A stuck task would hold the one-slot writer pool with no alert."""
+    for dag_id, dag in parsed["dags"].items():
+        for task_id, task in dag["tasks"].items():
+            assert task["timeout_s"] == TASK_TIMEOUT.total_seconds(), f"{dag_id}.{task_id}"
 
 
 def test_loading_tasks_use_the_writer_pool(parsed: dict[str, Any]) -> None:
