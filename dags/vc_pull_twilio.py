@@ -30,11 +30,29 @@ def _day_param(description: str) -> Param:
 
 
 def _days(params: dict[str, Any] | None) -> tuple[Any, Any]:
+    """``(start, end)`` of a backfill, or ``None``s; a day that is not a date
+    (``2026-02-30``) or an end not after the start fails the task at once,
+    without retries, naming the param (it would fail every region alike)."""
     from datetime import date
 
+    from airflow.sdk.exceptions import AirflowFailException
+
     params = params or {}
-    start, end = params.get("start"), params.get("end")
-    return (date.fromisoformat(start) if start else None, date.fromisoformat(end) if end else None)
+    found: dict[str, Any] = {}
+    for name in ("start", "end"):
+        value = params.get(name)
+        try:
+            found[name] = date.fromisoformat(value) if value else None
+        except ValueError:
+            raise AirflowFailException(
+                f"param {name}: {value!r} is not a day (YYYY-MM-DD)"
+            ) from None
+    start, end = found["start"], found["end"]
+    if start is not None and end is not None and end <= start:
+        raise AirflowFailException(
+            f"param end {end} must be after start {start} (end is exclusive)"
+        )
+    return start, end
 
 
 @dag(
@@ -86,10 +104,12 @@ def vc_pull_twilio() -> None:
     """
 
     @task
-    def plan_regions() -> list[str]:
-        """The home regions of the connection (validated here: one clear error line)."""
+    def plan_regions(params: dict[str, Any] | None = None) -> list[str]:
+        """The home regions of the connection, and the backfill's days (validated
+        here, before any region: one clear error line)."""
         from voice_compliance.twilio.config import load_config
 
+        _days(params)
         config = load_config()
         log.info(
             "Twilio accounts %s in regions %s",

@@ -17,7 +17,7 @@ from dag_probe import parse_dags
 from twilio_server import FAST_RETRIES, landed_calls, served_sids
 from vc_sample.fake_twilio import FakeTwilio
 from voice_compliance.airflow_runner import ensure_airflow, run_dag
-from voice_compliance.config import Settings
+from voice_compliance.config import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.airflow
 
@@ -112,3 +112,26 @@ def test_dag_pulls_from_the_fake_and_ingest_loads_it(
         con.close()
     assert loaded == distinct == len(expected)
     assert quarantined == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"start": "2026-02-30", "end": None}, "param start: '2026-02-30' is not a day"),
+        ({"start": "2026-10-05", "end": "2026-10-05"}, "param end 2026-10-05 must be after"),
+    ],
+)
+def test_a_backfill_s_days_are_checked_before_any_region_is_pulled(
+    params: dict[str, Any], message: str
+) -> None:
+    """A day that is not a date, or an end not after the start, fails the first
+    task at once (no retry) instead of every region, three times each."""
+    import runpy
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    days = runpy.run_path(str(REPO_ROOT / "dags" / "vc_pull_twilio.py"))["_days"]
+
+    with pytest.raises(AirflowFailException, match=message):
+        days(params)
+    assert days({"start": "2026-10-01", "end": "2026-10-05"})[1].isoformat() == "2026-10-05"
