@@ -48,7 +48,6 @@ def vc_ingest_exports() -> None:
     | `load_disclosures` | `disclosures/` | `raw.disclosures` |
     | `load_complaints` | `complaints/` | `raw.complaints` |
     | `load_dnc_internal` | `dnc/internal/` | `raw.dnc_internal` |
-
     | `record_unassigned_files` | anywhere else | none: a manifest row `unrecognized` |
 
     * Every landed file gets one row in `compliance.load_manifest`; files

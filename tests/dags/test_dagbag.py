@@ -115,6 +115,12 @@ def test_dags_are_documented_and_tagged(parsed: dict[str, Any]) -> None:
     for dag_id, dag in parsed["dags"].items():
         assert dag["doc_md"] and len(dag["doc_md"]) > 200, dag_id
         assert "voice-compliance" in dag["tags"], dag_id
+        # A blank line inside a table ends it: the rows after it show as text.
+        lines = [line.strip() for line in dag["doc_md"].splitlines()]
+        for before, blank, row in zip(lines, lines[1:], lines[2:], strict=False):
+            assert not (before.startswith("|") and not blank and row.startswith("|")), (
+                f"{dag_id}: a blank line splits the table before {row!r}"
+            )
 
 
 def test_ingestion_dags_settings(parsed: dict[str, Any]) -> None:
