@@ -11,6 +11,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag
 
 from voice_compliance.assets import CALL_SOURCES, TWILIO_PULL_ASSET
 from voice_compliance.dag_support import (
+    INGESTION_CRON,
     START_DATE,
     check_settings_task,
     default_args,
@@ -23,7 +24,7 @@ from voice_compliance.dag_support import (
     dag_id="vc_ingest_calls",
     # Daily, and also as soon as vc_pull_twilio has landed new call records.
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("@daily", timezone="UTC"), assets=TWILIO_PULL_ASSET
+        timetable=CronTriggerTimetable(INGESTION_CRON, timezone="UTC"), assets=TWILIO_PULL_ASSET
     ),
     start_date=START_DATE,
     catchup=False,
@@ -50,8 +51,9 @@ def vc_ingest_calls() -> None:
       writer) and updates the Asset `raw.calls`, which downstream DAGs
       schedule on.
 
-    **Schedule**: daily, and whenever `vc_pull_twilio` updates the Asset
-    `landing.twilio_calls` (call records pulled from Twilio).
+    **Schedule**: daily at 01:00 UTC (an hour after `vc_pull_twilio`, like
+    the other ingestion DAGs, so the pulled calls are in the same cycle), and
+    whenever `vc_pull_twilio` updates the Asset `landing.twilio_calls`.
 
     **Params**: `landing` (folder or `s3://bucket/prefix`) and `warehouse`
     (DuckDB file); leave them empty to use `VC_LANDING` / `VC_WAREHOUSE` or

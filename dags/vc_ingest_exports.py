@@ -11,6 +11,7 @@ from airflow.sdk import dag
 
 from voice_compliance.assets import EXPORT_SOURCES
 from voice_compliance.dag_support import (
+    INGESTION_CRON,
     START_DATE,
     check_settings_task,
     default_args,
@@ -22,7 +23,7 @@ from voice_compliance.dag_support import (
 
 @dag(
     dag_id="vc_ingest_exports",
-    schedule="@daily",
+    schedule=INGESTION_CRON,
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -16,6 +16,7 @@ from airflow.sdk import Param, dag, task
 from voice_compliance.assets import TWILIO_PULL_ASSET
 from voice_compliance.dag_support import (
     LANDING_PARAM,
+    PULL_CRON,
     START_DATE,
     check_settings_task,
     default_args,
@@ -57,7 +58,7 @@ def _days(params: dict[str, Any] | None) -> tuple[Any, Any]:
 
 @dag(
     dag_id="vc_pull_twilio",
-    schedule="@daily",
+    schedule=PULL_CRON,
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

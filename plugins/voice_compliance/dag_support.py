@@ -43,6 +43,15 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
         log.exception("could not send the task-failure notification")
 
 
+PULL_CRON = "0 0 * * *"
+"""``vc_pull_twilio``: daily at midnight UTC, once the day is over."""
+INGESTION_CRON = "0 1 * * *"
+"""The ingestion DAGs: daily at 01:00 UTC, an hour after the Twilio pull, so
+that the calls it lands (``vc_ingest_calls`` also runs as soon as the pull
+publishes) are in the same ingestion cycle, and so the same transform, as
+that day's exports and registry files. On the same minute as the pull, the
+pulled calls waited for the next day's cycle."""
+
 TASK_TIMEOUT = timedelta(hours=6)
 """The longest any task may run before Airflow fails it (and it alerts): a
 stuck task would otherwise hold the one-slot writer pool, and every DAG

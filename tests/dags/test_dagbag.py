@@ -15,7 +15,7 @@ import pytest
 from dag_probe import parse_dags_in
 from voice_compliance import assets, ingest
 from voice_compliance.airflow_runner import PIPELINE_DAGS, WRITER_POOL
-from voice_compliance.dag_support import CHECK_TASK_ID, TASK_TIMEOUT
+from voice_compliance.dag_support import CHECK_TASK_ID, INGESTION_CRON, PULL_CRON, TASK_TIMEOUT
 
 pytestmark = pytest.mark.quick
 
@@ -121,6 +121,17 @@ def test_dags_are_documented_and_tagged(parsed: dict[str, Any]) -> None:
             assert not (before.startswith("|") and not blank and row.startswith("|")), (
                 f"{dag_id}: a blank line splits the table before {row!r}"
             )
+
+
+def test_ingestion_runs_an_hour_after_the_twilio_pull(parsed: dict[str, Any]) -> None:
+    """On the same minute, the calls the pull lands after the ingestion cron
+    ran waited a whole day for the next cycle's exports and registries."""
+    dags = parsed["dags"]
+    assert (PULL_CRON, INGESTION_CRON) == ("0 0 * * *", "0 1 * * *")
+    assert dags["vc_pull_twilio"]["schedule"] == PULL_CRON
+    assert dags["vc_ingest_exports"]["schedule"] == INGESTION_CRON
+    assert dags["vc_ingest_registries"]["schedule"] == INGESTION_CRON
+    assert f"expression='{INGESTION_CRON}'" in dags["vc_ingest_calls"]["schedule"]
 
 
 def test_ingestion_dags_settings(parsed: dict[str, Any]) -> None:
