@@ -38,6 +38,7 @@ from voice_compliance.dag_support import (
 log = logging.getLogger(__name__)
 
 BUILD_TASK_ID = "dbt_build"
+PUBLISH_TASK_ID = "publish_marts"
 CLAUSE_GROUP_ID = "clause"
 OUTCOMES_XCOM_KEY = "outcomes"
 
@@ -151,8 +152,7 @@ def _docs_task() -> Any:
         task_id="dbt_docs_generate",
         doc_md=(
             "Generate the dbt docs site, unless the project, the policy and the "
-            "warehouse's columns are those of the current site; update the Asset "
-            "`marts.compliance`."
+            "warehouse's columns are those of the current site."
         ),
         project_dir=str(dbt_runner.DBT_PROJECT_DIR),
         profile_config=ProfileConfig(
@@ -165,7 +165,7 @@ def _docs_task() -> Any:
         # a pipeline run (same process, airflow_runner.run_dags) could not
         # open the warehouse with its own.
         invocation_mode=InvocationMode.SUBPROCESS,
-        dbt_executable_path=str(dbt_runner.VENV_BIN / "dbt"),
+        dbt_executable_path=_dbt_path(),
         # The policy as --vars, rendered when the task runs (no YAML at parse).
         dbt_cmd_flags=["--static", "--vars", "{{ vc_policy_vars() }}"],
         # dbt's partial parse: Cosmos starts from the newer of the project's
@@ -173,9 +173,30 @@ def _docs_task() -> Any:
         # instead of a full parse in its temporary copy (10 s, decision 0022).
         cache_dir=cosmos_settings.cache_dir / "vc_transform",
         callback="voice_compliance.dbt_runner.collect_docs",
-        outlets=[MARTS_ASSET],
         **DBT_OPERATOR_ARGS,
     )
+
+
+def _dbt_path() -> str:
+    """The dbt the build runs (beside this interpreter, else on ``PATH``), found
+    at parse time without failing it: a missing dbt fails the task instead."""
+    try:
+        return dbt_runner.dbt_executable()
+    except FileNotFoundError:
+        return str(dbt_runner.VENV_BIN / "dbt")
+
+
+@task(
+    task_id=PUBLISH_TASK_ID,
+    outlets=[MARTS_ASSET],
+    doc_md=(
+        "Update the Asset `marts.compliance`, on which `vc_validate` is scheduled: "
+        "every group passed in the build. The docs site is a side branch: its "
+        "failure does not hold back validation, tickets and Slack."
+    ),
+)
+def publish_marts() -> str:
+    return MARTS_ASSET.name
 
 
 @dag(
@@ -198,8 +219,9 @@ def vc_transform() -> None:
     `clause_summary`), then **`dbt_docs_generate`**: the docs site with the
     warehouse catalog at `<data_dir>/dbt/target/static_index.html`, generated
     again only when the project, the policy or the warehouse's columns
-    changed (a new day of data changes none of them). That last task updates
-    the Asset **`marts.compliance`**, which validation schedules on.
+    changed (a new day of data changes none of them). **`publish_marts`**
+    updates the Asset **`marts.compliance`**, which validation schedules on,
+    once every group passed; the docs task beside it does not hold it back.
 
     * **Schedule**: data-aware, once *every* ingestion Asset (`raw.*`) has
       been updated since the last run: after a complete
@@ -249,7 +271,9 @@ def vc_transform() -> None:
         "compliance",
         "The cross-clause marts (`policy_violations`, `clause_summary`...) and their tests.",
     )
-    build >> [foundation, clauses, compliance] >> _docs_task()
+    reports = [foundation, clauses, compliance]
+    build >> reports >> publish_marts()
+    reports >> _docs_task()
 
 
 vc_transform()

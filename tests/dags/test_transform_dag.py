@@ -131,7 +131,13 @@ def test_dag_settings(parsed: dict[str, Any]) -> None:
 def test_one_build_then_one_report_per_clause_then_docs(parsed: dict[str, Any]) -> None:
     tasks = parsed["dag"]["tasks"]
 
-    assert set(tasks) == {"check_settings", "dbt_build", *REPORT_TASKS, "dbt_docs_generate"}
+    assert set(tasks) == {
+        "check_settings",
+        "dbt_build",
+        *REPORT_TASKS,
+        "publish_marts",
+        "dbt_docs_generate",
+    }
     assert list(policy_vars()["clauses"]) == list(CLAUSE_IDS)
     assert tasks["check_settings"]["upstream"] == []
     assert tasks["check_settings"]["downstream"] == ["dbt_build"]
@@ -142,8 +148,12 @@ def test_one_build_then_one_report_per_clause_then_docs(parsed: dict[str, Any]) 
         assert tasks[name]["upstream"] == ["dbt_build"], name
         assert tasks[name]["trigger_rule"] == "all_done", name
         assert tasks[name]["retries"] == 0, name  # they only read the build's results
-    assert tasks["dbt_docs_generate"]["upstream"] == sorted(REPORT_TASKS)
-    assert tasks["dbt_docs_generate"]["trigger_rule"] == "all_success"
+    # The Asset validation waits for, and beside it the docs site: a docs
+    # failure does not hold back validation, tickets and Slack.
+    for name in ("publish_marts", "dbt_docs_generate"):
+        assert tasks[name]["upstream"] == sorted(REPORT_TASKS), name
+        assert tasks[name]["trigger_rule"] == "all_success", name
+        assert tasks[name]["downstream"] == [], name
 
 
 @pytest.mark.quick
@@ -159,7 +169,7 @@ def test_every_task_in_the_writer_pool(parsed: dict[str, Any]) -> None:
 
 
 @pytest.mark.quick
-def test_docs_task_gets_policy_vars_settings_and_emits_the_marts(parsed: dict[str, Any]) -> None:
+def test_docs_task_gets_policy_vars_and_publish_emits_the_marts(parsed: dict[str, Any]) -> None:
     tasks = parsed["dag"]["tasks"]
     docs = tasks["dbt_docs_generate"]
 
@@ -170,8 +180,8 @@ def test_docs_task_gets_policy_vars_settings_and_emits_the_marts(parsed: dict[st
     assert json.loads(policy_vars_json()) == policy_vars()
     for name in ("VC_WAREHOUSE", "VC_DUCKDB_MEMORY_LIMIT", "VC_DUCKDB_THREADS"):
         assert docs["env"][name] == f"{{{{ vc_env(params, '{name}') }}}}"
-    assert docs["outlets"] == [assets.MARTS_ASSET.name]
-    assert all(t["outlets"] == [] for name, t in tasks.items() if name != "dbt_docs_generate")
+    assert tasks["publish_marts"]["outlets"] == [assets.MARTS_ASSET.name]
+    assert all(t["outlets"] == [] for name, t in tasks.items() if name != "publish_marts")
     assert assets.MARTS_ASSET.uri == "x-voice-compliance://warehouse/marts/compliance"
 
 
@@ -333,7 +343,7 @@ def test_the_docs_site_shows_the_build_compiled_sql_without_compiling_again(
 def test_airflow_run_reports_every_clause_green(transformed: Settings) -> None:
     states = task_states(transformed)
 
-    tasks = ["check_settings", "dbt_build", *REPORT_TASKS, "dbt_docs_generate"]
+    tasks = ["check_settings", "dbt_build", *REPORT_TASKS, "publish_marts", "dbt_docs_generate"]
     assert states == dict.fromkeys(tasks, "success")
 
 
@@ -439,6 +449,7 @@ def test_failing_model_and_test_fail_their_clauses_tasks(
     # The graph has the project's clauses only (its manifest's meta.clause_id).
     assert "clause.cps.multi_region" not in states
     assert states["dbt_docs_generate"] == "upstream_failed"
+    assert states["publish_marts"] == "upstream_failed"  # no validation of a broken build
     assert 'column "no_such_column" not found' in log
     assert "model.tiny.clause_dnc__registry [error]" in log
     assert "test.tiny.accepted_values_clause_complaints__rate_threshold__99." in log
