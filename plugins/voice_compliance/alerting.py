@@ -25,7 +25,7 @@ from typing import Any
 from voice_compliance import warehouse
 from voice_compliance.airflow_names import VALIDATION_DAG
 from voice_compliance.config import Settings
-from voice_compliance.display import display_value
+from voice_compliance.display import display_value, present_items
 from voice_compliance.docs_site.links import docs_links
 from voice_compliance.masking import mask_text
 from voice_compliance.quarantine_summary import quarantined_since_previous_run, record_notice
@@ -170,8 +170,7 @@ def _dq_line(
 def _dq_key(key: dict[str, Any], column: str | None) -> str:
     """``first key (other=value, ..., column=value)``: a failing row named by its
     key columns, the checked column's value last."""
-    items = [(k, v) for k, v in key.items() if v is not None and k != column]
-    items += [(k, v) for k, v in key.items() if v is not None and k == column]
+    items = present_items(key, last=column)
     if not items:
         return "-"
     (name, first), rest = items[0], items[1:]

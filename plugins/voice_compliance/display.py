@@ -39,8 +39,19 @@ def _number(number: float, significant: int) -> str:
     return f"{number:.{decimals}f}".rstrip("0").rstrip(".")
 
 
+def present_items(row: dict[str, object], *, last: str | None = None) -> list[tuple[str, object]]:
+    """The non-null ``(column, value)`` items of ``row``, ``last``'s at the end."""
+    items = [(k, v) for k, v in row.items() if v is not None and k != last]
+    return items + [(k, v) for k, v in row.items() if v is not None and k == last]
+
+
 def display_pairs(row: dict[str, object], *, last: str | None = None) -> list[str]:
     """``column=value`` for each non-null value of ``row`` (``last``'s at the end)."""
-    items = [(k, v) for k, v in row.items() if v is not None and k != last]
-    items += [(k, v) for k, v in row.items() if v is not None and k == last]
-    return [f"{k}={display_value(k, v)}" for k, v in items]
+    return [f"{k}={display_value(k, v)}" for k, v in present_items(row, last=last)]
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 record``, ``2,000 records``. The thousands separators are not cosmetic:
+    a bare run of seven digits (a large count) would look like a phone number
+    to the masking step."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

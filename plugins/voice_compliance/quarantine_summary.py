@@ -19,6 +19,7 @@ from datetime import datetime
 import duckdb
 
 from voice_compliance import warehouse
+from voice_compliance.display import counted
 from voice_compliance.masking import mask_text
 
 MAX_REASONS = 4
@@ -124,11 +125,7 @@ def _line(source: str, records: int, whole: int, files: int, reasons: list[tuple
     rest = sum(count for _, count in reasons[MAX_REASONS:])
     if rest:
         named.append(f"other reasons {rest:,}")
-    text = f"{source}: {_count(records, 'record')} quarantined from {_count(files, 'file')}"
+    text = f"{source}: {counted(records, 'record')} quarantined from {counted(files, 'file')}"
     if whole:
-        text += f" ({_count(whole, 'whole file')} not loaded)"
+        text += f" ({counted(whole, 'whole file')} not loaded)"
     return mask_text(f"{text}: {', '.join(named)}")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from voice_compliance.display import counted
 from voice_compliance.notify.report import ClauseLine, RunReport
 from voice_compliance.sanitize import outbound_text
 from voice_compliance.utc import as_utc
@@ -83,12 +84,6 @@ def is_web_url(url: str) -> bool:
     """True for ``http(s)://`` URLs, the only ones Slack accepts on a button."""
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc) and len(url) <= MAX_URL
-
-
-def _count(n: int, word: str) -> str:
-    # Thousands separators are not cosmetic: a bare run of seven digits
-    # (a large count) would look like a phone number to the masking step.
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _when(moment: datetime) -> str:
@@ -180,10 +175,10 @@ def _clause_line(line: ClauseLine) -> str:
     emoji = SEVERITY_EMOJI.get(line.severity.lower(), ":white_circle:")
     parts = [
         f"{emoji} `{text_value(line.clause_id)}` _{text_value(line.severity)}_: "
-        f"*{_count(line.violations, 'violation')}* of {line.subjects_checked:,} checked"
+        f"*{counted(line.violations, 'violation')}* of {line.subjects_checked:,} checked"
     ]
     if line.failed_expectations:
-        parts.append(_count(line.failed_expectations, "failed expectation"))
+        parts.append(counted(line.failed_expectations, "failed expectation"))
     parts.append(f"{line.tickets_open:,} open {'ticket' if line.tickets_open == 1 else 'tickets'}")
     return " · ".join(parts)
 
@@ -195,17 +190,17 @@ def _headline(report: RunReport) -> tuple[str, str]:
         report.data_quality_failures
     )
     if violations:
-        text = f"{report.title}: {_count(violations, 'violation')} in {report.period}"
+        text = f"{report.title}: {counted(violations, 'violation')} in {report.period}"
         return ":rotating_light:", text
     if failed_checks:
         text = (
-            f"{report.title}: no violations, {_count(failed_checks, 'failed check')}"
+            f"{report.title}: no violations, {counted(failed_checks, 'failed check')}"
             f" in {report.period}"
         )
         return ":warning:", text
     if report.quarantined_records:
         text = (
-            f"{report.title}: no violations, {_count(report.quarantined_records, 'record')}"
+            f"{report.title}: no violations, {counted(report.quarantined_records, 'record')}"
             f" quarantined, in {report.period}"
         )
         return ":warning:", text
@@ -229,7 +224,7 @@ def build_run_message(report: RunReport) -> dict[str, Any]:
     blocks += pack_lines(
         [_clause_line(c) for c in failing],
         title="*Clauses with findings*" if failing else "*No clause has findings*",
-        footer=f":white_check_mark: {_count(passed, 'clause')} passed",
+        footer=f":white_check_mark: {counted(passed, 'clause')} passed",
         max_sections=_CLAUSE_SECTIONS,
     )
     blocks.append({"type": "divider"})
@@ -258,7 +253,7 @@ def build_run_message(report: RunReport) -> dict[str, Any]:
             [f"• {text_value(line)}" for line in report.quarantined],
             title=(
                 f"*:inbox_tray: Not loaded since the last run:"
-                f" {_count(report.quarantined_records, 'record')} quarantined*"
+                f" {counted(report.quarantined_records, 'record')} quarantined*"
                 " (in `compliance.quarantine`; no clause checks them)"
             ),
             max_sections=_QUARANTINE_SECTIONS,
@@ -288,7 +283,7 @@ def build_run_message(report: RunReport) -> dict[str, Any]:
         f" {report.tickets_reopened:,} reopened, {report.tickets_updated:,} updated,"
         f" {report.tickets_resolved:,} resolved, {report.tickets_open_total:,} open."
         + (
-            f" {_count(report.quarantined_records, 'record')} quarantined."
+            f" {counted(report.quarantined_records, 'record')} quarantined."
             if report.quarantined_records
             else ""
         )
