@@ -247,13 +247,19 @@ class RegionClient:
             "StartTime<": (day + timedelta(days=1)).isoformat(),
             "PageSize": str(self.config.page_size),
         }
-        while True:
-            body = self.get_json(url, params)
-            calls = body.get("calls")
-            if not isinstance(calls, list):
-                raise TwilioRequestError(f"{self.region} {url}: the page has no 'calls' list")
+        for calls in self._list_pages(url, params, "calls"):
             self.stats.add(pages=1, calls=len(calls))
             yield calls
+
+    def _list_pages(self, url: str, params: dict[str, str] | None, key: str) -> Iterator[list[Any]]:
+        """The ``key`` list of every page of a 2010-04-01 list resource, in
+        order, following ``next_page_uri`` on this region's host."""
+        while True:
+            body = self.get_json(url, params)
+            items = body.get(key)
+            if not isinstance(items, list):
+                raise TwilioRequestError(f"{self.region} {url}: the page has no '{key}' list")
+            yield items
             next_uri = body.get("next_page_uri")
             if not next_uri:
                 return
@@ -266,18 +272,8 @@ class RegionClient:
         main account and its subaccounts. Needs a Main API key or the auth
         token; a Standard key is refused (HTTP 401/403)."""
         url = f"{self.api_base}/{API_VERSION}/Accounts.json"
-        params: dict[str, str] | None = {"PageSize": "1000"}
-        found: list[dict[str, Any]] = []
-        while True:
-            body = self.get_json(url, params)
-            items = body.get("accounts")
-            if not isinstance(items, list):
-                raise TwilioRequestError(f"{self.region} {url}: the page has no 'accounts' list")
-            found.extend(item for item in items if isinstance(item, dict))
-            next_uri = body.get("next_page_uri")
-            if not next_uri:
-                return found
-            url, params = self._absolute(self.api_base, str(next_uri)), None
+        pages = self._list_pages(url, {"PageSize": "1000"}, "accounts")
+        return [item for page in pages for item in page if isinstance(item, dict)]
 
     # -- BulkExport ------------------------------------------------------
 

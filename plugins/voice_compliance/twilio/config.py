@@ -129,7 +129,7 @@ class TwilioConfig(BaseModel):
     @field_validator("account_sid")
     @classmethod
     def _account(cls, value: str) -> str:
-        if not _ACCOUNT_SID.match(value):
+        if not is_account_sid(value):
             raise ValueError("must be 'AC' followed by 32 hex digits")
         return value
 
@@ -145,7 +145,7 @@ class TwilioConfig(BaseModel):
     def _subaccounts(cls, value: tuple[str, ...] | str) -> tuple[str, ...] | str:
         if isinstance(value, str):
             return value
-        bad = [i for i, sid in enumerate(value) if not _ACCOUNT_SID.match(sid)]
+        bad = [i for i, sid in enumerate(value) if not is_account_sid(sid)]
         if bad:
             raise ValueError(f"entry {bad[0]} must be 'AC' followed by 32 hex digits")
         return value
