@@ -49,11 +49,17 @@ def suite_page(suite: str) -> str:
     return "expectations/" + suite.replace(".", "/") + ".html"
 
 
-def suite_url(data_docs_url: str, suite: str) -> str:
-    """The page of ``suite`` in the Data Docs whose index (or folder) is at
-    ``data_docs_url`` (``""`` without a site)."""
+def site_page_url(data_docs_url: str, page: str) -> str:
+    """``page`` (relative to the site's index) in the Data Docs whose index (or
+    folder) is at ``data_docs_url`` (``""`` without a site)."""
     if not data_docs_url:
         return ""
     base = data_docs_url.split("#", 1)[0]
     base = base[: base.rfind("/") + 1] if base.endswith(".html") else base.rstrip("/") + "/"
-    return base + suite_page(suite)
+    return base + page
+
+
+def suite_url(data_docs_url: str, suite: str) -> str:
+    """The page of ``suite`` in the Data Docs whose index (or folder) is at
+    ``data_docs_url`` (``""`` without a site)."""
+    return site_page_url(data_docs_url, suite_page(suite))

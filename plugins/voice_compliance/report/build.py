@@ -19,6 +19,7 @@ from typing import Any
 from voice_compliance import atomic_files, warehouse
 from voice_compliance.config import Settings
 from voice_compliance.docs_site import model_url, suite_url
+from voice_compliance.docs_site.data_docs import site_page_url
 from voice_compliance.masking import mask_text
 from voice_compliance.report import charts
 from voice_compliance.report.clauses import account_label, clause_texts, model_name
@@ -80,11 +81,7 @@ class ReportLinks:
             return ""
         # The validation run names each GX run "<run_id> <month>" (validation.run).
         page = validation_result_page(self.data_docs_dir, suite, f"{run_id} {month}")
-        if page is None:
-            return ""
-        base = self.data_docs.split("#", 1)[0]
-        base = base[: base.rfind("/") + 1] if base.endswith(".html") else base.rstrip("/") + "/"
-        return base + page
+        return "" if page is None else site_page_url(self.data_docs, page)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> ReportLinks:
@@ -199,7 +196,6 @@ def _plural(count: int | None, singular: str, plural: str | None = None) -> str:
     """``1 violation``, ``2 violations`` (the count with separators)."""
     word = singular if count == 1 else (plural or singular + "s")
     return f"{_number(count)} {word}"
-
 
 
 def _result_url(links: ReportLinks, suite: str, data: MonthData) -> Any:
