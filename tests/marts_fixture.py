@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -340,3 +341,43 @@ def build_warehouse(path: Path, outcomes: list[Outcome], **broken: bool) -> None
                 "insert into metrics.metric_cps_unallotted_regions values (?, 'au1', ?, 5)",
                 [ACCOUNT, MONTH],
             )
+
+
+def ticket_row(
+    clause_id: str,
+    account: str | None,
+    status: str,
+    *,
+    at: datetime,
+    owner: str,
+    severity: str = "high",
+    violations: int = 1,
+    examples: tuple[str, ...] = (),
+    reopen_count: int = 0,
+    month: str = MONTH,
+) -> dict[str, Any]:
+    """A row of ``compliance.tickets`` (``store.insert_ticket``) of ``month``,
+    opened at ``at`` (and resolved then, when ``status`` is ``resolved``)."""
+    from voice_compliance.tickets import store
+
+    noun = "violation" if violations == 1 else "violations"
+    return {
+        "fingerprint": store.fingerprint(clause_id, account, month),
+        "clause_id": clause_id,
+        "account_sid": account,
+        "month": month,
+        "severity": severity,
+        "owner": owner,
+        "status": status,
+        "title": f"{clause_id}: {violations} {noun}",
+        "violation_count": violations,
+        "example_subjects": list(examples),
+        "evidence_query": "select 1",
+        "first_seen_at": at,
+        "last_seen_at": at,
+        "opened_at": at,
+        "resolved_at": at if status == "resolved" else None,
+        "reopen_count": reopen_count,
+        "last_run_id": "run-1",
+        "updated_at": at,
+    }

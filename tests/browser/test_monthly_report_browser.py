@@ -18,7 +18,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from marts_fixture import MONTH, POLICY, breaking, build_warehouse, clean_outcomes
+from marts_fixture import MONTH, POLICY, breaking, build_warehouse, clean_outcomes, ticket_row
 from voice_compliance.config import Settings
 from voice_compliance.report.build import ReportLinks, build_reports
 from voice_compliance.tickets import store
@@ -52,28 +52,20 @@ A4_CONTENT_PX = 718
 def _tickets(con: duckdb.DuckDBPyConnection) -> None:
     store.ensure_ticket_tables(con)
     for clause_id, account, status in TICKETS:
+        owner = "data-engineering" if clause_id.startswith("dq.") else "voice-operations"
+        reopened = 1 if status == "resolved" else 0
         store.insert_ticket(
             con,
-            {
-                "fingerprint": store.fingerprint(clause_id, account, MONTH),
-                "clause_id": clause_id,
-                "account_sid": account,
-                "month": MONTH,
-                "severity": "critical",
-                "owner": "data-engineering" if clause_id.startswith("dq.") else "voice-operations",
-                "status": status,
-                "title": f"{clause_id}: 12 violations",
-                "violation_count": 12,
-                "example_subjects": [],
-                "evidence_query": "select 1",
-                "first_seen_at": NOW,
-                "last_seen_at": NOW,
-                "opened_at": NOW,
-                "resolved_at": NOW if status == "resolved" else None,
-                "reopen_count": 1 if status == "resolved" else 0,
-                "last_run_id": "run-1",
-                "updated_at": NOW,
-            },
+            ticket_row(
+                clause_id,
+                account,
+                status,
+                at=NOW,
+                owner=owner,
+                severity="critical",
+                violations=12,
+                reopen_count=reopened,
+            ),
         )
 
 

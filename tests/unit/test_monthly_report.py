@@ -22,6 +22,7 @@ from marts_fixture import (
     breaking,
     build_warehouse,
     clean_outcomes,
+    ticket_row,
 )
 from pipeline_fixture import child_env
 from voice_compliance.config import REPO_ROOT, Settings
@@ -72,28 +73,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str,
             ("complaints.rate", None, "open"),
             ("dnc.registry_freshness", None, "open"),
         ):
+            owner = "voice-operations" if account else "data-engineering"
+            examples = ("***0199/2026-10",)
             store.insert_ticket(
-                con,
-                {
-                    "fingerprint": store.fingerprint(clause_id, account, MONTH),
-                    "clause_id": clause_id,
-                    "account_sid": account,
-                    "month": MONTH,
-                    "severity": "high",
-                    "owner": "voice-operations" if account else "data-engineering",
-                    "status": status,
-                    "title": f"{clause_id}: 1 violation",
-                    "violation_count": 1,
-                    "example_subjects": ["***0199/2026-10"],
-                    "evidence_query": "select 1",
-                    "first_seen_at": NOW,
-                    "last_seen_at": NOW,
-                    "opened_at": NOW,
-                    "resolved_at": NOW if status == "resolved" else None,
-                    "reopen_count": 0,
-                    "last_run_id": "run-1",
-                    "updated_at": NOW,
-                },
+                con, ticket_row(clause_id, account, status, at=NOW, owner=owner, examples=examples)
             )
     written = build_reports(settings, now=NOW, links=LINKS)
     return settings, {p.stem.removeprefix("compliance-"): p.read_text() for p in written}
